@@ -1,0 +1,56 @@
+//! The delivery engine: workers that pull due deliveries from PostgreSQL, sign and send them,
+//! and record every attempt.
+//!
+//! The path of one delivery: *claim* (a short statement with `FOR UPDATE SKIP LOCKED` that
+//! leases a batch and commits), *send* (outside any transaction, bounded per worker and per
+//! endpoint), *record* (attempts and new states of many deliveries in one short transaction).
+//! A worker killed at any point loses nothing: unrecorded leases expire and the rows fall due.
+pub mod breaker;
+pub mod sender;
+mod worker;
+
+pub use breaker::BreakerPolicy;
+pub use worker::{Engine, EngineHandle};
+
+use crate::retry::RetryPolicy;
+use crate::ssrf::SsrfGuard;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub retry: RetryPolicy,
+    pub breaker: BreakerPolicy,
+    pub request_timeout: Duration,
+    /// In-flight sends per worker process.
+    pub concurrency: usize,
+    /// In-flight sends per endpoint within one worker process.
+    pub per_endpoint_concurrency: usize,
+    pub batch_size: i64,
+    /// Fallback poll when no NOTIFY arrives.
+    pub poll_interval: Duration,
+    pub max_response_bytes: usize,
+    pub guard: SsrfGuard,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            breaker: BreakerPolicy::default(),
+            request_timeout: Duration::from_secs(15),
+            concurrency: 128,
+            per_endpoint_concurrency: 64,
+            batch_size: 128,
+            poll_interval: Duration::from_secs(1),
+            max_response_bytes: 16 * 1024,
+            guard: SsrfGuard::default(),
+        }
+    }
+}
+
+impl DeliveryConfig {
+    /// How long a claim is held: long enough for the slowest send plus the recording.
+    pub fn lease(&self) -> Duration {
+        self.request_timeout * 2 + Duration::from_secs(30)
+    }
+}

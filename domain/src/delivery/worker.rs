@@ -1,0 +1,435 @@
+//! The worker loop, the per-delivery task and the batching recorder.
+use super::breaker::BatchHealth;
+use super::sender::{Outgoing, SendResult, Sender};
+use super::DeliveryConfig;
+use crate::crypto::SecretBox;
+use crate::ids;
+use crate::store::deliveries::{self, AttemptRecord, ClaimedDelivery, FAILED, PENDING, SUCCESS};
+use crate::store::{self, endpoints};
+use crate::types::{MessageStatus, TriggerType};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info_span, warn, Instrument};
+
+const RECORD_BATCH: usize = 512;
+
+/// A running set of workers; the recorder flushes before `join` returns.
+pub struct EngineHandle {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EngineHandle {
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// One worker process's delivery engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: sqlx::PgPool,
+    secrets: SecretBox,
+    cfg: DeliveryConfig,
+    sender: Sender,
+    wake: Notify,
+    slots: Arc<Semaphore>,
+    per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+struct Outcome {
+    record: AttemptRecord,
+    endpoint_was_healthy: bool,
+}
+
+impl Engine {
+    pub fn new(pool: sqlx::PgPool, secrets: SecretBox, cfg: DeliveryConfig) -> Self {
+        let sender = Sender::new(
+            cfg.guard.clone(),
+            cfg.request_timeout,
+            cfg.max_response_bytes,
+            cfg.per_endpoint_concurrency,
+        );
+        let slots = Arc::new(Semaphore::new(cfg.concurrency));
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                secrets,
+                cfg,
+                sender,
+                wake: Notify::new(),
+                slots,
+                per_endpoint: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Starts the listener, the recorder and the claim loop. Stops claiming when `cancel`
+    /// fires, lets in-flight sends finish and flushes their records.
+    pub fn start(self, cancel: CancellationToken) -> EngineHandle {
+        let (tx, rx) = mpsc::channel::<Outcome>(4 * RECORD_BATCH);
+        let recorder = tokio::spawn(self.clone().record_loop(rx));
+        let listener = tokio::spawn(self.clone().listen_loop(cancel.clone()));
+        let task = tokio::spawn(async move {
+            self.claim_loop(tx, cancel).await;
+            listener.abort();
+            let _ = recorder.await;
+        });
+        EngineHandle { task }
+    }
+
+    async fn listen_loop(self, cancel: CancellationToken) {
+        loop {
+            match sqlx::postgres::PgListener::connect_with(&self.inner.pool).await {
+                Ok(mut l) => {
+                    if let Err(e) = l.listen(store::DELIVERY_CHANNEL).await {
+                        warn!(error = %e, "LISTEN failed; relying on polling");
+                    } else {
+                        // Anything committed while we were not listening is picked up now.
+                        self.inner.wake.notify_one();
+                        loop {
+                            tokio::select! {
+                                _ = cancel.cancelled() => return,
+                                n = l.recv() => match n {
+                                    Ok(_) => self.inner.wake.notify_one(),
+                                    Err(e) => { warn!(error = %e, "LISTEN connection lost"); break; }
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => warn!(error = %e, "cannot open LISTEN connection; relying on polling"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    async fn claim_loop(self, tx: mpsc::Sender<Outcome>, cancel: CancellationToken) {
+        let inner = &self.inner;
+        let lease = inner.cfg.lease().as_secs_f64();
+        while !cancel.is_cancelled() {
+            // Wait for room before claiming, so that nothing claimed sits waiting on a slot.
+            let free = inner.slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    p = inner.slots.acquire() => drop(p),
+                }
+                continue;
+            }
+            let want = (free as i64).min(inner.cfg.batch_size);
+            let claimed = match deliveries::claim_due(&inner.pool, want, lease).await {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(error = %e, "claiming deliveries failed; retrying");
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                    continue;
+                }
+            };
+            let got = claimed.len() as i64;
+            if got > 0 {
+                if let Err(e) = self.dispatch(claimed, &tx).await {
+                    // The claimed rows fall due again when their lease expires.
+                    warn!(error = %e, "dispatching a batch failed; its leases will expire");
+                }
+            }
+            if got < want {
+                let nap = self.idle_nap().await;
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = inner.wake.notified() => {}
+                    _ = tokio::time::sleep(nap) => {}
+                }
+            }
+        }
+        // Shutdown: wait for in-flight sends to finish (they hold the slots).
+        let _ = inner.slots.acquire_many(inner.cfg.concurrency as u32).await;
+    }
+
+    /// Sleep until the next delivery falls due, but never longer than the poll interval.
+    async fn idle_nap(&self) -> Duration {
+        let poll = self.inner.cfg.poll_interval;
+        match deliveries::next_due_at(&self.inner.pool).await {
+            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(poll).max(Duration::from_millis(2)),
+            _ => poll,
+        }
+    }
+
+    /// Sorts a claimed batch into sends, deferrals (throttle, open breaker) and failures
+    /// (disabled endpoints), then spawns the sends.
+    async fn dispatch(&self, batch: Vec<ClaimedDelivery>, tx: &mpsc::Sender<Outcome>) -> Result<(), sqlx::Error> {
+        let inner = &self.inner;
+        let now = Utc::now();
+        let probe_window = chrono::Duration::from_std(inner.cfg.request_timeout + Duration::from_secs(5)).unwrap_or_default();
+        let mut defer: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        let mut disabled: Vec<(i64, DateTime<Utc>)> = Vec::new();
+        let mut probing: HashMap<String, bool> = HashMap::new();
+        let mut to_send = Vec::with_capacity(batch.len());
+        for d in batch {
+            if d.disabled {
+                disabled.push((d.id, d.leased_until));
+                continue;
+            }
+            if let Some(until) = d.circuit_open_until {
+                if until > now {
+                    defer.push((d.id, d.leased_until, until));
+                    continue;
+                }
+                // Half-open: exactly one probe across all workers.
+                let won = match probing.get(&d.endpoint_id) {
+                    Some(_) => false,
+                    None => {
+                        let w = endpoints::take_probe(&inner.pool, &d.endpoint_id, until, now + probe_window).await?;
+                        probing.insert(d.endpoint_id.clone(), w);
+                        w
+                    }
+                };
+                if !won {
+                    defer.push((d.id, d.leased_until, now + probe_window));
+                    continue;
+                }
+            }
+            if let Some(rate) = d.throttle_rate.filter(|r| *r > 0) {
+                if let Some(next) = endpoints::take_throttle_slot(&inner.pool, &d.endpoint_id, rate).await? {
+                    let spread = rand::thread_rng().gen_range(0.0..1.0) / rate as f64;
+                    let at = next + chrono::Duration::microseconds((spread * 1e6) as i64);
+                    defer.push((d.id, d.leased_until, at));
+                    continue;
+                }
+            }
+            to_send.push(d);
+        }
+        if !defer.is_empty() {
+            let (ids, leases, at): (Vec<_>, Vec<_>, Vec<_>) = defer.into_iter().fold(
+                (vec![], vec![], vec![]),
+                |(mut a, mut b, mut c), (i, l, t)| {
+                    a.push(i);
+                    b.push(l);
+                    c.push(t);
+                    (a, b, c)
+                },
+            );
+            deliveries::release(&inner.pool, &ids, &leases, &at).await?;
+            inner.wake.notify_one();
+        }
+        if !disabled.is_empty() {
+            let (ids, leases): (Vec<_>, Vec<_>) = disabled.into_iter().unzip();
+            deliveries::fail_without_attempt(&inner.pool, &ids, &leases).await?;
+        }
+        if to_send.is_empty() {
+            return Ok(());
+        }
+        let keys = Arc::new(self.signing_keys(&to_send).await?);
+        for d in to_send {
+            let Ok(slot) = inner.slots.clone().try_acquire_owned() else {
+                // Cannot happen (we claimed no more than the free slots); the lease covers it.
+                continue;
+            };
+            let ep_sem = self.endpoint_semaphore(&d.endpoint_id);
+            let engine = self.clone();
+            let keys = keys.clone();
+            let tx = tx.clone();
+            let span = info_span!("delivery", msg_id = %d.message_id, endpoint_id = %d.endpoint_id, attempt = d.attempt_count + 1);
+            tokio::spawn(
+                async move {
+                    let _slot = slot;
+                    let _ep = ep_sem.acquire_owned().await;
+                    let outcome = engine.attempt(d, &keys).await;
+                    if tx.send(outcome).await.is_err() {
+                        warn!("recorder stopped; the delivery will be retried when its lease expires");
+                    }
+                }
+                .instrument(span),
+            );
+        }
+        Ok(())
+    }
+
+    fn endpoint_semaphore(&self, endpoint_id: &str) -> Arc<Semaphore> {
+        let limit = self.inner.cfg.per_endpoint_concurrency;
+        let mut map = self.inner.per_endpoint.lock().expect("semaphore map lock");
+        if map.len() > 10_000 {
+            map.retain(|_, s| s.available_permits() < limit);
+        }
+        map.entry(endpoint_id.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(limit)))
+            .clone()
+    }
+
+    /// Raw key bytes of every still-signing secret of the batch's endpoints, newest first.
+    async fn signing_keys(&self, batch: &[ClaimedDelivery]) -> Result<HashMap<String, Vec<Vec<u8>>>, sqlx::Error> {
+        let mut ids: Vec<String> = batch.iter().map(|d| d.endpoint_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let mut keys: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+        for s in endpoints::signing_secrets(&self.inner.pool, &ids).await? {
+            match self.inner.secrets.open(&s.ciphertext).map(|p| crate::signing::secret_bytes(&p)) {
+                Ok(Ok(k)) => keys.entry(s.endpoint_id).or_default().push(k),
+                _ => warn!(endpoint_id = %s.endpoint_id, "an endpoint secret cannot be decrypted; check HOOKLINE_SECRET_KEY"),
+            }
+        }
+        Ok(keys)
+    }
+
+    async fn attempt(&self, d: ClaimedDelivery, keys: &HashMap<String, Vec<Vec<u8>>>) -> Outcome {
+        let cfg = &self.inner.cfg;
+        let now = Utc::now();
+        let no_keys = Vec::new();
+        let payload = d.payload.as_deref().unwrap_or("{}");
+        let result = self
+            .inner
+            .sender
+            .send(&Outgoing {
+                url: &d.url,
+                msg_id: &d.message_id,
+                payload: payload.as_bytes(),
+                keys: keys.get(&d.endpoint_id).unwrap_or(&no_keys),
+                custom_headers: &d.headers.0,
+                now,
+            })
+            .await;
+        let trigger = TriggerType::try_from(d.next_trigger).unwrap_or(TriggerType::Scheduled);
+        let (next_status, next_attempt_at) = next_state(cfg, &d, trigger, &result, now);
+        record_metrics(&result, next_status);
+        debug!(status = result.status_code, error = ?result.error_code, "attempt finished");
+        let ok = result.ok();
+        Outcome {
+            endpoint_was_healthy: d.consecutive_failures == 0 && d.circuit_open_until.is_none(),
+            record: AttemptRecord {
+                delivery_id: d.id,
+                lease: d.leased_until,
+                attempt_id: ids::new_id(ids::ATTEMPT),
+                org_id: d.org_id,
+                app_id: d.app_id,
+                message_id: d.message_id,
+                endpoint_id: d.endpoint_id,
+                url: d.url,
+                status: if ok { MessageStatus::Success } else { MessageStatus::Fail },
+                trigger,
+                response_status_code: result.status_code.into(),
+                response: if result.body.is_empty() {
+                    result.error_detail.clone().unwrap_or_default()
+                } else {
+                    result.body
+                },
+                duration_ms: result.duration.as_millis() as i64,
+                error_code: result.error_code.map(str::to_owned),
+                request_headers: result.request_headers,
+                at: now,
+                next_status,
+                next_attempt_at,
+            },
+        }
+    }
+
+    async fn record_loop(self, mut rx: mpsc::Receiver<Outcome>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while let Some(first) = rx.recv().await {
+            batch.push(first);
+            while batch.len() < RECORD_BATCH {
+                match rx.try_recv() {
+                    Ok(o) => batch.push(o),
+                    Err(_) => break,
+                }
+            }
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match self.record(&batch).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        // Keep trying: the attempts happened. If we die first, the leases expire
+                        // and the deliveries are sent again (at-least-once).
+                        warn!(error = %e, n = batch.len(), "recording attempts failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+            batch.clear();
+        }
+    }
+
+    async fn record(&self, batch: &[Outcome]) -> Result<(), sqlx::Error> {
+        let now = Utc::now();
+        let mut health: HashMap<&str, BatchHealth> = HashMap::new();
+        for o in batch {
+            if !o.endpoint_was_healthy || o.record.status != MessageStatus::Success {
+                health.entry(o.record.endpoint_id.as_str()).or_default();
+            }
+        }
+        for o in batch {
+            if let Some(h) = health.get_mut(o.record.endpoint_id.as_str()) {
+                h.observe(o.record.status == MessageStatus::Success, o.record.at);
+            }
+        }
+        let records: Vec<AttemptRecord> = batch.iter().map(|o| o.record.clone()).collect();
+        let mut tx = self.inner.pool.begin().await?;
+        deliveries::record_attempts(&mut tx, &records).await?;
+        if !health.is_empty() {
+            let mut ids: Vec<String> = health.keys().map(|s| s.to_string()).collect();
+            ids.sort();
+            let rows = endpoints::lock_health(&mut *tx, &ids).await?;
+            let changed: Vec<_> = rows
+                .into_iter()
+                .filter_map(|row| {
+                    let b = health.get(row.id.as_str())?;
+                    let next = self.inner.cfg.breaker.apply(row.clone(), b, now);
+                    (next != row).then_some(next)
+                })
+                .collect();
+            if !changed.is_empty() {
+                endpoints::save_health(&mut *tx, &changed).await?;
+            }
+        }
+        tx.commit().await?;
+        let soon = now + chrono::Duration::from_std(self.inner.cfg.poll_interval).unwrap_or_default();
+        if records.iter().any(|r| r.next_status == PENDING && r.next_attempt_at < soon) {
+            self.inner.wake.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// The delivery's state after an attempt: success, a retry per the policy, or the dead letter.
+fn next_state(cfg: &DeliveryConfig, d: &ClaimedDelivery, trigger: TriggerType, r: &SendResult, now: DateTime<Utc>) -> (i16, DateTime<Utc>) {
+    if r.ok() {
+        return (SUCCESS, now);
+    }
+    if trigger == TriggerType::Manual {
+        return (FAILED, now);
+    }
+    let retry_after = match r.status_code {
+        429 | 503 => r.retry_after.as_deref().and_then(|v| crate::retry::parse_retry_after(v, now)),
+        _ => None,
+    };
+    let failed_attempts = (d.attempt_count + 1).max(1) as u32;
+    match cfg.retry.next_delay(failed_attempts, retry_after, rand::thread_rng().gen()) {
+        Some(delay) => (PENDING, now + chrono::Duration::from_std(delay).unwrap_or_default()),
+        None => (FAILED, now),
+    }
+}
+
+fn record_metrics(r: &SendResult, next_status: i16) {
+    let result = if r.ok() { "success" } else { r.error_code.unwrap_or("E_UNKNOWN") };
+    metrics::counter!("hookline_attempts_total", "result" => result).increment(1);
+    metrics::histogram!("hookline_attempt_duration_seconds").record(r.duration.as_secs_f64());
+    match next_status {
+        SUCCESS => metrics::counter!("hookline_deliveries_succeeded_total").increment(1),
+        FAILED => metrics::counter!("hookline_deliveries_failed_total").increment(1),
+        _ => {}
+    }
+}

@@ -1,0 +1,98 @@
+//! Organisations and API keys.
+use super::{Services, Tenant};
+use crate::crypto;
+use crate::error::{DomainError, DomainResult};
+use crate::ids;
+use crate::store::orgs;
+
+/// A freshly made key: `key` is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: String,
+    pub org_id: String,
+    pub key: String,
+    pub prefix: String,
+}
+
+impl Services {
+    /// Creates an API key for the organisation called `org_name`, creating it if needed.
+    pub async fn create_api_key_for_org_name(&self, org_name: &str, key_name: &str) -> DomainResult<NewApiKey> {
+        let org_name = org_name.trim();
+        if org_name.is_empty() || org_name.len() > 128 {
+            return Err(DomainError::validation("org", "organisation name must be 1 to 128 characters"));
+        }
+        let org = orgs::get_or_create_org(&self.pool, &ids::new_id(ids::ORG), org_name).await?;
+        self.create_api_key(&Tenant { org_id: org.id }, key_name).await
+    }
+
+    pub async fn create_api_key(&self, t: &Tenant, name: &str) -> DomainResult<NewApiKey> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 128 {
+            return Err(DomainError::validation("name", "key name must be 1 to 128 characters"));
+        }
+        let (key, prefix) = crypto::generate_api_key();
+        let id = ids::new_id(ids::API_KEY);
+        orgs::insert_api_key(&self.pool, &id, &t.org_id, name, &prefix, &crypto::sha256(&key)).await?;
+        Ok(NewApiKey { id, org_id: t.org_id.clone(), key, prefix })
+    }
+
+    /// The tenant behind a bearer token, or `Unauthorized`. Touches `last_used_at` at most once
+    /// a minute, off the request path.
+    pub async fn authenticate_api_key(&self, token: &str) -> DomainResult<Tenant> {
+        let owner = orgs::find_key_owner(&self.pool, &crypto::sha256(token))
+            .await?
+            .ok_or_else(|| DomainError::Unauthorized("invalid or revoked API key".into()))?;
+        let stale = owner
+            .last_used_at
+            .is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::seconds(60));
+        if stale {
+            let pool = self.pool.clone();
+            let key_id = owner.key_id.clone();
+            tokio::spawn(async move {
+                let _ = orgs::touch_api_key(&pool, &key_id).await;
+            });
+        }
+        Ok(Tenant { org_id: owner.org_id })
+    }
+}
+
+/// Where a consumer-portal token leads.
+#[derive(Debug, Clone)]
+pub struct PortalScope {
+    pub tenant: Tenant,
+    pub app_id: String,
+    pub read_only: bool,
+}
+
+impl Services {
+    /// A link to the consumer portal of one application, valid for `expiry` seconds
+    /// (default one hour, at most a week).
+    pub async fn app_portal_access(&self, t: &Tenant, app: &str, input: crate::types::AppPortalAccessIn) -> DomainResult<crate::types::AppPortalAccessOut> {
+        let app = match (self.app(t, app).await, input.application) {
+            (Ok(a), _) => a,
+            (Err(DomainError::NotFound(_)), Some(mut new_app)) => {
+                new_app.uid = new_app.uid.or_else(|| Some(app.to_string()));
+                let (created, _) = self.create_app(t, new_app, true).await?;
+                self.app(t, &created.id).await?
+            }
+            (Err(e), _) => return Err(e),
+        };
+        let expiry = input.expiry.unwrap_or(3600);
+        if !(60..=7 * 86_400).contains(&expiry) {
+            return Err(DomainError::validation("expiry", "expiry must be between 60 and 604800 seconds"));
+        }
+        let token = format!("appsk_{}", crypto::random_token(24));
+        let expires_at = chrono::Utc::now() + chrono::Duration::seconds(expiry);
+        orgs::insert_portal_token(&self.pool, &crypto::sha256(&token), &t.org_id, &app.id, false, expires_at).await?;
+        let url = format!("{}/portal/{}", self.opts.public_url.trim_end_matches('/'), token);
+        Ok(crate::types::AppPortalAccessOut { url, token })
+    }
+
+    /// The application a portal token opens, or `Unauthorized` when unknown or expired.
+    pub async fn resolve_portal_token(&self, token: &str) -> DomainResult<PortalScope> {
+        let (org_id, app_id, read_only) = orgs::find_portal_token(&self.pool, &crypto::sha256(token))
+            .await?
+            .ok_or_else(|| DomainError::Unauthorized("this portal link is invalid or has expired".into()))?;
+        Ok(PortalScope { tenant: Tenant { org_id }, app_id, read_only })
+    }
+}

@@ -1,0 +1,98 @@
+//! Applications.
+use super::{conflict_on_unique, Services, Tenant};
+use crate::error::{DomainError, DomainResult};
+use crate::ids;
+use crate::store::{self, applications::AppWrite, Page};
+use crate::types::{ApplicationIn, ApplicationOut, ApplicationPatch, ListResponse};
+use crate::validation;
+
+const UID_TAKEN: &str = "an application with this uid already exists";
+
+impl Services {
+    /// Creates an application. With `get_if_exists`, an existing one with the same uid is
+    /// returned instead. The flag in the result says whether one was created.
+    pub async fn create_app(&self, t: &Tenant, input: ApplicationIn, get_if_exists: bool) -> DomainResult<(ApplicationOut, bool)> {
+        validation::application_in(&input)?;
+        if get_if_exists {
+            if let Some(uid) = &input.uid {
+                if let Some(existing) = store::applications::get(&self.pool, &t.org_id, uid).await? {
+                    return Ok((existing.into(), false));
+                }
+            }
+        }
+        let metadata = input.metadata.clone().unwrap_or_default();
+        let w = AppWrite {
+            name: input.name.trim(),
+            uid: input.uid.as_deref(),
+            throttle_rate: input.throttle_rate.map(|r| r as i32),
+            metadata: &metadata,
+        };
+        let row = store::applications::insert(&self.pool, &t.org_id, &ids::new_id(ids::APP), &w)
+            .await
+            .map_err(|e| conflict_on_unique(e, UID_TAKEN))?;
+        Ok((row.into(), true))
+    }
+
+    pub async fn get_app(&self, t: &Tenant, id: &str) -> DomainResult<ApplicationOut> {
+        Ok(self.app(t, id).await?.into())
+    }
+
+    pub async fn list_apps(&self, t: &Tenant, page: &Page) -> DomainResult<ListResponse<ApplicationOut>> {
+        Ok(store::applications::list(&self.pool, &t.org_id, page).await?)
+    }
+
+    /// PUT: replaces the application, or creates it (with `id` as its uid) when missing.
+    pub async fn upsert_app(&self, t: &Tenant, id: &str, input: ApplicationIn) -> DomainResult<(ApplicationOut, bool)> {
+        validation::application_in(&input)?;
+        let metadata = input.metadata.clone().unwrap_or_default();
+        match store::applications::get(&self.pool, &t.org_id, id).await? {
+            Some(existing) => {
+                let w = AppWrite {
+                    name: input.name.trim(),
+                    uid: input.uid.as_deref(),
+                    throttle_rate: input.throttle_rate.map(|r| r as i32),
+                    metadata: &metadata,
+                };
+                let row = store::applications::update(&self.pool, &t.org_id, &existing.id, &w)
+                    .await
+                    .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
+                    .ok_or(DomainError::NotFound("application"))?;
+                Ok((row.into(), false))
+            }
+            None => {
+                let mut input = input;
+                input.uid = input.uid.or_else(|| Some(id.to_string()));
+                self.create_app(t, input, false).await
+            }
+        }
+    }
+
+    pub async fn patch_app(&self, t: &Tenant, id: &str, patch: ApplicationPatch) -> DomainResult<ApplicationOut> {
+        let cur = self.app(t, id).await?;
+        let merged = ApplicationIn {
+            name: patch.name.unwrap_or(cur.name),
+            uid: patch.uid.unwrap_or(cur.uid),
+            throttle_rate: patch.throttle_rate.unwrap_or(cur.throttle_rate.map(i64::from)),
+            metadata: Some(patch.metadata.unwrap_or(cur.metadata.0)),
+        };
+        validation::application_in(&merged)?;
+        let metadata = merged.metadata.clone().unwrap_or_default();
+        let w = AppWrite {
+            name: merged.name.trim(),
+            uid: merged.uid.as_deref(),
+            throttle_rate: merged.throttle_rate.map(|r| r as i32),
+            metadata: &metadata,
+        };
+        let row = store::applications::update(&self.pool, &t.org_id, &cur.id, &w)
+            .await
+            .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
+            .ok_or(DomainError::NotFound("application"))?;
+        Ok(row.into())
+    }
+
+    pub async fn delete_app(&self, t: &Tenant, id: &str) -> DomainResult<()> {
+        let app = self.app(t, id).await?;
+        store::applications::delete(&self.pool, &t.org_id, &app.id).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,248 @@
+//! Endpoints, their secrets and headers, and their replay operations.
+use super::{conflict_on_unique, Services, Tenant};
+use crate::crypto;
+use crate::error::{DomainError, DomainResult};
+use crate::ids;
+use crate::store::{self, applications::AppRow, endpoints::EndpointWrite, Page};
+use crate::types::*;
+use crate::validation::{self, Problems};
+use chrono::Utc;
+use serde_json::{Map, Value};
+
+const UID_TAKEN: &str = "an endpoint with this uid already exists in this application";
+/// Default grace period of a rotated secret: 24 hours.
+pub const DEFAULT_GRACE_SECONDS: i64 = 86_400;
+const MAX_GRACE_SECONDS: i64 = 7 * 86_400;
+
+fn is_sensitive(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(n.as_str(), "authorization" | "proxy-authorization" | "cookie" | "x-api-key")
+        || n.contains("secret")
+        || n.contains("token")
+        || n.contains("password")
+}
+
+impl Services {
+    /// Validates an endpoint body, including that its event types exist.
+    async fn check_endpoint(&self, t: &Tenant, input: &EndpointIn) -> DomainResult<()> {
+        validation::endpoint_in(input, self.opts.https_only)?;
+        if let Some(types) = &input.event_types {
+            self.require_event_types(t, "eventTypes", types).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_endpoint(&self, t: &Tenant, app: &str, input: EndpointIn) -> DomainResult<EndpointOut> {
+        let app = self.app(t, app).await?;
+        self.insert_endpoint(t, &app, input).await
+    }
+
+    async fn insert_endpoint(&self, t: &Tenant, app: &AppRow, input: EndpointIn) -> DomainResult<EndpointOut> {
+        self.check_endpoint(t, &input).await?;
+        let metadata = input.metadata.clone().unwrap_or_default();
+        let headers = input.headers.clone().unwrap_or_default();
+        let w = write_of(&input, &metadata);
+        let secret = input.secret.clone().unwrap_or_else(crypto::generate_endpoint_secret);
+        let secret = if secret.starts_with("whsec_") { secret } else { format!("whsec_{secret}") };
+        let mut tx = self.pool.begin().await?;
+        let row = store::endpoints::insert(&mut *tx, &t.org_id, &app.id, &ids::new_id(ids::ENDPOINT), &w, &headers)
+            .await
+            .map_err(|e| conflict_on_unique(e, UID_TAKEN))?;
+        store::endpoints::insert_secret(&mut *tx, &row.id, &self.secrets.seal(&secret)).await?;
+        tx.commit().await?;
+        Ok(row.into())
+    }
+
+    pub async fn get_endpoint(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<store::endpoints::EndpointRow> {
+        Ok(self.endpoint(t, app, ep).await?.1)
+    }
+
+    pub async fn list_endpoints(&self, t: &Tenant, app: &str, page: &Page) -> DomainResult<ListResponse<EndpointOut>> {
+        let app = self.app(t, app).await?;
+        let list = store::endpoints::list(&self.pool, &app.id, page).await?;
+        Ok(ListResponse {
+            data: list.data.into_iter().map(Into::into).collect(),
+            iterator: list.iterator,
+            prev_iterator: list.prev_iterator,
+            done: list.done,
+        })
+    }
+
+    /// PUT: replaces the endpoint, or creates it (with `ep` as its uid) when missing.
+    pub async fn upsert_endpoint(&self, t: &Tenant, app: &str, ep: &str, mut input: EndpointIn) -> DomainResult<(EndpointOut, bool)> {
+        let app = self.app(t, app).await?;
+        match store::endpoints::get(&self.pool, &app.id, ep).await? {
+            Some(cur) => {
+                input.secret = None;
+                self.check_endpoint(t, &input).await?;
+                let metadata = input.metadata.clone().unwrap_or_default();
+                let row = store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&input, &metadata))
+                    .await
+                    .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
+                    .ok_or(DomainError::NotFound("endpoint"))?;
+                Ok((row.into(), false))
+            }
+            None => {
+                input.uid = input.uid.or_else(|| Some(ep.to_string()));
+                Ok((self.insert_endpoint(t, &app, input).await?, true))
+            }
+        }
+    }
+
+    pub async fn patch_endpoint(&self, t: &Tenant, app: &str, ep: &str, p: EndpointPatch) -> DomainResult<EndpointOut> {
+        let (app, cur) = self.endpoint(t, app, ep).await?;
+        let rate = p.rate_limit.or(p.throttle_rate).unwrap_or(cur.throttle_rate.map(i64::from));
+        let merged = EndpointIn {
+            url: p.url.unwrap_or(cur.url),
+            uid: p.uid.unwrap_or(cur.uid),
+            description: Some(p.description.unwrap_or(cur.description)),
+            version: Some(p.version.unwrap_or(cur.version.into())),
+            event_types: p.event_types.unwrap_or(cur.event_types),
+            channels: p.channels.unwrap_or(cur.channels),
+            throttle_rate: rate,
+            rate_limit: None,
+            disabled: Some(p.disabled.unwrap_or(cur.disabled)),
+            metadata: Some(p.metadata.unwrap_or(cur.metadata.0)),
+            secret: None,
+            headers: None,
+        };
+        self.check_endpoint(t, &merged).await?;
+        let metadata = merged.metadata.clone().unwrap_or_default();
+        let row = store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&merged, &metadata))
+            .await
+            .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
+            .ok_or(DomainError::NotFound("endpoint"))?;
+        Ok(row.into())
+    }
+
+    pub async fn delete_endpoint(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<()> {
+        let (app, ep) = self.endpoint(t, app, ep).await?;
+        store::endpoints::delete(&self.pool, &app.id, &ep.id).await?;
+        Ok(())
+    }
+
+    pub async fn endpoint_secret(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<EndpointSecretOut> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let sealed = store::endpoints::current_secret(&self.pool, &ep.id)
+            .await?
+            .ok_or_else(|| DomainError::Internal("endpoint has no secret".into()))?;
+        let key = self.secrets.open(&sealed).map_err(|e| DomainError::Internal(e.to_string()))?;
+        Ok(EndpointSecretOut { key })
+    }
+
+    /// The current secret and, during a rotation's grace period, the previous one with when it
+    /// stops signing (for the portal).
+    pub async fn endpoint_signing_secrets(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<Vec<(String, Option<chrono::DateTime<Utc>>)>> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let rows = store::endpoints::signing_secrets(&self.pool, std::slice::from_ref(&ep.id)).await?;
+        rows.into_iter()
+            .map(|s| {
+                let key = self.secrets.open(&s.ciphertext).map_err(|e| DomainError::Internal(e.to_string()))?;
+                Ok((key, s.expires_at))
+            })
+            .collect()
+    }
+
+    /// Rotates the secret; the old one keeps signing for the grace period (24 h by default).
+    /// Returns the new secret (the Svix SDKs expect it in the response).
+    pub async fn rotate_endpoint_secret(&self, t: &Tenant, app: &str, ep: &str, input: EndpointSecretRotateIn) -> DomainResult<EndpointSecretOut> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let mut p = Problems::default();
+        if let Some(k) = &input.key {
+            p.secret("key", k);
+        }
+        let grace = input.grace_period_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
+        if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
+            p.add("gracePeriodSeconds", format!("gracePeriodSeconds must be between 0 and {MAX_GRACE_SECONDS}"));
+        }
+        p.finish()?;
+        let key = input.key.unwrap_or_else(crypto::generate_endpoint_secret);
+        let key = if key.starts_with("whsec_") { key } else { format!("whsec_{key}") };
+        let mut tx = self.pool.begin().await?;
+        store::endpoints::lock(&mut *tx, &ep.id).await?;
+        store::endpoints::rotate_secret(&mut tx, &ep.id, &self.secrets.seal(&key), grace).await?;
+        tx.commit().await?;
+        Ok(EndpointSecretOut { key })
+    }
+
+    pub async fn endpoint_headers(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<EndpointHeadersOut> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let mut headers = Map::new();
+        let mut sensitive = Vec::new();
+        for (k, v) in ep.headers.0 {
+            if is_sensitive(&k) {
+                sensitive.push(k);
+            } else {
+                headers.insert(k, v);
+            }
+        }
+        Ok(EndpointHeadersOut { headers, sensitive })
+    }
+
+    /// PUT replaces all custom headers; PATCH (`merge`) adds, overwrites, and removes those set
+    /// to null or listed in `deleteHeaders`.
+    pub async fn set_endpoint_headers(&self, t: &Tenant, app: &str, ep: &str, input: EndpointHeadersIn, merge: bool) -> DomainResult<()> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let mut p = Problems::default();
+        validation::headers(&mut p, &input.headers);
+        p.finish()?;
+        let mut headers = if merge { ep.headers.0 } else { Map::new() };
+        for (k, v) in input.headers {
+            if v.is_null() {
+                headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
+            } else {
+                headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
+                headers.insert(k, v);
+            }
+        }
+        for k in input.delete_headers.unwrap_or_default() {
+            headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
+        }
+        if headers.len() > validation::MAX_HEADERS {
+            return Err(DomainError::validation("headers", format!("at most {} custom headers are allowed", validation::MAX_HEADERS)));
+        }
+        store::endpoints::set_headers(&self.pool, &ep.id, &headers).await?;
+        Ok(())
+    }
+
+    /// Re-queues every failed delivery of the endpoint since `since` (until `until`).
+    pub async fn recover_endpoint(&self, t: &Tenant, app: &str, ep: &str, input: RecoverIn) -> DomainResult<(RecoverOut, u64)> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        if input.until.is_some_and(|u| u <= input.since) {
+            return Err(DomainError::validation("until", "until must be later than since"));
+        }
+        let mut tx = self.pool.begin().await?;
+        let n = store::deliveries::recover(&mut *tx, &ep.id, input.since, input.until).await?;
+        store::messages::notify_workers(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((
+            RecoverOut {
+                id: ids::new_id(ids::TASK),
+                status: "running".into(),
+                task: "endpoint.recover".into(),
+                updated_at: Utc::now(),
+            },
+            n,
+        ))
+    }
+
+    pub async fn endpoint_stats(&self, t: &Tenant, app: &str, ep: &str, since: Option<chrono::DateTime<Utc>>, until: Option<chrono::DateTime<Utc>>) -> DomainResult<EndpointStats> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let (success, pending, sending, fail) = store::deliveries::stats(&self.pool, &ep.id, since, until).await?;
+        Ok(EndpointStats { success, pending, sending, fail, canceled: 0 })
+    }
+}
+
+fn write_of<'a>(input: &'a EndpointIn, metadata: &'a Map<String, Value>) -> EndpointWrite<'a> {
+    EndpointWrite {
+        uid: input.uid.as_deref(),
+        url: &input.url,
+        description: input.description.as_deref().unwrap_or(""),
+        version: input.version.unwrap_or(1).clamp(1, i32::MAX as i64) as i32,
+        event_types: input.event_types.as_deref(),
+        channels: input.channels.as_deref(),
+        throttle_rate: input.rate_limit.or(input.throttle_rate).map(|r| r as i32),
+        disabled: input.disabled.unwrap_or(false),
+        metadata,
+    }
+}

@@ -1,0 +1,112 @@
+//! The event-type catalogue.
+use super::{conflict_on_unique, Services, Tenant};
+use crate::error::{DomainError, DomainResult};
+use crate::store::{self, event_types::EventTypeWrite, Page};
+use crate::types::{EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, ListResponse};
+use crate::validation;
+
+impl Services {
+    pub async fn create_event_type(&self, t: &Tenant, input: EventTypeIn) -> DomainResult<EventTypeOut> {
+        validation::event_type_in(&input)?;
+        let w = EventTypeWrite {
+            description: &input.description,
+            schemas: input.schemas.as_ref(),
+            archived: input.archived.unwrap_or(false),
+            deprecated: input.deprecated.unwrap_or(false),
+            feature_flag: input.feature_flag.as_deref(),
+        };
+        let row = store::event_types::insert(&self.pool, &t.org_id, &input.name, &w)
+            .await
+            .map_err(|e| conflict_on_unique(e, "an event type with this name already exists"))?;
+        Ok(row.into())
+    }
+
+    pub async fn get_event_type(&self, t: &Tenant, name: &str) -> DomainResult<EventTypeOut> {
+        store::event_types::get(&self.pool, &t.org_id, name)
+            .await?
+            .map(Into::into)
+            .ok_or(DomainError::NotFound("event type"))
+    }
+
+    pub async fn list_event_types(&self, t: &Tenant, include_archived: bool, page: &Page) -> DomainResult<ListResponse<EventTypeOut>> {
+        Ok(store::event_types::list(&self.pool, &t.org_id, include_archived, page).await?)
+    }
+
+    /// PUT: replaces the event type, or creates it. The flag says whether it was created.
+    pub async fn upsert_event_type(&self, t: &Tenant, name: &str, u: EventTypeUpdate) -> DomainResult<(EventTypeOut, bool)> {
+        let input = EventTypeIn {
+            name: name.to_string(),
+            description: u.description,
+            schemas: u.schemas,
+            archived: u.archived,
+            deprecated: u.deprecated,
+            feature_flag: u.feature_flag,
+        };
+        validation::event_type_in(&input)?;
+        let w = EventTypeWrite {
+            description: &input.description,
+            schemas: input.schemas.as_ref(),
+            archived: input.archived.unwrap_or(false),
+            deprecated: input.deprecated.unwrap_or(false),
+            feature_flag: input.feature_flag.as_deref(),
+        };
+        match store::event_types::update(&self.pool, &t.org_id, name, &w).await? {
+            Some(row) => Ok((row.into(), false)),
+            None => Ok((self.create_event_type(t, input).await?, true)),
+        }
+    }
+
+    pub async fn patch_event_type(&self, t: &Tenant, name: &str, p: EventTypePatch) -> DomainResult<EventTypeOut> {
+        let cur = self.get_event_type(t, name).await?;
+        let merged = EventTypeIn {
+            name: cur.name,
+            description: p.description.unwrap_or(cur.description),
+            schemas: p.schemas.unwrap_or(cur.schemas),
+            archived: Some(p.archived.unwrap_or(cur.archived)),
+            deprecated: Some(p.deprecated.unwrap_or(cur.deprecated)),
+            feature_flag: p.feature_flag.unwrap_or(cur.feature_flag),
+        };
+        validation::event_type_in(&merged)?;
+        let w = EventTypeWrite {
+            description: &merged.description,
+            schemas: merged.schemas.as_ref(),
+            archived: merged.archived.unwrap_or(false),
+            deprecated: merged.deprecated.unwrap_or(false),
+            feature_flag: merged.feature_flag.as_deref(),
+        };
+        store::event_types::update(&self.pool, &t.org_id, name, &w)
+            .await?
+            .map(Into::into)
+            .ok_or(DomainError::NotFound("event type"))
+    }
+
+    /// Archives (default) or, with `expunge`, deletes the event type.
+    pub async fn delete_event_type(&self, t: &Tenant, name: &str, expunge: bool) -> DomainResult<()> {
+        let found = if expunge {
+            store::event_types::expunge(&self.pool, &t.org_id, name).await?
+        } else {
+            store::event_types::archive(&self.pool, &t.org_id, name).await?
+        };
+        found.then_some(()).ok_or(DomainError::NotFound("event type"))
+    }
+
+    /// 422 naming every event type in `names` that the catalogue does not have.
+    pub async fn require_event_types(&self, t: &Tenant, field: &str, names: &[String]) -> DomainResult<()> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let unknown = store::event_types::unknown_names(&self.pool, &t.org_id, names).await?;
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(DomainError::validation(
+            field,
+            format!(
+                "unknown event type{} {}: create {} first with POST /api/v1/event-type",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
+                if unknown.len() > 1 { "them" } else { "it" },
+            ),
+        ))
+    }
+}

@@ -1,0 +1,242 @@
+//! Ingest (one transaction: message, deliveries, idempotency record, NOTIFY), the message log
+//! and the attempt log, and replay of single deliveries.
+use super::{Services, Tenant};
+use crate::error::{DomainError, DomainResult};
+use crate::ids;
+use crate::store::{self, attempts::AttemptFilter, messages::MessageFilter, messages::NewMessage, Page};
+use crate::types::*;
+use crate::validation::{self, Problems};
+
+/// Finishes an `Idempotency-Key` claim inside the ingest transaction.
+pub struct IdempotentCompletion<'a> {
+    pub key: &'a str,
+    pub status_code: u16,
+}
+
+impl Services {
+    /// Accepts a message: validates it, then in one transaction stores it with a delivery row
+    /// per matching endpoint (and the idempotency response, if any) and wakes the workers.
+    pub async fn create_message(
+        &self,
+        t: &Tenant,
+        app: &str,
+        input: MessageIn,
+        with_content: bool,
+        idem: Option<IdempotentCompletion<'_>>,
+    ) -> DomainResult<MessageOut> {
+        let mut p = Problems::default();
+        p.identifier("eventType", &input.event_type, validation::MAX_NAME_LEN);
+        if let Some(id) = &input.event_id {
+            p.identifier("eventId", id, validation::MAX_NAME_LEN);
+        }
+        if let Some(ch) = &input.channels {
+            p.identifiers("channels", ch, validation::MAX_CHANNELS_MESSAGE, 128);
+        }
+        if !input.payload.get().trim_start().starts_with('{') {
+            p.add("payload", "payload must be a JSON object");
+        }
+        let retention = input.payload_retention_period.unwrap_or(90);
+        if !(1..=90).contains(&retention) {
+            p.add("payloadRetentionPeriod", "payloadRetentionPeriod must be between 1 and 90 days");
+        }
+        p.finish()?;
+        self.require_event_types(t, "eventType", std::slice::from_ref(&input.event_type)).await?;
+
+        let app = match (store::applications::get(&self.pool, &t.org_id, app).await?, input.application.clone()) {
+            (Some(a), _) => a,
+            (None, Some(mut new_app)) => {
+                new_app.uid = new_app.uid.or_else(|| Some(app.to_string()));
+                let (created, _) = self.create_app(t, new_app, true).await?;
+                self.app(t, &created.id).await?
+            }
+            (None, None) => return Err(DomainError::NotFound("application")),
+        };
+        if let Some(event_id) = &input.event_id {
+            if store::messages::get_by_event_id(&self.pool, &app.id, event_id).await?.is_some() {
+                return Err(DomainError::Conflict(format!("a message with eventId '{event_id}' already exists")));
+            }
+        }
+        let id = ids::new_id(ids::MESSAGE);
+        let payload = input.payload.get();
+        let mut tx = self.pool.begin().await?;
+        let inserted = store::messages::insert_with_deliveries(
+            &mut *tx,
+            &NewMessage {
+                org_id: &t.org_id,
+                app_id: &app.id,
+                id: &id,
+                event_type: &input.event_type,
+                event_id: input.event_id.as_deref(),
+                payload,
+                channels: input.channels.as_deref(),
+                retention_days: retention,
+                only_endpoint: None,
+            },
+        )
+        .await;
+        let (timestamp, queued) = match inserted {
+            Ok(v) => v,
+            Err(e) if store::is_unique_violation(&e) => {
+                return Err(DomainError::Conflict(format!(
+                    "a message with eventId '{}' already exists",
+                    input.event_id.as_deref().unwrap_or_default()
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if queued > 0 {
+            store::messages::notify_workers(&mut *tx).await?;
+        }
+        let out = MessageOut {
+            id,
+            event_type: input.event_type,
+            event_id: input.event_id,
+            channels: input.channels,
+            payload: store::messages::payload_json(Some(payload), with_content),
+            timestamp,
+        };
+        if let Some(c) = idem {
+            let body = serde_json::to_vec(&out).map_err(|e| DomainError::Internal(e.to_string()))?;
+            store::idempotency::complete(&mut *tx, &t.org_id, c.key, c.status_code, &body).await?;
+        }
+        tx.commit().await?;
+        metrics::counter!("hookline_messages_ingested_total").increment(1);
+        Ok(out)
+    }
+
+    /// Sends an event type's example (or a given payload) to one endpoint only.
+    pub async fn send_example(&self, t: &Tenant, app: &str, ep: &str, input: EventExampleIn) -> DomainResult<MessageOut> {
+        let (app, ep) = self.endpoint(t, app, ep).await?;
+        let et = self.get_event_type(t, &input.event_type).await?;
+        let payload = match input.payload {
+            Some(p) => p.get().to_string(),
+            None => example_of(et.schemas.as_ref()).unwrap_or_else(|| {
+                format!(r#"{{"type":"{}","example":true}}"#, et.name)
+            }),
+        };
+        if !payload.trim_start().starts_with('{') {
+            return Err(DomainError::validation("payload", "payload must be a JSON object"));
+        }
+        let id = ids::new_id(ids::MESSAGE);
+        let mut tx = self.pool.begin().await?;
+        let (timestamp, _) = store::messages::insert_with_deliveries(
+            &mut *tx,
+            &NewMessage {
+                org_id: &t.org_id,
+                app_id: &app.id,
+                id: &id,
+                event_type: &et.name,
+                event_id: None,
+                payload: &payload,
+                channels: None,
+                retention_days: 90,
+                only_endpoint: Some(&ep.id),
+            },
+        )
+        .await?;
+        store::messages::notify_workers(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(MessageOut {
+            id,
+            event_type: et.name,
+            event_id: None,
+            channels: None,
+            payload: store::messages::payload_json(Some(&payload), true),
+            timestamp,
+        })
+    }
+
+    pub async fn get_message(&self, t: &Tenant, app: &str, msg: &str, with_content: bool) -> DomainResult<MessageOut> {
+        let app = self.app(t, app).await?;
+        store::messages::get(&self.pool, &app.id, msg)
+            .await?
+            .map(|m| m.into_out(with_content))
+            .ok_or(DomainError::NotFound("message"))
+    }
+
+    pub async fn list_messages(&self, t: &Tenant, app: &str, f: &MessageFilter, with_content: bool, page: &Page) -> DomainResult<ListResponse<MessageOut>> {
+        let app = self.app(t, app).await?;
+        let list = store::messages::list(&self.pool, &app.id, f, page).await?;
+        Ok(map_list(list, |m| m.into_out(with_content)))
+    }
+
+    pub async fn expunge_message(&self, t: &Tenant, app: &str, msg: &str) -> DomainResult<()> {
+        let app = self.app(t, app).await?;
+        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        store::messages::expunge_content(&self.pool, &app.id, &m.id).await?;
+        Ok(())
+    }
+
+    pub async fn list_attempts_by_msg(&self, t: &Tenant, app: &str, msg: &str, f: &AttemptFilter, with_content: bool, page: &Page) -> DomainResult<ListResponse<MessageAttemptOut>> {
+        let app = self.app(t, app).await?;
+        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        let list = store::attempts::list(&self.pool, &app.id, "message_id", &m.id, f, page).await?;
+        Ok(map_list(list, |a| a.into_out(with_content)))
+    }
+
+    pub async fn list_attempts_by_endpoint(&self, t: &Tenant, app: &str, ep: &str, f: &AttemptFilter, with_content: bool, page: &Page) -> DomainResult<ListResponse<MessageAttemptOut>> {
+        let (app, ep) = self.endpoint(t, app, ep).await?;
+        let list = store::attempts::list(&self.pool, &app.id, "endpoint_id", &ep.id, f, page).await?;
+        Ok(map_list(list, |a| a.into_out(with_content)))
+    }
+
+    /// One attempt, with the request headers that were sent (for timelines).
+    pub async fn get_attempt(&self, t: &Tenant, app: &str, msg: &str, attempt: &str) -> DomainResult<store::attempts::AttemptRow> {
+        let app = self.app(t, app).await?;
+        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        store::attempts::get(&self.pool, &app.id, &m.id, attempt)
+            .await?
+            .ok_or(DomainError::NotFound("attempt"))
+    }
+
+    pub async fn expunge_attempt(&self, t: &Tenant, app: &str, msg: &str, attempt: &str) -> DomainResult<()> {
+        let a = self.get_attempt(t, app, msg, attempt).await?;
+        let app = self.app(t, app).await?;
+        store::attempts::expunge_content(&self.pool, &app.id, &a.message_id, &a.id).await?;
+        Ok(())
+    }
+
+    pub async fn message_destinations(&self, t: &Tenant, app: &str, msg: &str, page: &Page) -> DomainResult<ListResponse<MessageEndpointOut>> {
+        let app = self.app(t, app).await?;
+        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        Ok(store::attempts::destinations(&self.pool, &app.id, &m.id, page).await?)
+    }
+
+    pub async fn endpoint_messages(&self, t: &Tenant, app: &str, ep: &str, f: &MessageFilter, status: Option<i16>, with_content: bool, page: &Page) -> DomainResult<ListResponse<EndpointMessageOut>> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        Ok(store::attempts::endpoint_messages(&self.pool, &ep.id, f, status, with_content, page).await?)
+    }
+
+    /// Queues a manual attempt of the message to the endpoint now.
+    pub async fn resend(&self, t: &Tenant, app: &str, msg: &str, ep: &str) -> DomainResult<()> {
+        let (app, ep) = self.endpoint(t, app, ep).await?;
+        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        if ep.disabled {
+            return Err(DomainError::bad_request("endpoint_disabled", "the endpoint is disabled; enable it before resending"));
+        }
+        let mut tx = self.pool.begin().await?;
+        store::deliveries::resend(&mut *tx, &t.org_id, &app.id, &m.id, &ep.id).await?;
+        store::messages::notify_workers(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn map_list<A, B>(l: ListResponse<A>, f: impl FnMut(A) -> B) -> ListResponse<B> {
+    ListResponse {
+        data: l.data.into_iter().map(f).collect(),
+        iterator: l.iterator,
+        prev_iterator: l.prev_iterator,
+        done: l.done,
+    }
+}
+
+/// The first example in an event type's schemas (`{"1": {"examples": [...]}}`), as JSON text.
+pub fn example_of(schemas: Option<&serde_json::Value>) -> Option<String> {
+    let versions = schemas?.as_object()?;
+    versions.values().find_map(|schema| {
+        let ex = schema.get("examples").and_then(|e| e.as_array()).and_then(|a| a.first())
+            .or_else(|| schema.get("example"))?;
+        ex.is_object().then(|| ex.to_string())
+    })
+}

@@ -1,0 +1,66 @@
+//! Services: the operations behind the REST API and the portal. They validate, open
+//! transactions, call the store and map rows to wire types. Handlers and server functions stay
+//! thin: authorise, call one of these, shape the response.
+pub mod accounts;
+pub mod applications;
+pub mod endpoints;
+pub mod event_types;
+pub mod messages;
+
+use crate::crypto::SecretBox;
+use crate::error::{DomainError, DomainResult};
+use crate::store::{self, applications::AppRow, endpoints::EndpointRow};
+
+/// Options that change behaviour of the services.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// Production mode: endpoint URLs must be https.
+    pub https_only: bool,
+    /// Base URL of this instance, used in portal links (e.g. `http://127.0.0.1:8080`).
+    pub public_url: String,
+}
+
+/// Shared, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub pool: sqlx::PgPool,
+    pub secrets: SecretBox,
+    pub opts: ServiceOptions,
+}
+
+/// The organisation a request acts for. Every service call takes one.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub org_id: String,
+}
+
+impl Services {
+    pub fn new(pool: sqlx::PgPool, secrets: SecretBox, opts: ServiceOptions) -> Self {
+        Self { pool, secrets, opts }
+    }
+
+    /// The application `id_or_uid` of the tenant, or 404.
+    pub async fn app(&self, t: &Tenant, id_or_uid: &str) -> DomainResult<AppRow> {
+        store::applications::get(&self.pool, &t.org_id, id_or_uid)
+            .await?
+            .ok_or(DomainError::NotFound("application"))
+    }
+
+    /// The endpoint `ep` of the tenant's application `app`, or 404.
+    pub async fn endpoint(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<(AppRow, EndpointRow)> {
+        let app = self.app(t, app).await?;
+        let ep = store::endpoints::get(&self.pool, &app.id, ep)
+            .await?
+            .ok_or(DomainError::NotFound("endpoint"))?;
+        Ok((app, ep))
+    }
+}
+
+/// Maps a unique violation to a 409 with `what`, other errors unchanged.
+pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> DomainError {
+    if store::is_unique_violation(&e) {
+        DomainError::Conflict(what.to_string())
+    } else {
+        DomainError::Database(e)
+    }
+}

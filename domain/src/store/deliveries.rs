@@ -1,0 +1,246 @@
+//! The delivery queue. Claiming pushes `next_attempt_at` forward by the lease and stamps
+//! `leased_until` with the same instant, which doubles as a fencing token: a worker may only
+//! record into a row whose `leased_until` is still the one it claimed. A worker that dies lets
+//! its rows fall due again when the lease runs out.
+use crate::types::{MessageStatus, TriggerType};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use sqlx::types::Json;
+use sqlx::PgExecutor;
+
+pub const PENDING: i16 = 1;
+pub const SUCCESS: i16 = 0;
+pub const FAILED: i16 = 2;
+
+/// One claimed unit of work, with what is needed to send it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub org_id: String,
+    pub app_id: String,
+    pub message_id: String,
+    pub endpoint_id: String,
+    pub attempt_count: i32,
+    pub next_trigger: i16,
+    pub leased_until: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub payload: Option<String>,
+    pub url: String,
+    pub headers: Json<Map<String, Value>>,
+    pub disabled: bool,
+    pub throttle_rate: Option<i32>,
+    pub consecutive_failures: i32,
+    pub circuit_open_until: Option<DateTime<Utc>>,
+}
+
+/// Claims up to `limit` due deliveries with `FOR UPDATE SKIP LOCKED`, leasing them for
+/// `lease_secs`. The statement commits on its own: no lock outlives it.
+pub async fn claim_due(db: impl PgExecutor<'_>, limit: i64, lease_secs: f64) -> sqlx::Result<Vec<ClaimedDelivery>> {
+    sqlx::query_as(
+        "WITH due AS (
+             SELECT id FROM deliveries
+             WHERE status = 1 AND next_attempt_at <= now()
+             ORDER BY next_attempt_at
+             LIMIT $1
+             FOR UPDATE SKIP LOCKED),
+         claimed AS (
+             UPDATE deliveries d
+             SET next_attempt_at = now() + make_interval(secs => $2),
+                 leased_until = now() + make_interval(secs => $2)
+             FROM due WHERE d.id = due.id
+             RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
+                       d.next_trigger, d.leased_until, d.created_at)
+         SELECT c.*, m.payload, e.url, e.headers, e.disabled, e.throttle_rate,
+                e.consecutive_failures, e.circuit_open_until
+         FROM claimed c
+         JOIN messages m ON m.id = c.message_id
+         JOIN endpoints e ON e.id = c.endpoint_id",
+    )
+    .bind(limit)
+    .bind(lease_secs)
+    .fetch_all(db)
+    .await
+}
+
+/// The recorded result of one attempt and the delivery's next state.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub lease: DateTime<Utc>,
+    pub attempt_id: String,
+    pub org_id: String,
+    pub app_id: String,
+    pub message_id: String,
+    pub endpoint_id: String,
+    pub url: String,
+    pub status: MessageStatus,
+    pub trigger: TriggerType,
+    pub response_status_code: i32,
+    pub response: String,
+    pub duration_ms: i64,
+    pub error_code: Option<String>,
+    pub request_headers: Value,
+    pub at: DateTime<Utc>,
+    /// Delivery's next state: `PENDING` with `next_attempt_at`, `SUCCESS` or `FAILED`.
+    pub next_status: i16,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+/// Writes a batch of attempts and moves their deliveries on, in one transaction. Deliveries
+/// whose lease was taken over by another worker keep their state (the attempt is still logged).
+pub async fn record_attempts(db: &mut sqlx::PgConnection, batch: &[AttemptRecord]) -> sqlx::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    macro_rules! col {
+        ($f:expr) => {
+            batch.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    sqlx::query(
+        "INSERT INTO attempts (id, org_id, app_id, delivery_id, message_id, endpoint_id, url, status,
+             trigger_type, response_status_code, response, duration_ms, error_code, request_headers, created_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+             $7::text[], $8::smallint[], $9::smallint[], $10::int[], $11::text[], $12::bigint[], $13::text[],
+             $14::jsonb[], $15::timestamptz[])",
+    )
+    .bind(col!(|r| r.attempt_id.clone()))
+    .bind(col!(|r| r.org_id.clone()))
+    .bind(col!(|r| r.app_id.clone()))
+    .bind(col!(|r| r.delivery_id))
+    .bind(col!(|r| r.message_id.clone()))
+    .bind(col!(|r| r.endpoint_id.clone()))
+    .bind(col!(|r| r.url.clone()))
+    .bind(col!(|r| i16::from(r.status)))
+    .bind(col!(|r| i16::from(r.trigger)))
+    .bind(col!(|r| r.response_status_code))
+    .bind(col!(|r| r.response.clone()))
+    .bind(col!(|r| r.duration_ms))
+    .bind(col!(|r| r.error_code.clone()))
+    .bind(col!(|r| Json(r.request_headers.clone())))
+    .bind(col!(|r| r.at))
+    .execute(&mut *db)
+    .await?;
+    sqlx::query(
+        "UPDATE deliveries d
+         SET status = u.status, next_attempt_at = u.next_at, attempt_count = d.attempt_count + 1,
+             next_trigger = 0, leased_until = NULL, last_attempt_at = u.at, updated_at = now()
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::smallint[], $4::timestamptz[], $5::timestamptz[])
+              AS u(id, lease, status, next_at, at)
+         WHERE d.id = u.id AND d.leased_until = u.lease",
+    )
+    .bind(col!(|r| r.delivery_id))
+    .bind(col!(|r| r.lease))
+    .bind(col!(|r| r.next_status))
+    .bind(col!(|r| r.next_attempt_at))
+    .bind(col!(|r| r.at))
+    .execute(&mut *db)
+    .await?;
+    Ok(())
+}
+
+/// Puts claimed deliveries back without an attempt (throttled, breaker open), due at `at`.
+pub async fn release(db: impl PgExecutor<'_>, ids: &[i64], leases: &[DateTime<Utc>], at: &[DateTime<Utc>]) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE deliveries d SET next_attempt_at = u.at, leased_until = NULL, updated_at = now()
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS u(id, lease, at)
+         WHERE d.id = u.id AND d.leased_until = u.lease",
+    )
+    .bind(ids)
+    .bind(leases)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks claimed deliveries failed without an attempt (their endpoint was disabled).
+pub async fn fail_without_attempt(db: impl PgExecutor<'_>, ids: &[i64], leases: &[DateTime<Utc>]) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE deliveries d SET status = 2, leased_until = NULL, updated_at = now()
+         FROM UNNEST($1::bigint[], $2::timestamptz[]) AS u(id, lease)
+         WHERE d.id = u.id AND d.leased_until = u.lease",
+    )
+    .bind(ids)
+    .bind(leases)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Queues a manual attempt of `message_id` to `endpoint_id` now (resend), creating the
+/// delivery when the endpoint was never sent this message.
+pub async fn resend(db: impl PgExecutor<'_>, org_id: &str, app_id: &str, message_id: &str, endpoint_id: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_trigger, next_attempt_at)
+         VALUES ($1, $2, $3, $4, 1, now())
+         ON CONFLICT (message_id, endpoint_id) DO UPDATE
+             SET status = 1, next_trigger = 1, next_attempt_at = now(), leased_until = NULL, updated_at = now()",
+    )
+    .bind(org_id)
+    .bind(app_id)
+    .bind(message_id)
+    .bind(endpoint_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Re-queues every failed delivery of the endpoint whose message is in `[since, until)`.
+pub async fn recover(db: impl PgExecutor<'_>, endpoint_id: &str, since: DateTime<Utc>, until: Option<DateTime<Utc>>) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE deliveries SET status = 1, next_trigger = 1, next_attempt_at = now(), leased_until = NULL,
+             updated_at = now()
+         WHERE endpoint_id = $1 AND status = 2 AND created_at >= $2 AND ($3::timestamptz IS NULL OR created_at < $3)",
+    )
+    .bind(endpoint_id)
+    .bind(since)
+    .bind(until)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Counts of the endpoint's deliveries by state, for messages in the window.
+pub async fn stats(db: impl PgExecutor<'_>, endpoint_id: &str, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> sqlx::Result<(i64, i64, i64, i64)> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 0),
+                count(*) FILTER (WHERE status = 1 AND (leased_until IS NULL OR leased_until < now())),
+                count(*) FILTER (WHERE status = 1 AND leased_until >= now()),
+                count(*) FILTER (WHERE status = 2)
+         FROM deliveries WHERE endpoint_id = $1
+           AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at < $3)",
+    )
+    .bind(endpoint_id)
+    .bind(since)
+    .bind(until)
+    .fetch_one(db)
+    .await
+}
+
+/// Queue depth and the age in seconds of the oldest due delivery (for `/metrics`).
+pub async fn queue_gauges(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, f64)> {
+    sqlx::query_as(
+        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at))::float8, 0)
+         FROM deliveries WHERE status = 1 AND next_attempt_at <= now()",
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The state shown for a delivery row: a pending row under a live lease is `sending`.
+pub fn shown_status(status: i16, leased_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> MessageStatus {
+    match status {
+        SUCCESS => MessageStatus::Success,
+        FAILED => MessageStatus::Fail,
+        _ if leased_until.is_some_and(|l| l > now) => MessageStatus::Sending,
+        _ => MessageStatus::Pending,
+    }
+}
+
+/// When the next pending delivery falls due (lets an idle worker sleep exactly that long).
+pub async fn next_due_at(db: impl PgExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar("SELECT min(next_attempt_at) FROM deliveries WHERE status = 1")
+        .fetch_one(db)
+        .await
+}

@@ -1,0 +1,160 @@
+//! Messages and the fan-out that turns one message into one delivery per matching endpoint.
+use super::{endpoints::MATCHING_ENDPOINTS_SQL, Page};
+use crate::types::{ListResponse, MessageOut};
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+use sqlx::PgExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub app_id: String,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    pub payload: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) const COLS: &str = "id, app_id, event_type, event_id, payload, channels, created_at";
+
+/// The payload as JSON; `{}` when expunged or not asked for (the SDKs require the key).
+pub fn payload_json(payload: Option<&str>, with_content: bool) -> Box<RawValue> {
+    match payload {
+        Some(p) if with_content => RawValue::from_string(p.to_owned())
+            .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid JSON")),
+        _ => RawValue::from_string("{}".into()).expect("valid JSON"),
+    }
+}
+
+impl MessageRow {
+    pub fn into_out(self, with_content: bool) -> MessageOut {
+        MessageOut {
+            payload: payload_json(self.payload.as_deref(), with_content),
+            id: self.id,
+            event_type: self.event_type,
+            event_id: self.event_id,
+            channels: self.channels,
+            timestamp: self.created_at,
+        }
+    }
+}
+
+pub struct NewMessage<'a> {
+    pub org_id: &'a str,
+    pub app_id: &'a str,
+    pub id: &'a str,
+    pub event_type: &'a str,
+    pub event_id: Option<&'a str>,
+    pub payload: &'a str,
+    pub channels: Option<&'a [String]>,
+    pub retention_days: i64,
+    /// Deliver only to this endpoint (send-example), instead of every matching one.
+    pub only_endpoint: Option<&'a str>,
+}
+
+/// Inserts the message and a due delivery row for every matching enabled endpoint, in one
+/// statement. Returns the message's timestamp and how many deliveries were queued.
+pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>) -> sqlx::Result<(DateTime<Utc>, i64)> {
+    let endpoints = match m.only_endpoint {
+        Some(_) => "SELECT id FROM endpoints WHERE app_id = $1 AND id = $10".to_string(),
+        None => MATCHING_ENDPOINTS_SQL.to_string(),
+    };
+    sqlx::query_as(&format!(
+        "WITH m AS (
+             INSERT INTO messages (id, org_id, app_id, event_type, event_id, payload, channels, expires_at)
+             VALUES ($4, $5, $1, $2, $6, $7, $8, now() + make_interval(days => $9::int))
+             RETURNING id, created_at),
+         d AS (
+             INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_attempt_at)
+             SELECT $5, $1, m.id, e.id, m.created_at FROM m, ({endpoints}) e
+             RETURNING 1)
+         SELECT m.created_at, (SELECT count(*) FROM d) FROM m"
+    ))
+    .bind(m.app_id) // $1
+    .bind(m.event_type) // $2
+    .bind(m.channels.unwrap_or(&[])) // $3
+    .bind(m.id) // $4
+    .bind(m.org_id) // $5
+    .bind(m.event_id) // $6
+    .bind(m.payload) // $7
+    .bind(m.channels) // $8
+    .bind(m.retention_days as i32) // $9
+    .bind(m.only_endpoint) // $10
+    .fetch_one(db)
+    .await
+}
+
+/// Wakes the workers (delivered when the surrounding transaction commits).
+pub async fn notify_workers(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(super::DELIVERY_CHANNEL)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(db: impl PgExecutor<'_>, app_id: &str, id_or_event_id: &str) -> sqlx::Result<Option<MessageRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM messages WHERE app_id = $1 AND (id = $2 OR event_id = $2)
+         ORDER BY (id = $2) DESC LIMIT 1"
+    ))
+    .bind(app_id)
+    .bind(id_or_event_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn get_by_event_id(db: impl PgExecutor<'_>, app_id: &str, event_id: &str) -> sqlx::Result<Option<MessageRow>> {
+    sqlx::query_as(&format!("SELECT {COLS} FROM messages WHERE app_id = $1 AND event_id = $2"))
+        .bind(app_id)
+        .bind(event_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// Filters shared by message and attempt listings.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    pub event_types: Option<Vec<String>>,
+    pub channel: Option<String>,
+    pub before: Option<DateTime<Utc>>,
+    pub after: Option<DateTime<Utc>>,
+}
+
+impl MessageFilter {
+    /// Appends the filter on a message alias `m`.
+    pub fn push<'a>(&'a self, qb: &mut sqlx::QueryBuilder<'a, sqlx::Postgres>) {
+        if let Some(types) = &self.event_types {
+            qb.push(" AND m.event_type = ANY(").push_bind(types).push(")");
+        }
+        if let Some(ch) = &self.channel {
+            qb.push(" AND ").push_bind(ch).push(" = ANY(m.channels)");
+        }
+        if let Some(b) = self.before {
+            qb.push(" AND m.created_at < ").push_bind(b);
+        }
+        if let Some(a) = self.after {
+            qb.push(" AND m.created_at > ").push_bind(a);
+        }
+    }
+}
+
+/// Newest first by default, as Svix lists messages.
+pub async fn list(db: &sqlx::PgPool, app_id: &str, filter: &MessageFilter, page: &Page) -> sqlx::Result<ListResponse<MessageRow>> {
+    let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM messages m WHERE m.app_id = "));
+    qb.push_bind(app_id);
+    filter.push(&mut qb);
+    page.push_keyset(&mut qb, "m.id");
+    let rows: Vec<MessageRow> = qb.build_query_as().fetch_all(db).await?;
+    Ok(page.finish(rows, |m| m.id.clone()))
+}
+
+pub async fn expunge_content(db: impl PgExecutor<'_>, app_id: &str, id: &str) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE messages SET payload = NULL WHERE app_id = $1 AND id = $2")
+        .bind(app_id)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

@@ -1,0 +1,98 @@
+//! The PostgreSQL store: the only place SQL lives. Functions take an executor so the caller
+//! owns the transaction, and every tenant-owned query is scoped by `org_id` (or by a parent id
+//! that was itself resolved under the organisation).
+pub mod applications;
+pub mod attempts;
+pub mod deliveries;
+pub mod endpoints;
+pub mod event_types;
+pub mod idempotency;
+pub mod messages;
+pub mod orgs;
+
+use crate::types::{ListResponse, Ordering};
+
+pub type Db = sqlx::PgPool;
+
+/// The migrations, embedded in the binary; a failed migration stops boot.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Channel that ingest NOTIFYs and workers LISTEN on.
+pub const DELIVERY_CHANNEL: &str = "hookline_deliveries";
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 250;
+
+/// A keyset page request over time-ordered ids. An iterator starting with `-` (as in Svix's
+/// `prevIterator`) walks backwards from that id.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub limit: i64,
+    pub iterator: Option<String>,
+    pub order: Ordering,
+}
+
+impl Page {
+    pub fn new(limit: Option<i64>, iterator: Option<String>, order: Ordering) -> Self {
+        Self {
+            limit: limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
+            iterator: iterator.filter(|s| !s.is_empty() && s != "-"),
+            order,
+        }
+    }
+
+    /// (cursor, walking backwards?)
+    fn cursor(&self) -> (Option<&str>, bool) {
+        match self.iterator.as_deref() {
+            Some(it) if it.starts_with('-') => (Some(&it[1..]), true),
+            Some(it) => (Some(it), false),
+            None => (None, false),
+        }
+    }
+
+    /// Appends `AND <col> > cursor ORDER BY <col> ... LIMIT n+1` for this page.
+    pub fn push_keyset<'a>(&'a self, qb: &mut sqlx::QueryBuilder<'a, sqlx::Postgres>, col: &str) {
+        let (cursor, backwards) = self.cursor();
+        let ascending = matches!(self.order, Ordering::Ascending) != backwards;
+        if let Some(c) = cursor {
+            qb.push(format!(" AND {col} {} ", if ascending { ">" } else { "<" }));
+            qb.push_bind(c);
+        }
+        qb.push(format!(
+            " ORDER BY {col} {} LIMIT ",
+            if ascending { "ASC" } else { "DESC" }
+        ));
+        qb.push_bind(self.limit + 1);
+    }
+
+    /// Turns the `limit + 1` rows fetched by [`Page::push_keyset`] into a `ListResponse`.
+    pub fn finish<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> String) -> ListResponse<T> {
+        let (_, backwards) = self.cursor();
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        if backwards {
+            rows.reverse();
+        }
+        let first = rows.first().map(&id);
+        let last = rows.last().map(&id);
+        // The Svix SDKs require `iterator` to be a string, so an empty page repeats the cursor.
+        let iterator = last.or_else(|| self.iterator.clone()).unwrap_or_default();
+        ListResponse {
+            data: rows,
+            iterator: Some(iterator),
+            prev_iterator: first.map(|f| format!("-{f}")),
+            done: if backwards { false } else { !more },
+        }
+    }
+}
+
+/// True when `e` is a unique-constraint violation (mapped to 409 by callers).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}
+
+/// A round trip to the database (health checks).
+pub async fn ping(db: &Db) -> sqlx::Result<()> {
+    sqlx::query("SELECT 1").execute(db).await?;
+    Ok(())
+}

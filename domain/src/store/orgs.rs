@@ -1,0 +1,146 @@
+//! Organisations (tenants) and their API keys.
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+}
+
+/// What an API key authenticates as.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyOwner {
+    pub key_id: String,
+    pub org_id: String,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Returns the organisation called `name`, creating it when missing (safe under concurrency).
+pub async fn get_or_create_org(db: impl PgExecutor<'_>, new_id: &str, name: &str) -> sqlx::Result<Org> {
+    sqlx::query_as(
+        "WITH ins AS (
+             INSERT INTO organizations (id, name) VALUES ($1, $2)
+             ON CONFLICT (name) DO NOTHING RETURNING id, name)
+         SELECT id, name FROM ins
+         UNION ALL SELECT id, name FROM organizations WHERE name = $2
+         LIMIT 1",
+    )
+    .bind(new_id)
+    .bind(name)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn insert_org(db: impl PgExecutor<'_>, id: &str, name: &str) -> sqlx::Result<Org> {
+    sqlx::query_as("INSERT INTO organizations (id, name) VALUES ($1, $2) RETURNING id, name")
+        .bind(id)
+        .bind(name)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn insert_api_key(
+    db: impl PgExecutor<'_>,
+    id: &str,
+    org_id: &str,
+    name: &str,
+    prefix: &str,
+    key_hash: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO api_keys (id, org_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(org_id)
+        .bind(name)
+        .bind(prefix)
+        .bind(key_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The live (not revoked) key with this hash.
+pub async fn find_key_owner(db: impl PgExecutor<'_>, key_hash: &[u8]) -> sqlx::Result<Option<KeyOwner>> {
+    sqlx::query_as(
+        "SELECT id AS key_id, org_id, last_used_at FROM api_keys
+         WHERE key_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(key_hash)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn touch_api_key(db: impl PgExecutor<'_>, key_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
+        .bind(key_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn list_api_keys(db: impl PgExecutor<'_>, org_id: &str) -> sqlx::Result<Vec<ApiKeyRow>> {
+    sqlx::query_as(
+        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys
+         WHERE org_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(org_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Revokes a key of this organisation; false when there is no such live key.
+pub async fn revoke_api_key(db: impl PgExecutor<'_>, org_id: &str, key_id: &str) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL")
+        .bind(org_id)
+        .bind(key_id)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+// ------------------------------------------------------------------ consumer portal tokens
+
+pub async fn insert_portal_token(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+    org_id: &str,
+    app_id: &str,
+    read_only: bool,
+    expires_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO portal_tokens (token_hash, org_id, app_id, read_only, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_hash)
+        .bind(org_id)
+        .bind(app_id)
+        .bind(read_only)
+        .bind(expires_at)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// (org_id, app_id, read_only) of a live portal token.
+pub async fn find_portal_token(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Option<(String, String, bool)>> {
+    sqlx::query_as("SELECT org_id, app_id, read_only FROM portal_tokens WHERE token_hash = $1 AND expires_at > now()")
+        .bind(token_hash)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn delete_portal_token(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<bool> {
+    let r = sqlx::query("DELETE FROM portal_tokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}

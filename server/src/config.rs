@@ -1,0 +1,182 @@
+//! Typed settings: defaults, then an optional TOML file, then `HOOKLINE_*` environment
+//! variables (and `DATABASE_URL`). Validated once at start; secrets are never printed.
+use domain::delivery::{BreakerPolicy, DeliveryConfig};
+use domain::retry::{parse_duration, parse_schedule, RetryPolicy};
+use domain::ssrf::SsrfGuard;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The raw shape read from file and environment (strings for durations and lists).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct Raw {
+    database_url: Option<String>,
+    data_dir: PathBuf,
+    listen: String,
+    public_url: Option<String>,
+    allowed_networks: String,
+    retry_schedule: String,
+    request_timeout: String,
+    worker_concurrency: usize,
+    endpoint_concurrency: usize,
+    poll_interval: String,
+    secret_key: Option<String>,
+    max_payload_bytes: usize,
+    production: bool,
+    breaker_threshold: i32,
+    breaker_cooldown: String,
+    disable_after: String,
+    db_max_connections: u32,
+    log_format: String,
+    workers: bool,
+}
+
+impl Default for Raw {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            allowed_networks: String::new(),
+            retry_schedule: "5s,5m,30m,2h,5h,10h,10h".into(),
+            request_timeout: "15s".into(),
+            worker_concurrency: 128,
+            endpoint_concurrency: 64,
+            poll_interval: "1s".into(),
+            secret_key: None,
+            max_payload_bytes: 1024 * 1024,
+            production: false,
+            breaker_threshold: 5,
+            breaker_cooldown: "30s".into(),
+            disable_after: "5d".into(),
+            db_max_connections: 20,
+            log_format: "text".into(),
+            workers: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: Option<SecretString>,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub secret_key: Option<SecretString>,
+    pub max_payload_bytes: usize,
+    /// Production mode: https-only endpoints and Secure cookies.
+    pub production: bool,
+    pub db_max_connections: u32,
+    pub json_logs: bool,
+    /// Whether `serve` also runs the delivery workers.
+    pub run_workers: bool,
+    pub delivery: DeliveryConfig,
+}
+
+impl Settings {
+    /// Loads settings from `file` (if given, else `./hookline.toml` when present) and the
+    /// environment. Errors name the setting at fault.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, String> {
+        let mut fig = Figment::from(Serialized::defaults(Raw::default()));
+        match file {
+            Some(f) => {
+                if !f.exists() {
+                    return Err(format!("config file {} does not exist", f.display()));
+                }
+                fig = fig.merge(Toml::file(f));
+            }
+            None if std::path::Path::new("hookline.toml").exists() => fig = fig.merge(Toml::file("hookline.toml")),
+            None => {}
+        }
+        fig = fig
+            .merge(Env::prefixed("HOOKLINE_").ignore(&["CONFIG", "PG_BIN_DIR"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]));
+        let raw: Raw = fig.extract().map_err(|e| format!("invalid configuration: {e}"))?;
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: Raw) -> Result<Self, String> {
+        let dur = |name: &str, v: &str| parse_duration(v).map_err(|e| format!("HOOKLINE_{name}: {e}"));
+        let listen: SocketAddr = raw
+            .listen
+            .parse()
+            .map_err(|_| format!("HOOKLINE_LISTEN: '{}' is not an address such as 127.0.0.1:8080", raw.listen))?;
+        let schedule = parse_schedule(&raw.retry_schedule).map_err(|e| format!("HOOKLINE_RETRY_SCHEDULE: {e}"))?;
+        let allowed = SsrfGuard::parse_allowed(&raw.allowed_networks).map_err(|e| format!("HOOKLINE_ALLOWED_NETWORKS: {e}"))?;
+        let request_timeout = dur("REQUEST_TIMEOUT", &raw.request_timeout)?;
+        if request_timeout.is_zero() {
+            return Err("HOOKLINE_REQUEST_TIMEOUT must be more than zero".into());
+        }
+        if raw.worker_concurrency == 0 || raw.endpoint_concurrency == 0 {
+            return Err("HOOKLINE_WORKER_CONCURRENCY and HOOKLINE_ENDPOINT_CONCURRENCY must be at least 1".into());
+        }
+        if raw.max_payload_bytes < 1024 {
+            return Err("HOOKLINE_MAX_PAYLOAD_BYTES must be at least 1024".into());
+        }
+        let public_url = raw.public_url.clone().unwrap_or_else(|| {
+            let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
+            let host = if listen.is_ipv6() && !listen.ip().is_unspecified() { format!("[{host}]") } else { host };
+            format!("http://{host}:{}", listen.port())
+        });
+        let delivery = DeliveryConfig {
+            retry: RetryPolicy { schedule, ..RetryPolicy::default() },
+            breaker: BreakerPolicy {
+                failure_threshold: raw.breaker_threshold.max(1),
+                cooldown: dur("BREAKER_COOLDOWN", &raw.breaker_cooldown)?,
+                max_cooldown: Duration::from_secs(600).max(dur("BREAKER_COOLDOWN", &raw.breaker_cooldown)?),
+                disable_after: dur("DISABLE_AFTER", &raw.disable_after)?,
+            },
+            request_timeout,
+            concurrency: raw.worker_concurrency,
+            per_endpoint_concurrency: raw.endpoint_concurrency,
+            batch_size: (raw.worker_concurrency as i64).min(256),
+            poll_interval: dur("POLL_INTERVAL", &raw.poll_interval)?.max(Duration::from_millis(10)),
+            max_response_bytes: 16 * 1024,
+            guard: SsrfGuard::new(allowed),
+        };
+        Ok(Self {
+            database_url: raw.database_url.filter(|s| !s.is_empty()).map(SecretString::from),
+            data_dir: raw.data_dir,
+            listen,
+            public_url,
+            secret_key: raw.secret_key.filter(|s| !s.is_empty()).map(SecretString::from),
+            max_payload_bytes: raw.max_payload_bytes,
+            production: raw.production,
+            db_max_connections: raw.db_max_connections.max(2),
+            json_logs: raw.log_format.eq_ignore_ascii_case("json"),
+            run_workers: raw.workers,
+            delivery,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_follow_the_documented_values() {
+        let s = Settings::from_raw(Raw::default()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.delivery.retry.schedule.len(), 7);
+        assert_eq!(s.delivery.request_timeout, Duration::from_secs(15));
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert!(s.database_url.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let raw = Raw { retry_schedule: "5s,later".into(), ..Raw::default() };
+        assert!(Settings::from_raw(raw).unwrap_err().contains("HOOKLINE_RETRY_SCHEDULE"));
+        let raw = Raw { allowed_networks: "nonsense".into(), ..Raw::default() };
+        assert!(Settings::from_raw(raw).unwrap_err().contains("HOOKLINE_ALLOWED_NETWORKS"));
+        let raw = Raw { listen: "8080".into(), ..Raw::default() };
+        assert!(Settings::from_raw(raw).unwrap_err().contains("HOOKLINE_LISTEN"));
+    }
+}

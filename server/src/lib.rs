@@ -1,0 +1,8 @@
+//! The `hookline` binary's library: configuration, start-up, the HTTP surface (REST API,
+//! portal host, metrics, docs) and the managed local PostgreSQL.
+pub mod api;
+pub mod config;
+pub mod docs;
+pub mod embedded_pg;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,239 @@
+//! Wiring: database (given or managed), migrations, the secret key, the HTTP router and the
+//! delivery engine, and their orderly shutdown.
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::embedded_pg::{ManagedPostgres, PgOptions};
+use crate::{docs, telemetry};
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::get;
+use axum::Router;
+use domain::crypto::SecretBox;
+use domain::delivery::{Engine, EngineHandle};
+use domain::service::{ServiceOptions, Services};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
+use sqlx::postgres::PgPoolOptions;
+use std::path::Path;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+/// A database connection and, when Hookline manages the cluster, its handle (stopping the
+/// cluster when dropped).
+pub struct Database {
+    pub pool: sqlx::PgPool,
+    pub managed: Option<ManagedPostgres>,
+}
+
+/// Connects to `DATABASE_URL`, or starts (or reuses) the managed cluster under the data dir.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
+    let (url, managed) = match &settings.database_url {
+        Some(url) => (url.expose_secret().to_string(), None),
+        None => {
+            let data_dir = std::path::absolute(&settings.data_dir).context("resolving HOOKLINE_DATA_DIR")?;
+            std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
+            let opts = PgOptions { data_dir, port: None, ephemeral: false };
+            let pg = tokio::task::spawn_blocking(move || ManagedPostgres::start(opts))
+                .await?
+                .context("starting the managed PostgreSQL (set DATABASE_URL to use your own server)")?;
+            (pg.database_url(), Some(pg))
+        }
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.db_max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(&url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    domain::store::MIGRATOR.run(&pool).await.context("running database migrations")?;
+    Ok(Database { pool, managed })
+}
+
+/// The instance key for endpoint secrets: `HOOKLINE_SECRET_KEY`, else `secret.key` in the data
+/// dir, generated (mode 0600) on first start.
+pub fn load_secret_box(settings: &Settings) -> anyhow::Result<SecretBox> {
+    if let Some(k) = &settings.secret_key {
+        return SecretBox::from_base64(k.expose_secret()).context("HOOKLINE_SECRET_KEY");
+    }
+    let path = settings.data_dir.join("secret.key");
+    if !path.exists() {
+        std::fs::create_dir_all(&settings.data_dir)?;
+        write_private(&path, &SecretBox::generate_key_base64())?;
+        tracing::info!(path = %path.display(), "generated a new secret-encryption key; back it up with your database");
+    }
+    let key = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    SecretBox::from_base64(&key).with_context(|| format!("the key in {} is not valid", path.display()))
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(content.as_bytes())
+}
+
+/// Where the portal's compiled assets are: `LEPTOS_SITE_ROOT`, else `target/site` under the
+/// current directory, else `site` next to the executable's target directory.
+fn leptos_options(settings: &Settings) -> LeptosOptions {
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").ok().unwrap_or_else(|| {
+        let candidates = [
+            Some(std::path::PathBuf::from("target/site")),
+            std::env::current_exe().ok().and_then(|e| e.parent()?.parent().map(|p| p.join("site"))),
+        ];
+        candidates
+            .into_iter()
+            .flatten()
+            .find(|p| p.join("pkg").exists())
+            .unwrap_or_else(|| "target/site".into())
+            .to_string_lossy()
+            .into_owned()
+    });
+    LeptosOptions::builder()
+        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "hookline".into()))
+        .site_root(site_root)
+        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_addr(settings.listen)
+        .build()
+}
+
+pub fn services(settings: &Settings, pool: sqlx::PgPool, secrets: SecretBox) -> Services {
+    Services::new(
+        pool,
+        secrets,
+        ServiceOptions { https_only: settings.production, public_url: settings.public_url.clone() },
+    )
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(app::App);
+    Router::new()
+        .merge(api::router(state.clone()))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(docs::openapi))
+        .route("/docs", get(docs::page))
+        .route("/portal/{token}", get(docs::portal_placeholder))
+        .layer(DefaultBodyLimit::max(state.settings.max_payload_bytes))
+        .leptos_routes(&state, routes, {
+            let opts = leptos_options.clone();
+            move || app::shell(opts.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+}
+
+async fn metrics(State(s): State<AppState>) -> String {
+    if let Ok((depth, age)) = domain::store::deliveries::queue_gauges(&s.services.pool).await {
+        metrics::gauge!("hookline_queue_depth").set(depth as f64);
+        metrics::gauge!("hookline_queue_oldest_due_age_seconds").set(age);
+    }
+    s.metrics.render()
+}
+
+/// A running server (and, optionally, workers), bound to a port.
+pub struct Application {
+    pub port: u16,
+    pub state: AppState,
+    listener: tokio::net::TcpListener,
+    engine: Option<Engine>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Self> {
+        let secrets = load_secret_box(&settings)?;
+        let services = services(&settings, pool.clone(), secrets.clone());
+        let engine = settings
+            .run_workers
+            .then(|| Engine::new(pool.clone(), secrets, settings.delivery.clone()));
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            leptos_options: leptos_options(&settings),
+            services,
+            settings: Arc::new(settings),
+            metrics: telemetry::prometheus(),
+        };
+        Ok(Self { port, state, listener, engine })
+    }
+
+    /// Serves until `cancel` fires, then drains in-flight deliveries.
+    pub async fn run_until_stopped(self, cancel: CancellationToken) -> anyhow::Result<()> {
+        let engine: Option<EngineHandle> = self.engine.map(|e| e.start(cancel.clone()));
+        let app = router(self.state);
+        let shutdown = cancel.clone();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        cancel.cancel();
+        if let Some(e) = engine {
+            e.join().await;
+        }
+        served.context("HTTP server failed")
+    }
+}
+
+fn shutdown_on_signal() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down: finishing in-flight deliveries");
+        c.cancel();
+    });
+    cancel
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    let app = Application::build(settings, db.pool.clone()).await?;
+    let url = app.state.settings.public_url.clone();
+    tracing::info!(%url, "Hookline is running: portal at {url}/, API at {url}/api/v1, docs at {url}/docs");
+    eprintln!("\n  Hookline is running at {url}\n  Get an API key:  hookline api-key create --org <your-org>\n  API docs:        {url}/docs\n");
+    let result = app.run_until_stopped(shutdown_on_signal()).await;
+    db.pool.close().await;
+    drop(db.managed);
+    result
+}
+
+pub async fn worker(settings: Settings) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    let secrets = load_secret_box(&settings)?;
+    tracing::info!(concurrency = settings.delivery.concurrency, "delivery worker started");
+    let engine = Engine::new(db.pool.clone(), secrets, settings.delivery.clone());
+    engine.start(shutdown_on_signal()).join().await;
+    db.pool.close().await;
+    drop(db.managed);
+    Ok(())
+}
+
+pub async fn migrate_only(settings: Settings) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    tracing::info!("migrations are up to date");
+    db.pool.close().await;
+    Ok(())
+}
+
+pub async fn create_api_key(settings: Settings, org: &str, name: &str) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    let secrets = load_secret_box(&settings)?;
+    let key = services(&settings, db.pool.clone(), secrets)
+        .create_api_key_for_org_name(org, name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", key.key);
+    db.pool.close().await;
+    Ok(())
+}
