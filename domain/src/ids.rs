@@ -1,5 +1,6 @@
 //! Prefixed, time-ordered ids in Svix's style (`app_2Zx...`): a KSUID with millisecond
 //! precision, so ids sort by creation time and make natural pagination cursors.
+use std::sync::Mutex;
 use svix_ksuid::{KsuidLike, KsuidMs};
 
 pub const ORG: &str = "org";
@@ -11,19 +12,38 @@ pub const MESSAGE: &str = "msg";
 pub const ATTEMPT: &str = "atmpt";
 pub const TASK: &str = "qtask";
 
-/// A new id such as `msg_2bX...` whose KSUID part sorts by creation time.
+/// A new id such as `msg_2bX...` whose KSUID part sorts by creation time. Within one process
+/// ids are strictly increasing: inside the same 4 ms tick the random part is incremented
+/// instead of drawn again.
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", KsuidMs::new(None, None))
+    static LAST: Mutex<(u64, u128)> = Mutex::new((0, 0));
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let tick = KsuidMs::from_millis(Some(now_ms), Some(&[0u8; 15])).timestamp_raw();
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let (tick, payload) = if tick <= last.0 {
+        (last.0, last.1 + 1)
+    } else {
+        // 15 random bytes fill the payload; one bit of headroom keeps increments from wrapping.
+        (tick, rand::random::<u128>() >> 9)
+    };
+    *last = (tick, payload);
+    format!("{prefix}_{}", KsuidMs::new_raw(tick, Some(&payload.to_be_bytes()[1..])))
 }
 
 /// The smallest id of `prefix` created at or after `millis` (for time-bounded cursors).
 pub fn id_floor_at(prefix: &str, millis: i64) -> String {
-    format!("{prefix}_{}", KsuidMs::from_millis(Some(millis), Some(&[0u8; 16])))
+    format!("{prefix}_{}", KsuidMs::from_millis(Some(millis), Some(&[0u8; 15])))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_made_in_a_burst_are_strictly_increasing() {
+        let ids: Vec<String> = (0..1000).map(|_| new_id(APP)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
 
     #[test]
     fn ids_are_prefixed_and_sort_by_time() {

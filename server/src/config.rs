@@ -34,6 +34,7 @@ struct Raw {
     db_max_connections: u32,
     log_format: String,
     workers: bool,
+    lease: Option<String>,
 }
 
 impl Default for Raw {
@@ -58,6 +59,7 @@ impl Default for Raw {
             db_max_connections: 20,
             log_format: "text".into(),
             workers: true,
+            lease: None,
         }
     }
 }
@@ -67,7 +69,8 @@ pub struct Settings {
     pub database_url: Option<SecretString>,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
-    pub public_url: String,
+    /// Base URL for links; `None` means derived from the listen address.
+    pub public_url: Option<String>,
     pub secret_key: Option<SecretString>,
     pub max_payload_bytes: usize,
     /// Production mode: https-only endpoints and Secure cookies.
@@ -80,6 +83,25 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The base URL of this instance for links: `HOOKLINE_PUBLIC_URL`, else the listen address.
+    pub fn base_url(&self) -> String {
+        if let Some(u) = &self.public_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        let l = self.listen;
+        let host = match l.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            ip => ip.to_string(),
+        };
+        format!("http://{host}:{}", l.port())
+    }
+
+    /// The built-in defaults, without reading any file or environment variable.
+    pub fn defaults() -> Self {
+        Self::from_raw(Raw::default()).expect("the defaults are valid")
+    }
+
     /// Loads settings from `file` (if given, else `./hookline.toml` when present) and the
     /// environment. Errors name the setting at fault.
     pub fn load(file: Option<&std::path::Path>) -> Result<Self, String> {
@@ -119,11 +141,7 @@ impl Settings {
         if raw.max_payload_bytes < 1024 {
             return Err("HOOKLINE_MAX_PAYLOAD_BYTES must be at least 1024".into());
         }
-        let public_url = raw.public_url.clone().unwrap_or_else(|| {
-            let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
-            let host = if listen.is_ipv6() && !listen.ip().is_unspecified() { format!("[{host}]") } else { host };
-            format!("http://{host}:{}", listen.port())
-        });
+        let public_url = raw.public_url.clone().filter(|u| !u.is_empty());
         let delivery = DeliveryConfig {
             retry: RetryPolicy { schedule, ..RetryPolicy::default() },
             breaker: BreakerPolicy {
@@ -139,7 +157,16 @@ impl Settings {
             poll_interval: dur("POLL_INTERVAL", &raw.poll_interval)?.max(Duration::from_millis(10)),
             max_response_bytes: 16 * 1024,
             guard: SsrfGuard::new(allowed),
+            lease: None,
         };
+        let mut delivery = delivery;
+        if let Some(l) = raw.lease.as_deref().filter(|l| !l.is_empty()) {
+            let lease = dur("LEASE", l)?;
+            if lease <= request_timeout {
+                return Err("HOOKLINE_LEASE must be longer than HOOKLINE_REQUEST_TIMEOUT, or deliveries would be sent twice".into());
+            }
+            delivery.lease = Some(lease);
+        }
         Ok(Self {
             database_url: raw.database_url.filter(|s| !s.is_empty()).map(SecretString::from),
             data_dir: raw.data_dir,
@@ -166,7 +193,7 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.delivery.retry.schedule.len(), 7);
         assert_eq!(s.delivery.request_timeout, Duration::from_secs(15));
-        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.base_url(), "http://127.0.0.1:8080");
         assert!(s.database_url.is_none());
     }
 

@@ -102,7 +102,7 @@ pub fn services(settings: &Settings, pool: sqlx::PgPool, secrets: SecretBox) -> 
     Services::new(
         pool,
         secrets,
-        ServiceOptions { https_only: settings.production, public_url: settings.public_url.clone() },
+        ServiceOptions { https_only: settings.production, public_url: settings.base_url() },
     )
 }
 
@@ -145,16 +145,18 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        // Links must carry the port actually bound.
+        settings.listen.set_port(port);
         let secrets = load_secret_box(&settings)?;
         let services = services(&settings, pool.clone(), secrets.clone());
         let engine = settings
             .run_workers
             .then(|| Engine::new(pool.clone(), secrets, settings.delivery.clone()));
-        let listener = tokio::net::TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("binding {}", settings.listen))?;
-        let port = listener.local_addr()?.port();
         let state = AppState {
             leptos_options: leptos_options(&settings),
             services,
@@ -199,7 +201,7 @@ fn shutdown_on_signal() -> CancellationToken {
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
     let app = Application::build(settings, db.pool.clone()).await?;
-    let url = app.state.settings.public_url.clone();
+    let url = app.state.settings.base_url();
     tracing::info!(%url, "Hookline is running: portal at {url}/, API at {url}/api/v1, docs at {url}/docs");
     eprintln!("\n  Hookline is running at {url}\n  Get an API key:  hookline api-key create --org <your-org>\n  API docs:        {url}/docs\n");
     let result = app.run_until_stopped(shutdown_on_signal()).await;

@@ -30,6 +30,8 @@ pub struct DeliveryConfig {
     pub poll_interval: Duration,
     pub max_response_bytes: usize,
     pub guard: SsrfGuard,
+    /// How long a claim is held; `None` derives it from the timeout.
+    pub lease: Option<Duration>,
 }
 
 impl Default for DeliveryConfig {
@@ -44,6 +46,7 @@ impl Default for DeliveryConfig {
             poll_interval: Duration::from_secs(1),
             max_response_bytes: 16 * 1024,
             guard: SsrfGuard::default(),
+            lease: None,
         }
     }
 }
@@ -51,6 +54,7 @@ impl Default for DeliveryConfig {
 impl DeliveryConfig {
     /// How long a claim is held: long enough for the slowest send plus the recording.
     pub fn lease(&self) -> Duration {
-        self.request_timeout * 2 + Duration::from_secs(30)
+        self.lease
+            .unwrap_or(self.request_timeout * 2 + Duration::from_secs(30))
     }
 }

@@ -47,9 +47,11 @@ impl Services {
         let metadata = input.metadata.clone().unwrap_or_default();
         match store::applications::get(&self.pool, &t.org_id, id).await? {
             Some(existing) => {
+                // The path named it; leaving `uid` out of the body does not erase it.
+                let uid = input.uid.clone().or(existing.uid.clone());
                 let w = AppWrite {
                     name: input.name.trim(),
-                    uid: input.uid.as_deref(),
+                    uid: uid.as_deref(),
                     throttle_rate: input.throttle_rate.map(|r| r as i32),
                     metadata: &metadata,
                 };

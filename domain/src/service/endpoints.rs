@@ -74,6 +74,8 @@ impl Services {
         match store::endpoints::get(&self.pool, &app.id, ep).await? {
             Some(cur) => {
                 input.secret = None;
+                // The path named it; leaving `uid` out of the body does not erase it.
+                input.uid = input.uid.or(cur.uid.clone());
                 self.check_endpoint(t, &input).await?;
                 let metadata = input.metadata.clone().unwrap_or_default();
                 let row = store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&input, &metadata))

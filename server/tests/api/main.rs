@@ -1,0 +1,14 @@
+//! Integration tests: the real server and workers against a real PostgreSQL (one fresh
+//! database per test) and real HTTP receivers on loopback.
+mod helpers;
+mod receiver;
+
+mod bad_input;
+mod crash_recovery;
+mod delivery;
+mod health_and_breaker;
+mod idempotency;
+mod pagination_and_tenancy;
+mod resources;
+mod sdk;
+mod ssrf;

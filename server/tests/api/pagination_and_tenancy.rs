@@ -1,0 +1,88 @@
+//! Cursor pagination and organisation isolation.
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn lists_page_with_iterator_and_prev_iterator() {
+    let app = spawn_app().await;
+    let mut ids = vec![];
+    for i in 0..5 {
+        let (_, b) = app.post("/api/v1/app", json!({"name": format!("app {i}")})).await;
+        ids.push(b["id"].as_str().unwrap().to_string());
+    }
+    let (_, p1) = app.get("/api/v1/app?limit=2").await;
+    assert_eq!(p1["done"], false);
+    let page1: Vec<_> = p1["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(page1, ids[0..2]);
+    let it = p1["iterator"].as_str().unwrap();
+    let (_, p2) = app.get(&format!("/api/v1/app?limit=2&iterator={it}")).await;
+    let page2: Vec<_> = p2["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(page2, ids[2..4]);
+    let it = p2["iterator"].as_str().unwrap();
+    let (_, p3) = app.get(&format!("/api/v1/app?limit=2&iterator={it}")).await;
+    assert_eq!(p3["data"].as_array().unwrap().len(), 1);
+    assert_eq!(p3["done"], true);
+    // back from page 3 to page 2
+    let prev = p3["prevIterator"].as_str().unwrap();
+    let (_, back) = app.get(&format!("/api/v1/app?limit=2&iterator={prev}")).await;
+    let back: Vec<_> = back["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(back, ids[2..4]);
+    // descending
+    let (_, d) = app.get("/api/v1/app?limit=1&order=descending").await;
+    assert_eq!(d["data"][0]["id"], ids[4].as_str());
+}
+
+#[tokio::test]
+async fn messages_list_newest_first_and_filter_by_event_type_and_time() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.one", "a.two"]).await;
+    let first = app.send(&id, json!({"eventType": "a.one", "payload": {}})).await;
+    let second = app.send(&id, json!({"eventType": "a.two", "payload": {}})).await;
+    let (_, l) = app.get(&format!("/api/v1/app/{id}/msg")).await;
+    assert_eq!(l["data"][0]["id"], second["id"]);
+    let (_, l) = app.get(&format!("/api/v1/app/{id}/msg?event_types=a.one")).await;
+    assert_eq!(l["data"].as_array().unwrap().len(), 1);
+    let (_, l) = app.get(&format!("/api/v1/app/{id}/msg?event_types=a.one,a.two")).await;
+    assert_eq!(l["data"].as_array().unwrap().len(), 2);
+    let ts = first["timestamp"].as_str().unwrap();
+    let (_, l) = app.get(&format!("/api/v1/app/{id}/msg?after={}", urlencode(ts))).await;
+    assert_eq!(l["data"].as_array().unwrap().len(), 1);
+    assert_eq!(l["data"][0]["id"], second["id"]);
+    let (_, l) = app.get(&format!("/api/v1/app/{id}/msg?with_content=false")).await;
+    assert_eq!(l["data"][0]["payload"], json!({}));
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn another_organisations_ids_answer_404() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    let ep = app.create_endpoint(&id, json!({"url": "https://example.com/hook"})).await;
+    let ep = ep["id"].as_str().unwrap();
+    let msg = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
+    let m = msg["id"].as_str().unwrap();
+    let other = app.other_org_key().await;
+    for path in [
+        format!("/api/v1/app/{id}"),
+        "/api/v1/app/app".to_string(),
+        format!("/api/v1/app/{id}/endpoint/{ep}"),
+        format!("/api/v1/app/{id}/endpoint/{ep}/secret"),
+        format!("/api/v1/app/{id}/msg/{m}"),
+        format!("/api/v1/app/{id}/attempt/msg/{m}"),
+        "/api/v1/event-type/a.b".to_string(),
+    ] {
+        let (s, b) = app.call_as(&other, Method::GET, &path, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {b}");
+        assert_eq!(b["code"], "not_found");
+    }
+    let (s, _) = app.call_as(&other, Method::DELETE, &format!("/api/v1/app/{id}"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, list) = app.call_as(&other, Method::GET, "/api/v1/app", None).await;
+    assert_eq!(list["data"], json!([]));
+    // still there for its owner
+    assert_eq!(app.get(&format!("/api/v1/app/{id}")).await.0, StatusCode::OK);
+}

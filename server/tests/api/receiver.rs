@@ -1,0 +1,107 @@
+//! A real HTTP receiver on loopback that records what it gets and answers as told.
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: String,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    pub fn msg_id(&self) -> &str {
+        self.header("webhook-id")
+    }
+}
+
+/// What to answer: a queue of scripted replies, then the default.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Self {
+        Self { status, retry_after: None, delay: Duration::ZERO }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    received: Vec<Received>,
+    script: VecDeque<Reply>,
+    default: Option<Reply>,
+}
+
+#[derive(Clone)]
+pub struct Receiver {
+    inner: Arc<Mutex<Inner>>,
+    pub port: u16,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let app = Router::new().fallback(handle).with_state(inner.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { inner, port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Answer the next requests with these replies, in order.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.inner.lock().unwrap().script.extend(replies);
+    }
+
+    /// Answer with this once the script is spent (200 when never set).
+    pub fn set_default(&self, reply: Reply) {
+        self.inner.lock().unwrap().default = Some(reply);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.lock().unwrap().received.clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.inner.lock().unwrap().received.len()
+    }
+}
+
+async fn handle(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
+    let at = Instant::now();
+    let reply = {
+        let mut g = inner.lock().unwrap();
+        g.script.pop_front().or_else(|| g.default.clone()).unwrap_or(Reply::status(200))
+    };
+    // Recorded on arrival, so a request whose sender dies mid-flight still counts as arrived.
+    inner.lock().unwrap().received.push(Received {
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        at,
+    });
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    let mut resp = (StatusCode::from_u16(reply.status).unwrap(), "ok").into_response();
+    if let Some(ra) = reply.retry_after {
+        resp.headers_mut().insert("retry-after", ra.parse().unwrap());
+    }
+    resp
+}
