@@ -1,7 +1,7 @@
 //! Prefixed, time-ordered ids in Svix's style (`app_2Zx...`): a KSUID with millisecond
 //! precision, so ids sort by creation time and make natural pagination cursors.
 use std::sync::Mutex;
-use svix_ksuid::{KsuidLike, KsuidMs};
+use svix_ksuid::KsuidMs;
 
 pub const ORG: &str = "org";
 pub const USER: &str = "user";
@@ -27,12 +27,18 @@ pub fn new_id(prefix: &str) -> String {
         (tick, rand::random::<u128>() >> 9)
     };
     *last = (tick, payload);
-    format!("{prefix}_{}", KsuidMs::new_raw(tick, Some(&payload.to_be_bytes()[1..])))
+    format!(
+        "{prefix}_{}",
+        KsuidMs::new_raw(tick, Some(&payload.to_be_bytes()[1..]))
+    )
 }
 
 /// The smallest id of `prefix` created at or after `millis` (for time-bounded cursors).
 pub fn id_floor_at(prefix: &str, millis: i64) -> String {
-    format!("{prefix}_{}", KsuidMs::from_millis(Some(millis), Some(&[0u8; 15])))
+    format!(
+        "{prefix}_{}",
+        KsuidMs::from_millis(Some(millis), Some(&[0u8; 15]))
+    )
 }
 
 #[cfg(test)]

@@ -88,7 +88,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(format!("expected a number in '{s}'"));
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| format!("number too large in '{s}'"))?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("number too large in '{s}'"))?;
         rest = &rest[digits..];
         let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = &rest[..unit_len];
@@ -156,17 +158,32 @@ mod tests {
     fn retry_after_only_makes_a_retry_later_and_is_capped() {
         let p = policy();
         // shorter than the schedule: ignored
-        assert_eq!(p.next_delay(2, Some(Duration::from_secs(1)), 0.5), Some(Duration::from_secs(300)));
+        assert_eq!(
+            p.next_delay(2, Some(Duration::from_secs(1)), 0.5),
+            Some(Duration::from_secs(300))
+        );
         // longer: honoured
-        assert_eq!(p.next_delay(1, Some(Duration::from_secs(60)), 0.5), Some(Duration::from_secs(60)));
+        assert_eq!(
+            p.next_delay(1, Some(Duration::from_secs(60)), 0.5),
+            Some(Duration::from_secs(60))
+        );
         // absurd: capped
-        assert_eq!(p.next_delay(1, Some(Duration::from_secs(999_999)), 0.5), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            p.next_delay(1, Some(Duration::from_secs(999_999)), 0.5),
+            Some(Duration::from_secs(3600))
+        );
     }
 
     #[test]
     fn parses_schedules_and_durations() {
-        assert_eq!(parse_schedule("5s,5m,30m,2h").unwrap()[3], Duration::from_secs(7200));
-        assert_eq!(parse_schedule("10ms, 20ms").unwrap(), vec![Duration::from_millis(10), Duration::from_millis(20)]);
+        assert_eq!(
+            parse_schedule("5s,5m,30m,2h").unwrap()[3],
+            Duration::from_secs(7200)
+        );
+        assert_eq!(
+            parse_schedule("10ms, 20ms").unwrap(),
+            vec![Duration::from_millis(10), Duration::from_millis(20)]
+        );
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
         assert!(parse_schedule("5s,soon").unwrap_err().contains("soon"));
         assert!(parse_duration("5y").is_err());
@@ -174,10 +191,18 @@ mod tests {
 
     #[test]
     fn parses_retry_after_seconds_and_dates() {
-        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(Duration::from_secs(60)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 }

@@ -40,10 +40,16 @@ pub fn signature_header(keys: &[Vec<u8>], msg_id: &str, timestamp: i64, body: &[
 /// Receiver-side check: true when any `v1` signature in `header` matches `secret`.
 /// Uses constant-time comparison through `Mac::verify_slice`.
 pub fn verify(secret: &str, msg_id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
-    let Ok(key) = secret_bytes(secret) else { return false };
+    let Ok(key) = secret_bytes(secret) else {
+        return false;
+    };
     header.split(' ').any(|sig| {
-        let Some(b64) = sig.strip_prefix("v1,") else { return false };
-        let Ok(expected) = STANDARD.decode(b64) else { return false };
+        let Some(b64) = sig.strip_prefix("v1,") else {
+            return false;
+        };
+        let Ok(expected) = STANDARD.decode(b64) else {
+            return false;
+        };
         let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts any key length");
         mac.update(format!("{msg_id}.{timestamp}.").as_bytes());
         mac.update(body);
@@ -64,7 +70,10 @@ mod tests {
     #[test]
     fn matches_the_standard_webhooks_known_answer() {
         let key = secret_bytes(SECRET).unwrap();
-        assert_eq!(sign(&key, ID, TS, BODY), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert_eq!(
+            sign(&key, ID, TS, BODY),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
     }
 
     #[test]

@@ -145,7 +145,10 @@ impl reqwest::dns::Resolve for GuardedResolver {
         Box::pin(async move {
             let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await
-                .map_err(|source| ResolveError::Dns { host: host.clone(), source })?
+                .map_err(|source| ResolveError::Dns {
+                    host: host.clone(),
+                    source,
+                })?
                 .collect();
             if addrs.is_empty() {
                 return Err(ResolveError::NoAddresses(host).into());
@@ -191,10 +194,27 @@ mod tests {
     fn refuses_private_loopback_link_local_cgnat_and_metadata_ranges() {
         let g = SsrfGuard::default();
         for ip in [
-            "127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-            "169.254.169.254", "169.254.1.1", "100.64.0.1", "100.100.100.200", "0.0.0.0",
-            "224.0.0.1", "255.255.255.255", "::1", "::", "fd00:ec2::254", "fe80::1", "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "198.18.0.1",
+            "127.0.0.1",
+            "127.255.0.9",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "169.254.1.1",
+            "100.64.0.1",
+            "100.100.100.200",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "198.18.0.1",
         ] {
             assert!(blocked(&g, ip), "{ip} should be refused");
         }
@@ -203,7 +223,13 @@ mod tests {
     #[test]
     fn allows_public_addresses() {
         let g = SsrfGuard::default();
-        for ip in ["93.184.216.34", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+        ] {
             assert!(!blocked(&g, ip), "{ip} should be allowed");
         }
     }
@@ -221,11 +247,20 @@ mod tests {
     #[test]
     fn literal_hosts_are_normalised_before_the_decision() {
         let g = SsrfGuard::default();
-        for u in ["http://127.1/", "http://2130706433/", "http://[::ffff:127.0.0.1]/", "http://0x7f.1/", "http://[::1]:80/"] {
+        for u in [
+            "http://127.1/",
+            "http://2130706433/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://0x7f.1/",
+            "http://[::1]:80/",
+        ] {
             let url = url::Url::parse(u).unwrap();
             assert!(check_literal_host(&g, &url).is_err(), "{u} should be refused");
         }
         let named = url::Url::parse("http://localhost/").unwrap();
-        assert!(check_literal_host(&g, &named).is_ok(), "names are judged after resolution");
+        assert!(
+            check_literal_host(&g, &named).is_ok(),
+            "names are judged after resolution"
+        );
     }
 }

@@ -61,7 +61,10 @@ impl Problems {
     pub fn throttle(&mut self, field: &str, rate: Option<i64>) {
         if let Some(r) = rate {
             if !(1..=u16::MAX as i64).contains(&r) {
-                self.add(field, format!("{field} must be between 1 and 65535 (messages per second)"));
+                self.add(
+                    field,
+                    format!("{field} must be between 1 and 65535 (messages per second)"),
+                );
             }
         }
     }
@@ -151,25 +154,39 @@ pub fn endpoint_in(ep: &EndpointIn, https_only: bool) -> Result<(), DomainError>
 /// Custom delivery headers: string values, sane names, none that would clash with signing.
 pub fn headers(p: &mut Problems, h: &serde_json::Map<String, serde_json::Value>) {
     if h.len() > MAX_HEADERS {
-        p.add("headers", format!("at most {MAX_HEADERS} custom headers are allowed"));
+        p.add(
+            "headers",
+            format!("at most {MAX_HEADERS} custom headers are allowed"),
+        );
     }
     for (name, value) in h {
         let lower = name.to_ascii_lowercase();
         let valid_name = !name.is_empty()
             && name.len() <= 256
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid_name {
             p.add("headers", format!("'{name}' is not a valid header name"));
         } else if lower.starts_with("webhook-")
             || lower.starts_with("svix-")
-            || matches!(lower.as_str(), "host" | "content-length" | "content-type" | "connection" | "transfer-encoding")
+            || matches!(
+                lower.as_str(),
+                "host" | "content-length" | "content-type" | "connection" | "transfer-encoding"
+            )
         {
-            p.add("headers", format!("header '{name}' is reserved and cannot be set"));
+            p.add(
+                "headers",
+                format!("header '{name}' is reserved and cannot be set"),
+            );
         }
         match value {
             serde_json::Value::String(s) if s.len() <= 4096 && !s.contains(['\r', '\n']) => {}
             serde_json::Value::Null => {}
-            _ => p.add("headers", format!("header '{name}' must have a single-line string value")),
+            _ => p.add(
+                "headers",
+                format!("header '{name}' must have a single-line string value"),
+            ),
         }
     }
 }
@@ -196,17 +213,30 @@ mod tests {
     fn endpoint_urls_must_be_absolute_http_urls() {
         assert!(check_endpoint_url("https://example.com/hook", true).is_ok());
         assert!(check_endpoint_url("http://127.0.0.1:8080/x", false).is_ok());
-        assert!(check_endpoint_url("http://example.com", true).unwrap_err().contains("https"));
-        assert!(check_endpoint_url("ftp://example.com", false).unwrap_err().contains("http or https"));
-        assert!(check_endpoint_url("not a url", false).unwrap_err().contains("not a valid URL"));
+        assert!(check_endpoint_url("http://example.com", true)
+            .unwrap_err()
+            .contains("https"));
+        assert!(check_endpoint_url("ftp://example.com", false)
+            .unwrap_err()
+            .contains("http or https"));
+        assert!(check_endpoint_url("not a url", false)
+            .unwrap_err()
+            .contains("not a valid URL"));
         assert!(check_endpoint_url("https://user:pw@example.com", false).is_err());
     }
 
     #[test]
     fn identifiers_reject_spaces_and_duplicates() {
         let mut p = Problems::default();
-        p.identifiers("eventTypes", &["a.b".into(), "a.b".into(), "bad name".into()], 10, 256);
-        let Err(DomainError::Validation(items)) = p.finish() else { panic!("expected errors") };
+        p.identifiers(
+            "eventTypes",
+            &["a.b".into(), "a.b".into(), "bad name".into()],
+            10,
+            256,
+        );
+        let Err(DomainError::Validation(items)) = p.finish() else {
+            panic!("expected errors")
+        };
         assert_eq!(items.len(), 2);
     }
 
@@ -215,7 +245,9 @@ mod tests {
         let mut p = Problems::default();
         let h = serde_json::json!({"webhook-id": "x", "X-Ok": "1"});
         headers(&mut p, h.as_object().unwrap());
-        let Err(DomainError::Validation(items)) = p.finish() else { panic!("expected errors") };
+        let Err(DomainError::Validation(items)) = p.finish() else {
+            panic!("expected errors")
+        };
         assert_eq!(items.len(), 1);
         assert!(items[0].msg.contains("reserved"));
     }

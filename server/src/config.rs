@@ -113,7 +113,9 @@ impl Settings {
                 }
                 fig = fig.merge(Toml::file(f));
             }
-            None if std::path::Path::new("hookline.toml").exists() => fig = fig.merge(Toml::file("hookline.toml")),
+            None if std::path::Path::new("hookline.toml").exists() => {
+                fig = fig.merge(Toml::file("hookline.toml"))
+            }
             None => {}
         }
         fig = fig
@@ -125,25 +127,34 @@ impl Settings {
 
     fn from_raw(raw: Raw) -> Result<Self, String> {
         let dur = |name: &str, v: &str| parse_duration(v).map_err(|e| format!("HOOKLINE_{name}: {e}"));
-        let listen: SocketAddr = raw
-            .listen
-            .parse()
-            .map_err(|_| format!("HOOKLINE_LISTEN: '{}' is not an address such as 127.0.0.1:8080", raw.listen))?;
-        let schedule = parse_schedule(&raw.retry_schedule).map_err(|e| format!("HOOKLINE_RETRY_SCHEDULE: {e}"))?;
-        let allowed = SsrfGuard::parse_allowed(&raw.allowed_networks).map_err(|e| format!("HOOKLINE_ALLOWED_NETWORKS: {e}"))?;
+        let listen: SocketAddr = raw.listen.parse().map_err(|_| {
+            format!(
+                "HOOKLINE_LISTEN: '{}' is not an address such as 127.0.0.1:8080",
+                raw.listen
+            )
+        })?;
+        let schedule =
+            parse_schedule(&raw.retry_schedule).map_err(|e| format!("HOOKLINE_RETRY_SCHEDULE: {e}"))?;
+        let allowed = SsrfGuard::parse_allowed(&raw.allowed_networks)
+            .map_err(|e| format!("HOOKLINE_ALLOWED_NETWORKS: {e}"))?;
         let request_timeout = dur("REQUEST_TIMEOUT", &raw.request_timeout)?;
         if request_timeout.is_zero() {
             return Err("HOOKLINE_REQUEST_TIMEOUT must be more than zero".into());
         }
         if raw.worker_concurrency == 0 || raw.endpoint_concurrency == 0 {
-            return Err("HOOKLINE_WORKER_CONCURRENCY and HOOKLINE_ENDPOINT_CONCURRENCY must be at least 1".into());
+            return Err(
+                "HOOKLINE_WORKER_CONCURRENCY and HOOKLINE_ENDPOINT_CONCURRENCY must be at least 1".into(),
+            );
         }
         if raw.max_payload_bytes < 1024 {
             return Err("HOOKLINE_MAX_PAYLOAD_BYTES must be at least 1024".into());
         }
         let public_url = raw.public_url.clone().filter(|u| !u.is_empty());
         let delivery = DeliveryConfig {
-            retry: RetryPolicy { schedule, ..RetryPolicy::default() },
+            retry: RetryPolicy {
+                schedule,
+                ..RetryPolicy::default()
+            },
             breaker: BreakerPolicy {
                 failure_threshold: raw.breaker_threshold.max(1),
                 cooldown: dur("BREAKER_COOLDOWN", &raw.breaker_cooldown)?,
@@ -199,11 +210,24 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_setting() {
-        let raw = Raw { retry_schedule: "5s,later".into(), ..Raw::default() };
-        assert!(Settings::from_raw(raw).unwrap_err().contains("HOOKLINE_RETRY_SCHEDULE"));
-        let raw = Raw { allowed_networks: "nonsense".into(), ..Raw::default() };
-        assert!(Settings::from_raw(raw).unwrap_err().contains("HOOKLINE_ALLOWED_NETWORKS"));
-        let raw = Raw { listen: "8080".into(), ..Raw::default() };
+        let raw = Raw {
+            retry_schedule: "5s,later".into(),
+            ..Raw::default()
+        };
+        assert!(Settings::from_raw(raw)
+            .unwrap_err()
+            .contains("HOOKLINE_RETRY_SCHEDULE"));
+        let raw = Raw {
+            allowed_networks: "nonsense".into(),
+            ..Raw::default()
+        };
+        assert!(Settings::from_raw(raw)
+            .unwrap_err()
+            .contains("HOOKLINE_ALLOWED_NETWORKS"));
+        let raw = Raw {
+            listen: "8080".into(),
+            ..Raw::default()
+        };
         assert!(Settings::from_raw(raw).unwrap_err().contains("HOOKLINE_LISTEN"));
     }
 }

@@ -14,7 +14,10 @@ pub async fn openapi() -> Response {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn page_html(title: &str, body: &str) -> String {
@@ -60,7 +63,10 @@ fn render_docs() -> String {
             "<section id=\"op{i}\"><h2><code>{} {}</code></h2><p>{}</p>",
             method.to_uppercase(),
             esc(path),
-            esc(op["description"].as_str().or(op["summary"].as_str()).unwrap_or_default())
+            esc(op["description"]
+                .as_str()
+                .or(op["summary"].as_str())
+                .unwrap_or_default())
         );
         if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
             out.push_str("<table><tr><th>parameter</th><th>in</th><th>description</th></tr>");
@@ -70,16 +76,27 @@ fn render_docs() -> String {
                     "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
                     esc(p["name"].as_str().unwrap_or_default()),
                     esc(p["in"].as_str().unwrap_or_default()),
-                    esc(p["description"].as_str().or(p["schema"]["description"].as_str()).unwrap_or_default())
+                    esc(p["description"]
+                        .as_str()
+                        .or(p["schema"]["description"].as_str())
+                        .unwrap_or_default())
                 );
             }
             out.push_str("</table>");
         }
         if let Some(body) = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str() {
-            let _ = write!(out, "<p>Body: <code>{}</code></p>", esc(body.rsplit('/').next().unwrap_or(body)));
+            let _ = write!(
+                out,
+                "<p>Body: <code>{}</code></p>",
+                esc(body.rsplit('/').next().unwrap_or(body))
+            );
         }
         if let Some(resps) = op["responses"].as_object() {
-            let codes: Vec<&str> = resps.keys().map(String::as_str).filter(|c| c.starts_with('2')).collect();
+            let codes: Vec<&str> = resps
+                .keys()
+                .map(String::as_str)
+                .filter(|c| c.starts_with('2'))
+                .collect();
             let _ = write!(out, "<p>Success: {}</p>", codes.join(", "));
         }
         out.push_str("</section>");

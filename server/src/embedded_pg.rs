@@ -417,11 +417,7 @@ mod tests {
         let url = pg.database_url();
         assert!(url.starts_with("postgres://postgres@127.0.0.1:") && url.ends_with("/hookline"));
         assert_eq!(sql(&pg, &url, "select 1"), "1");
-        sql(
-            &pg,
-            &url,
-            "create table t (v text); insert into t values ('k')",
-        );
+        sql(&pg, &url, "create table t (v text); insert into t values ('k')");
         sql(&pg, &pg.url_for("postgres"), "create database other");
         let other = sql(&pg, &pg.url_for("other"), "select current_database()");
         assert_eq!(other, "other");
@@ -481,10 +477,7 @@ mod tests {
         };
         let err = ManagedPostgres::start(opts).unwrap_err();
         assert!(matches!(err, PgError::StartFailed { .. }), "{err}");
-        assert!(
-            err.to_string().contains("could not bind IPv4 address"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("could not bind IPv4 address"), "{err}");
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hookline", version, about = "Self-hosted webhook delivery: Svix-compatible API, signed deliveries, retries, portal.")]
+#[command(
+    name = "hookline",
+    version,
+    about = "Self-hosted webhook delivery: Svix-compatible API, signed deliveries, retries, portal."
+)]
 struct Cli {
     /// TOML configuration file (default: ./hookline.toml when present). Env vars override it.
     #[arg(long, global = true, env = "HOOKLINE_CONFIG")]
@@ -58,7 +62,9 @@ async fn main() -> ExitCode {
         Command::Serve => startup::serve(settings).await,
         Command::Worker => startup::worker(settings).await,
         Command::Migrate => startup::migrate_only(settings).await,
-        Command::ApiKey { action: ApiKeyAction::Create { org, name } } => startup::create_api_key(settings, &org, &name).await,
+        Command::ApiKey {
+            action: ApiKeyAction::Create { org, name },
+        } => startup::create_api_key(settings, &org, &name).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

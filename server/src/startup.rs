@@ -33,8 +33,13 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
         Some(url) => (url.expose_secret().to_string(), None),
         None => {
             let data_dir = std::path::absolute(&settings.data_dir).context("resolving HOOKLINE_DATA_DIR")?;
-            std::fs::create_dir_all(&data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
-            let opts = PgOptions { data_dir, port: None, ephemeral: false };
+            std::fs::create_dir_all(&data_dir)
+                .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+            let opts = PgOptions {
+                data_dir,
+                port: None,
+                ephemeral: false,
+            };
             let pg = tokio::task::spawn_blocking(move || ManagedPostgres::start(opts))
                 .await?
                 .context("starting the managed PostgreSQL (set DATABASE_URL to use your own server)")?;
@@ -47,7 +52,10 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
         .connect(&url)
         .await
         .context("connecting to PostgreSQL")?;
-    domain::store::MIGRATOR.run(&pool).await.context("running database migrations")?;
+    domain::store::MIGRATOR
+        .run(&pool)
+        .await
+        .context("running database migrations")?;
     Ok(Database { pool, managed })
 }
 
@@ -70,7 +78,11 @@ pub fn load_secret_box(settings: &Settings) -> anyhow::Result<SecretBox> {
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(content.as_bytes())
 }
 
@@ -80,7 +92,9 @@ fn leptos_options(settings: &Settings) -> LeptosOptions {
     let site_root = std::env::var("LEPTOS_SITE_ROOT").ok().unwrap_or_else(|| {
         let candidates = [
             Some(std::path::PathBuf::from("target/site")),
-            std::env::current_exe().ok().and_then(|e| e.parent()?.parent().map(|p| p.join("site"))),
+            std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent()?.parent().map(|p| p.join("site"))),
         ];
         candidates
             .into_iter()
@@ -102,7 +116,10 @@ pub fn services(settings: &Settings, pool: sqlx::PgPool, secrets: SecretBox) -> 
     Services::new(
         pool,
         secrets,
-        ServiceOptions { https_only: settings.production, public_url: settings.base_url() },
+        ServiceOptions {
+            https_only: settings.production,
+            public_url: settings.base_url(),
+        },
     )
 }
 
@@ -163,7 +180,12 @@ impl Application {
             settings: Arc::new(settings),
             metrics: telemetry::prometheus(),
         };
-        Ok(Self { port, state, listener, engine })
+        Ok(Self {
+            port,
+            state,
+            listener,
+            engine,
+        })
     }
 
     /// Serves until `cancel` fires, then drains in-flight deliveries.
@@ -187,7 +209,8 @@ fn shutdown_on_signal() -> CancellationToken {
     let c = cancel.clone();
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -213,7 +236,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 pub async fn worker(settings: Settings) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
     let secrets = load_secret_box(&settings)?;
-    tracing::info!(concurrency = settings.delivery.concurrency, "delivery worker started");
+    tracing::info!(
+        concurrency = settings.delivery.concurrency,
+        "delivery worker started"
+    );
     let engine = Engine::new(db.pool.clone(), secrets, settings.delivery.clone());
     engine.start(shutdown_on_signal()).join().await;
     db.pool.close().await;

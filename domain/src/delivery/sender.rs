@@ -68,7 +68,11 @@ impl Sender {
             .user_agent(concat!("Hookline/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client configuration is valid");
-        Self { client, guard, max_response_bytes }
+        Self {
+            client,
+            guard,
+            max_response_bytes,
+        }
     }
 
     pub async fn send(&self, o: &Outgoing<'_>) -> SendResult {
@@ -146,7 +150,10 @@ impl Sender {
         }
         let body = String::from_utf8_lossy(&body).into_owned();
         let (error_code, error_detail) = match body_error {
-            _ if !status.is_success() => (Some(E_HTTP), Some(format!("endpoint answered HTTP {}", status.as_u16()))),
+            _ if !status.is_success() => (
+                Some(E_HTTP),
+                Some(format!("endpoint answered HTTP {}", status.as_u16())),
+            ),
             Some((code, detail)) => (Some(code), Some(detail)),
             None => (None, None),
         };

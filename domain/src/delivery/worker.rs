@@ -164,17 +164,26 @@ impl Engine {
     async fn idle_nap(&self) -> Duration {
         let poll = self.inner.cfg.poll_interval;
         match deliveries::next_due_at(&self.inner.pool).await {
-            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(poll).max(Duration::from_millis(2)),
+            Ok(Some(at)) => (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(poll)
+                .max(Duration::from_millis(2)),
             _ => poll,
         }
     }
 
     /// Sorts a claimed batch into sends, deferrals (throttle, open breaker) and failures
     /// (disabled endpoints), then spawns the sends.
-    async fn dispatch(&self, batch: Vec<ClaimedDelivery>, tx: &mpsc::Sender<Outcome>) -> Result<(), sqlx::Error> {
+    async fn dispatch(
+        &self,
+        batch: Vec<ClaimedDelivery>,
+        tx: &mpsc::Sender<Outcome>,
+    ) -> Result<(), sqlx::Error> {
         let inner = &self.inner;
         let now = Utc::now();
-        let probe_window = chrono::Duration::from_std(inner.cfg.request_timeout + Duration::from_secs(5)).unwrap_or_default();
+        let probe_window = chrono::Duration::from_std(inner.cfg.request_timeout + Duration::from_secs(5))
+            .unwrap_or_default();
         let mut defer: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
         let mut disabled: Vec<(i64, DateTime<Utc>)> = Vec::new();
         let mut probing: HashMap<String, bool> = HashMap::new();
@@ -193,7 +202,8 @@ impl Engine {
                 let won = match probing.get(&d.endpoint_id) {
                     Some(_) => false,
                     None => {
-                        let w = endpoints::take_probe(&inner.pool, &d.endpoint_id, until, now + probe_window).await?;
+                        let w = endpoints::take_probe(&inner.pool, &d.endpoint_id, until, now + probe_window)
+                            .await?;
                         probing.insert(d.endpoint_id.clone(), w);
                         w
                     }
@@ -214,15 +224,15 @@ impl Engine {
             to_send.push(d);
         }
         if !defer.is_empty() {
-            let (ids, leases, at): (Vec<_>, Vec<_>, Vec<_>) = defer.into_iter().fold(
-                (vec![], vec![], vec![]),
-                |(mut a, mut b, mut c), (i, l, t)| {
-                    a.push(i);
-                    b.push(l);
-                    c.push(t);
-                    (a, b, c)
-                },
-            );
+            let (ids, leases, at): (Vec<_>, Vec<_>, Vec<_>) =
+                defer
+                    .into_iter()
+                    .fold((vec![], vec![], vec![]), |(mut a, mut b, mut c), (i, l, t)| {
+                        a.push(i);
+                        b.push(l);
+                        c.push(t);
+                        (a, b, c)
+                    });
             deliveries::release(&inner.pool, &ids, &leases, &at).await?;
             inner.wake.notify_one();
         }
@@ -271,15 +281,25 @@ impl Engine {
     }
 
     /// Raw key bytes of every still-signing secret of the batch's endpoints, newest first.
-    async fn signing_keys(&self, batch: &[ClaimedDelivery]) -> Result<HashMap<String, Vec<Vec<u8>>>, sqlx::Error> {
+    async fn signing_keys(
+        &self,
+        batch: &[ClaimedDelivery],
+    ) -> Result<HashMap<String, Vec<Vec<u8>>>, sqlx::Error> {
         let mut ids: Vec<String> = batch.iter().map(|d| d.endpoint_id.clone()).collect();
         ids.sort();
         ids.dedup();
         let mut keys: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
         for s in endpoints::signing_secrets(&self.inner.pool, &ids).await? {
-            match self.inner.secrets.open(&s.ciphertext).map(|p| crate::signing::secret_bytes(&p)) {
+            match self
+                .inner
+                .secrets
+                .open(&s.ciphertext)
+                .map(|p| crate::signing::secret_bytes(&p))
+            {
                 Ok(Ok(k)) => keys.entry(s.endpoint_id).or_default().push(k),
-                _ => warn!(endpoint_id = %s.endpoint_id, "an endpoint secret cannot be decrypted; check HOOKLINE_SECRET_KEY"),
+                _ => {
+                    warn!(endpoint_id = %s.endpoint_id, "an endpoint secret cannot be decrypted; check HOOKLINE_SECRET_KEY")
+                }
             }
         }
         Ok(keys)
@@ -318,7 +338,11 @@ impl Engine {
                 message_id: d.message_id,
                 endpoint_id: d.endpoint_id,
                 url: d.url,
-                status: if ok { MessageStatus::Success } else { MessageStatus::Fail },
+                status: if ok {
+                    MessageStatus::Success
+                } else {
+                    MessageStatus::Fail
+                },
                 trigger,
                 response_status_code: result.status_code.into(),
                 response: if result.body.is_empty() {
@@ -397,7 +421,10 @@ impl Engine {
         }
         tx.commit().await?;
         let soon = now + chrono::Duration::from_std(self.inner.cfg.poll_interval).unwrap_or_default();
-        if records.iter().any(|r| r.next_status == PENDING && r.next_attempt_at < soon) {
+        if records
+            .iter()
+            .any(|r| r.next_status == PENDING && r.next_attempt_at < soon)
+        {
             self.inner.wake.notify_one();
         }
         Ok(())
@@ -405,7 +432,13 @@ impl Engine {
 }
 
 /// The delivery's state after an attempt: success, a retry per the policy, or the dead letter.
-fn next_state(cfg: &DeliveryConfig, d: &ClaimedDelivery, trigger: TriggerType, r: &SendResult, now: DateTime<Utc>) -> (i16, DateTime<Utc>) {
+fn next_state(
+    cfg: &DeliveryConfig,
+    d: &ClaimedDelivery,
+    trigger: TriggerType,
+    r: &SendResult,
+    now: DateTime<Utc>,
+) -> (i16, DateTime<Utc>) {
     if r.ok() {
         return (SUCCESS, now);
     }
@@ -413,18 +446,31 @@ fn next_state(cfg: &DeliveryConfig, d: &ClaimedDelivery, trigger: TriggerType, r
         return (FAILED, now);
     }
     let retry_after = match r.status_code {
-        429 | 503 => r.retry_after.as_deref().and_then(|v| crate::retry::parse_retry_after(v, now)),
+        429 | 503 => r
+            .retry_after
+            .as_deref()
+            .and_then(|v| crate::retry::parse_retry_after(v, now)),
         _ => None,
     };
     let failed_attempts = (d.attempt_count + 1).max(1) as u32;
-    match cfg.retry.next_delay(failed_attempts, retry_after, rand::thread_rng().gen()) {
-        Some(delay) => (PENDING, now + chrono::Duration::from_std(delay).unwrap_or_default()),
+    match cfg
+        .retry
+        .next_delay(failed_attempts, retry_after, rand::thread_rng().gen())
+    {
+        Some(delay) => (
+            PENDING,
+            now + chrono::Duration::from_std(delay).unwrap_or_default(),
+        ),
         None => (FAILED, now),
     }
 }
 
 fn record_metrics(r: &SendResult, next_status: i16) {
-    let result = if r.ok() { "success" } else { r.error_code.unwrap_or("E_UNKNOWN") };
+    let result = if r.ok() {
+        "success"
+    } else {
+        r.error_code.unwrap_or("E_UNKNOWN")
+    };
     metrics::counter!("hookline_attempts_total", "result" => result).increment(1);
     metrics::histogram!("hookline_attempt_duration_seconds").record(r.duration.as_secs_f64());
     match next_status {

@@ -16,10 +16,17 @@ pub struct NewApiKey {
 
 impl Services {
     /// Creates an API key for the organisation called `org_name`, creating it if needed.
-    pub async fn create_api_key_for_org_name(&self, org_name: &str, key_name: &str) -> DomainResult<NewApiKey> {
+    pub async fn create_api_key_for_org_name(
+        &self,
+        org_name: &str,
+        key_name: &str,
+    ) -> DomainResult<NewApiKey> {
         let org_name = org_name.trim();
         if org_name.is_empty() || org_name.len() > 128 {
-            return Err(DomainError::validation("org", "organisation name must be 1 to 128 characters"));
+            return Err(DomainError::validation(
+                "org",
+                "organisation name must be 1 to 128 characters",
+            ));
         }
         let org = orgs::get_or_create_org(&self.pool, &ids::new_id(ids::ORG), org_name).await?;
         self.create_api_key(&Tenant { org_id: org.id }, key_name).await
@@ -28,12 +35,20 @@ impl Services {
     pub async fn create_api_key(&self, t: &Tenant, name: &str) -> DomainResult<NewApiKey> {
         let name = name.trim();
         if name.is_empty() || name.len() > 128 {
-            return Err(DomainError::validation("name", "key name must be 1 to 128 characters"));
+            return Err(DomainError::validation(
+                "name",
+                "key name must be 1 to 128 characters",
+            ));
         }
         let (key, prefix) = crypto::generate_api_key();
         let id = ids::new_id(ids::API_KEY);
         orgs::insert_api_key(&self.pool, &id, &t.org_id, name, &prefix, &crypto::sha256(&key)).await?;
-        Ok(NewApiKey { id, org_id: t.org_id.clone(), key, prefix })
+        Ok(NewApiKey {
+            id,
+            org_id: t.org_id.clone(),
+            key,
+            prefix,
+        })
     }
 
     /// The tenant behind a bearer token, or `Unauthorized`. Touches `last_used_at` at most once
@@ -67,7 +82,12 @@ pub struct PortalScope {
 impl Services {
     /// A link to the consumer portal of one application, valid for `expiry` seconds
     /// (default one hour, at most a week).
-    pub async fn app_portal_access(&self, t: &Tenant, app: &str, input: crate::types::AppPortalAccessIn) -> DomainResult<crate::types::AppPortalAccessOut> {
+    pub async fn app_portal_access(
+        &self,
+        t: &Tenant,
+        app: &str,
+        input: crate::types::AppPortalAccessIn,
+    ) -> DomainResult<crate::types::AppPortalAccessOut> {
         let app = match (self.app(t, app).await, input.application) {
             (Ok(a), _) => a,
             (Err(DomainError::NotFound(_)), Some(mut new_app)) => {
@@ -79,11 +99,22 @@ impl Services {
         };
         let expiry = input.expiry.unwrap_or(3600);
         if !(60..=7 * 86_400).contains(&expiry) {
-            return Err(DomainError::validation("expiry", "expiry must be between 60 and 604800 seconds"));
+            return Err(DomainError::validation(
+                "expiry",
+                "expiry must be between 60 and 604800 seconds",
+            ));
         }
         let token = format!("appsk_{}", crypto::random_token(24));
         let expires_at = chrono::Utc::now() + chrono::Duration::seconds(expiry);
-        orgs::insert_portal_token(&self.pool, &crypto::sha256(&token), &t.org_id, &app.id, false, expires_at).await?;
+        orgs::insert_portal_token(
+            &self.pool,
+            &crypto::sha256(&token),
+            &t.org_id,
+            &app.id,
+            false,
+            expires_at,
+        )
+        .await?;
         let url = format!("{}/portal/{}", self.opts.public_url.trim_end_matches('/'), token);
         Ok(crate::types::AppPortalAccessOut { url, token })
     }
@@ -93,6 +124,10 @@ impl Services {
         let (org_id, app_id, read_only) = orgs::find_portal_token(&self.pool, &crypto::sha256(token))
             .await?
             .ok_or_else(|| DomainError::Unauthorized("this portal link is invalid or has expired".into()))?;
-        Ok(PortalScope { tenant: Tenant { org_id }, app_id, read_only })
+        Ok(PortalScope {
+            tenant: Tenant { org_id },
+            app_id,
+            read_only,
+        })
     }
 }

@@ -11,7 +11,12 @@ const UID_TAKEN: &str = "an application with this uid already exists";
 impl Services {
     /// Creates an application. With `get_if_exists`, an existing one with the same uid is
     /// returned instead. The flag in the result says whether one was created.
-    pub async fn create_app(&self, t: &Tenant, input: ApplicationIn, get_if_exists: bool) -> DomainResult<(ApplicationOut, bool)> {
+    pub async fn create_app(
+        &self,
+        t: &Tenant,
+        input: ApplicationIn,
+        get_if_exists: bool,
+    ) -> DomainResult<(ApplicationOut, bool)> {
         validation::application_in(&input)?;
         if get_if_exists {
             if let Some(uid) = &input.uid {
@@ -42,7 +47,12 @@ impl Services {
     }
 
     /// PUT: replaces the application, or creates it (with `id` as its uid) when missing.
-    pub async fn upsert_app(&self, t: &Tenant, id: &str, input: ApplicationIn) -> DomainResult<(ApplicationOut, bool)> {
+    pub async fn upsert_app(
+        &self,
+        t: &Tenant,
+        id: &str,
+        input: ApplicationIn,
+    ) -> DomainResult<(ApplicationOut, bool)> {
         validation::application_in(&input)?;
         let metadata = input.metadata.clone().unwrap_or_default();
         match store::applications::get(&self.pool, &t.org_id, id).await? {
@@ -69,7 +79,12 @@ impl Services {
         }
     }
 
-    pub async fn patch_app(&self, t: &Tenant, id: &str, patch: ApplicationPatch) -> DomainResult<ApplicationOut> {
+    pub async fn patch_app(
+        &self,
+        t: &Tenant,
+        id: &str,
+        patch: ApplicationPatch,
+    ) -> DomainResult<ApplicationOut> {
         let cur = self.app(t, id).await?;
         let merged = ApplicationIn {
             name: patch.name.unwrap_or(cur.name),

@@ -16,8 +16,10 @@ const MAX_GRACE_SECONDS: i64 = 7 * 86_400;
 
 fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(n.as_str(), "authorization" | "proxy-authorization" | "cookie" | "x-api-key")
-        || n.contains("secret")
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "x-api-key"
+    ) || n.contains("secret")
         || n.contains("token")
         || n.contains("password")
 }
@@ -32,32 +34,66 @@ impl Services {
         Ok(())
     }
 
-    pub async fn create_endpoint(&self, t: &Tenant, app: &str, input: EndpointIn) -> DomainResult<EndpointOut> {
+    pub async fn create_endpoint(
+        &self,
+        t: &Tenant,
+        app: &str,
+        input: EndpointIn,
+    ) -> DomainResult<EndpointOut> {
         let app = self.app(t, app).await?;
         self.insert_endpoint(t, &app, input).await
     }
 
-    async fn insert_endpoint(&self, t: &Tenant, app: &AppRow, input: EndpointIn) -> DomainResult<EndpointOut> {
+    async fn insert_endpoint(
+        &self,
+        t: &Tenant,
+        app: &AppRow,
+        input: EndpointIn,
+    ) -> DomainResult<EndpointOut> {
         self.check_endpoint(t, &input).await?;
         let metadata = input.metadata.clone().unwrap_or_default();
         let headers = input.headers.clone().unwrap_or_default();
         let w = write_of(&input, &metadata);
-        let secret = input.secret.clone().unwrap_or_else(crypto::generate_endpoint_secret);
-        let secret = if secret.starts_with("whsec_") { secret } else { format!("whsec_{secret}") };
+        let secret = input
+            .secret
+            .clone()
+            .unwrap_or_else(crypto::generate_endpoint_secret);
+        let secret = if secret.starts_with("whsec_") {
+            secret
+        } else {
+            format!("whsec_{secret}")
+        };
         let mut tx = self.pool.begin().await?;
-        let row = store::endpoints::insert(&mut *tx, &t.org_id, &app.id, &ids::new_id(ids::ENDPOINT), &w, &headers)
-            .await
-            .map_err(|e| conflict_on_unique(e, UID_TAKEN))?;
+        let row = store::endpoints::insert(
+            &mut *tx,
+            &t.org_id,
+            &app.id,
+            &ids::new_id(ids::ENDPOINT),
+            &w,
+            &headers,
+        )
+        .await
+        .map_err(|e| conflict_on_unique(e, UID_TAKEN))?;
         store::endpoints::insert_secret(&mut *tx, &row.id, &self.secrets.seal(&secret)).await?;
         tx.commit().await?;
         Ok(row.into())
     }
 
-    pub async fn get_endpoint(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<store::endpoints::EndpointRow> {
+    pub async fn get_endpoint(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+    ) -> DomainResult<store::endpoints::EndpointRow> {
         Ok(self.endpoint(t, app, ep).await?.1)
     }
 
-    pub async fn list_endpoints(&self, t: &Tenant, app: &str, page: &Page) -> DomainResult<ListResponse<EndpointOut>> {
+    pub async fn list_endpoints(
+        &self,
+        t: &Tenant,
+        app: &str,
+        page: &Page,
+    ) -> DomainResult<ListResponse<EndpointOut>> {
         let app = self.app(t, app).await?;
         let list = store::endpoints::list(&self.pool, &app.id, page).await?;
         Ok(ListResponse {
@@ -69,7 +105,13 @@ impl Services {
     }
 
     /// PUT: replaces the endpoint, or creates it (with `ep` as its uid) when missing.
-    pub async fn upsert_endpoint(&self, t: &Tenant, app: &str, ep: &str, mut input: EndpointIn) -> DomainResult<(EndpointOut, bool)> {
+    pub async fn upsert_endpoint(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        mut input: EndpointIn,
+    ) -> DomainResult<(EndpointOut, bool)> {
         let app = self.app(t, app).await?;
         match store::endpoints::get(&self.pool, &app.id, ep).await? {
             Some(cur) => {
@@ -78,10 +120,11 @@ impl Services {
                 input.uid = input.uid.or(cur.uid.clone());
                 self.check_endpoint(t, &input).await?;
                 let metadata = input.metadata.clone().unwrap_or_default();
-                let row = store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&input, &metadata))
-                    .await
-                    .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
-                    .ok_or(DomainError::NotFound("endpoint"))?;
+                let row =
+                    store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&input, &metadata))
+                        .await
+                        .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
+                        .ok_or(DomainError::NotFound("endpoint"))?;
                 Ok((row.into(), false))
             }
             None => {
@@ -91,9 +134,18 @@ impl Services {
         }
     }
 
-    pub async fn patch_endpoint(&self, t: &Tenant, app: &str, ep: &str, p: EndpointPatch) -> DomainResult<EndpointOut> {
+    pub async fn patch_endpoint(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        p: EndpointPatch,
+    ) -> DomainResult<EndpointOut> {
         let (app, cur) = self.endpoint(t, app, ep).await?;
-        let rate = p.rate_limit.or(p.throttle_rate).unwrap_or(cur.throttle_rate.map(i64::from));
+        let rate = p
+            .rate_limit
+            .or(p.throttle_rate)
+            .unwrap_or(cur.throttle_rate.map(i64::from));
         let merged = EndpointIn {
             url: p.url.unwrap_or(cur.url),
             uid: p.uid.unwrap_or(cur.uid),
@@ -128,18 +180,29 @@ impl Services {
         let sealed = store::endpoints::current_secret(&self.pool, &ep.id)
             .await?
             .ok_or_else(|| DomainError::Internal("endpoint has no secret".into()))?;
-        let key = self.secrets.open(&sealed).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let key = self
+            .secrets
+            .open(&sealed)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
         Ok(EndpointSecretOut { key })
     }
 
     /// The current secret and, during a rotation's grace period, the previous one with when it
     /// stops signing (for the portal).
-    pub async fn endpoint_signing_secrets(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<Vec<(String, Option<chrono::DateTime<Utc>>)>> {
+    pub async fn endpoint_signing_secrets(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+    ) -> DomainResult<Vec<(String, Option<chrono::DateTime<Utc>>)>> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
         let rows = store::endpoints::signing_secrets(&self.pool, std::slice::from_ref(&ep.id)).await?;
         rows.into_iter()
             .map(|s| {
-                let key = self.secrets.open(&s.ciphertext).map_err(|e| DomainError::Internal(e.to_string()))?;
+                let key = self
+                    .secrets
+                    .open(&s.ciphertext)
+                    .map_err(|e| DomainError::Internal(e.to_string()))?;
                 Ok((key, s.expires_at))
             })
             .collect()
@@ -147,7 +210,13 @@ impl Services {
 
     /// Rotates the secret; the old one keeps signing for the grace period (24 h by default).
     /// Returns the new secret (the Svix SDKs expect it in the response).
-    pub async fn rotate_endpoint_secret(&self, t: &Tenant, app: &str, ep: &str, input: EndpointSecretRotateIn) -> DomainResult<EndpointSecretOut> {
+    pub async fn rotate_endpoint_secret(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        input: EndpointSecretRotateIn,
+    ) -> DomainResult<EndpointSecretOut> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
         let mut p = Problems::default();
         if let Some(k) = &input.key {
@@ -155,11 +224,18 @@ impl Services {
         }
         let grace = input.grace_period_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
         if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
-            p.add("gracePeriodSeconds", format!("gracePeriodSeconds must be between 0 and {MAX_GRACE_SECONDS}"));
+            p.add(
+                "gracePeriodSeconds",
+                format!("gracePeriodSeconds must be between 0 and {MAX_GRACE_SECONDS}"),
+            );
         }
         p.finish()?;
         let key = input.key.unwrap_or_else(crypto::generate_endpoint_secret);
-        let key = if key.starts_with("whsec_") { key } else { format!("whsec_{key}") };
+        let key = if key.starts_with("whsec_") {
+            key
+        } else {
+            format!("whsec_{key}")
+        };
         let mut tx = self.pool.begin().await?;
         store::endpoints::lock(&mut *tx, &ep.id).await?;
         store::endpoints::rotate_secret(&mut tx, &ep.id, &self.secrets.seal(&key), grace).await?;
@@ -167,7 +243,12 @@ impl Services {
         Ok(EndpointSecretOut { key })
     }
 
-    pub async fn endpoint_headers(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<EndpointHeadersOut> {
+    pub async fn endpoint_headers(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+    ) -> DomainResult<EndpointHeadersOut> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
         let mut headers = Map::new();
         let mut sensitive = Vec::new();
@@ -183,7 +264,14 @@ impl Services {
 
     /// PUT replaces all custom headers; PATCH (`merge`) adds, overwrites, and removes those set
     /// to null or listed in `deleteHeaders`.
-    pub async fn set_endpoint_headers(&self, t: &Tenant, app: &str, ep: &str, input: EndpointHeadersIn, merge: bool) -> DomainResult<()> {
+    pub async fn set_endpoint_headers(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        input: EndpointHeadersIn,
+        merge: bool,
+    ) -> DomainResult<()> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
         let mut p = Problems::default();
         validation::headers(&mut p, &input.headers);
@@ -201,14 +289,23 @@ impl Services {
             headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
         }
         if headers.len() > validation::MAX_HEADERS {
-            return Err(DomainError::validation("headers", format!("at most {} custom headers are allowed", validation::MAX_HEADERS)));
+            return Err(DomainError::validation(
+                "headers",
+                format!("at most {} custom headers are allowed", validation::MAX_HEADERS),
+            ));
         }
         store::endpoints::set_headers(&self.pool, &ep.id, &headers).await?;
         Ok(())
     }
 
     /// Re-queues every failed delivery of the endpoint since `since` (until `until`).
-    pub async fn recover_endpoint(&self, t: &Tenant, app: &str, ep: &str, input: RecoverIn) -> DomainResult<(RecoverOut, u64)> {
+    pub async fn recover_endpoint(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        input: RecoverIn,
+    ) -> DomainResult<(RecoverOut, u64)> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
         if input.until.is_some_and(|u| u <= input.since) {
             return Err(DomainError::validation("until", "until must be later than since"));
@@ -228,10 +325,24 @@ impl Services {
         ))
     }
 
-    pub async fn endpoint_stats(&self, t: &Tenant, app: &str, ep: &str, since: Option<chrono::DateTime<Utc>>, until: Option<chrono::DateTime<Utc>>) -> DomainResult<EndpointStats> {
+    pub async fn endpoint_stats(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        since: Option<chrono::DateTime<Utc>>,
+        until: Option<chrono::DateTime<Utc>>,
+    ) -> DomainResult<EndpointStats> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
-        let (success, pending, sending, fail) = store::deliveries::stats(&self.pool, &ep.id, since, until).await?;
-        Ok(EndpointStats { success, pending, sending, fail, canceled: 0 })
+        let (success, pending, sending, fail) =
+            store::deliveries::stats(&self.pool, &ep.id, since, until).await?;
+        Ok(EndpointStats {
+            success,
+            pending,
+            sending,
+            fail,
+            canceled: 0,
+        })
     }
 }
 

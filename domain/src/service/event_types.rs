@@ -28,12 +28,22 @@ impl Services {
             .ok_or(DomainError::NotFound("event type"))
     }
 
-    pub async fn list_event_types(&self, t: &Tenant, include_archived: bool, page: &Page) -> DomainResult<ListResponse<EventTypeOut>> {
+    pub async fn list_event_types(
+        &self,
+        t: &Tenant,
+        include_archived: bool,
+        page: &Page,
+    ) -> DomainResult<ListResponse<EventTypeOut>> {
         Ok(store::event_types::list(&self.pool, &t.org_id, include_archived, page).await?)
     }
 
     /// PUT: replaces the event type, or creates it. The flag says whether it was created.
-    pub async fn upsert_event_type(&self, t: &Tenant, name: &str, u: EventTypeUpdate) -> DomainResult<(EventTypeOut, bool)> {
+    pub async fn upsert_event_type(
+        &self,
+        t: &Tenant,
+        name: &str,
+        u: EventTypeUpdate,
+    ) -> DomainResult<(EventTypeOut, bool)> {
         let input = EventTypeIn {
             name: name.to_string(),
             description: u.description,
@@ -56,7 +66,12 @@ impl Services {
         }
     }
 
-    pub async fn patch_event_type(&self, t: &Tenant, name: &str, p: EventTypePatch) -> DomainResult<EventTypeOut> {
+    pub async fn patch_event_type(
+        &self,
+        t: &Tenant,
+        name: &str,
+        p: EventTypePatch,
+    ) -> DomainResult<EventTypeOut> {
         let cur = self.get_event_type(t, name).await?;
         let merged = EventTypeIn {
             name: cur.name,
@@ -104,7 +119,11 @@ impl Services {
             format!(
                 "unknown event type{} {}: create {} first with POST /api/v1/event-type",
                 if unknown.len() > 1 { "s" } else { "" },
-                unknown.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
+                unknown
+                    .iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 if unknown.len() > 1 { "them" } else { "it" },
             ),
         ))

@@ -37,12 +37,19 @@ impl Services {
         }
         let retention = input.payload_retention_period.unwrap_or(90);
         if !(1..=90).contains(&retention) {
-            p.add("payloadRetentionPeriod", "payloadRetentionPeriod must be between 1 and 90 days");
+            p.add(
+                "payloadRetentionPeriod",
+                "payloadRetentionPeriod must be between 1 and 90 days",
+            );
         }
         p.finish()?;
-        self.require_event_types(t, "eventType", std::slice::from_ref(&input.event_type)).await?;
+        self.require_event_types(t, "eventType", std::slice::from_ref(&input.event_type))
+            .await?;
 
-        let app = match (store::applications::get(&self.pool, &t.org_id, app).await?, input.application.clone()) {
+        let app = match (
+            store::applications::get(&self.pool, &t.org_id, app).await?,
+            input.application.clone(),
+        ) {
             (Some(a), _) => a,
             (None, Some(mut new_app)) => {
                 new_app.uid = new_app.uid.or_else(|| Some(app.to_string()));
@@ -52,8 +59,13 @@ impl Services {
             (None, None) => return Err(DomainError::NotFound("application")),
         };
         if let Some(event_id) = &input.event_id {
-            if store::messages::get_by_event_id(&self.pool, &app.id, event_id).await?.is_some() {
-                return Err(DomainError::Conflict(format!("a message with eventId '{event_id}' already exists")));
+            if store::messages::get_by_event_id(&self.pool, &app.id, event_id)
+                .await?
+                .is_some()
+            {
+                return Err(DomainError::Conflict(format!(
+                    "a message with eventId '{event_id}' already exists"
+                )));
             }
         }
         let id = ids::new_id(ids::MESSAGE);
@@ -105,17 +117,25 @@ impl Services {
     }
 
     /// Sends an event type's example (or a given payload) to one endpoint only.
-    pub async fn send_example(&self, t: &Tenant, app: &str, ep: &str, input: EventExampleIn) -> DomainResult<MessageOut> {
+    pub async fn send_example(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        input: EventExampleIn,
+    ) -> DomainResult<MessageOut> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
         let et = self.get_event_type(t, &input.event_type).await?;
         let payload = match input.payload {
             Some(p) => p.get().to_string(),
-            None => example_of(et.schemas.as_ref()).unwrap_or_else(|| {
-                format!(r#"{{"type":"{}","example":true}}"#, et.name)
-            }),
+            None => example_of(et.schemas.as_ref())
+                .unwrap_or_else(|| format!(r#"{{"type":"{}","example":true}}"#, et.name)),
         };
         if !payload.trim_start().starts_with('{') {
-            return Err(DomainError::validation("payload", "payload must be a JSON object"));
+            return Err(DomainError::validation(
+                "payload",
+                "payload must be a JSON object",
+            ));
         }
         let id = ids::new_id(ids::MESSAGE);
         let mut tx = self.pool.begin().await?;
@@ -146,7 +166,13 @@ impl Services {
         })
     }
 
-    pub async fn get_message(&self, t: &Tenant, app: &str, msg: &str, with_content: bool) -> DomainResult<MessageOut> {
+    pub async fn get_message(
+        &self,
+        t: &Tenant,
+        app: &str,
+        msg: &str,
+        with_content: bool,
+    ) -> DomainResult<MessageOut> {
         let app = self.app(t, app).await?;
         store::messages::get(&self.pool, &app.id, msg)
             .await?
@@ -154,7 +180,14 @@ impl Services {
             .ok_or(DomainError::NotFound("message"))
     }
 
-    pub async fn list_messages(&self, t: &Tenant, app: &str, f: &MessageFilter, with_content: bool, page: &Page) -> DomainResult<ListResponse<MessageOut>> {
+    pub async fn list_messages(
+        &self,
+        t: &Tenant,
+        app: &str,
+        f: &MessageFilter,
+        with_content: bool,
+        page: &Page,
+    ) -> DomainResult<ListResponse<MessageOut>> {
         let app = self.app(t, app).await?;
         let list = store::messages::list(&self.pool, &app.id, f, page).await?;
         Ok(map_list(list, |m| m.into_out(with_content)))
@@ -162,28 +195,56 @@ impl Services {
 
     pub async fn expunge_message(&self, t: &Tenant, app: &str, msg: &str) -> DomainResult<()> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        let m = store::messages::get(&self.pool, &app.id, msg)
+            .await?
+            .ok_or(DomainError::NotFound("message"))?;
         store::messages::expunge_content(&self.pool, &app.id, &m.id).await?;
         Ok(())
     }
 
-    pub async fn list_attempts_by_msg(&self, t: &Tenant, app: &str, msg: &str, f: &AttemptFilter, with_content: bool, page: &Page) -> DomainResult<ListResponse<MessageAttemptOut>> {
+    pub async fn list_attempts_by_msg(
+        &self,
+        t: &Tenant,
+        app: &str,
+        msg: &str,
+        f: &AttemptFilter,
+        with_content: bool,
+        page: &Page,
+    ) -> DomainResult<ListResponse<MessageAttemptOut>> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        let m = store::messages::get(&self.pool, &app.id, msg)
+            .await?
+            .ok_or(DomainError::NotFound("message"))?;
         let list = store::attempts::list(&self.pool, &app.id, "message_id", &m.id, f, page).await?;
         Ok(map_list(list, |a| a.into_out(with_content)))
     }
 
-    pub async fn list_attempts_by_endpoint(&self, t: &Tenant, app: &str, ep: &str, f: &AttemptFilter, with_content: bool, page: &Page) -> DomainResult<ListResponse<MessageAttemptOut>> {
+    pub async fn list_attempts_by_endpoint(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        f: &AttemptFilter,
+        with_content: bool,
+        page: &Page,
+    ) -> DomainResult<ListResponse<MessageAttemptOut>> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
         let list = store::attempts::list(&self.pool, &app.id, "endpoint_id", &ep.id, f, page).await?;
         Ok(map_list(list, |a| a.into_out(with_content)))
     }
 
     /// One attempt, with the request headers that were sent (for timelines).
-    pub async fn get_attempt(&self, t: &Tenant, app: &str, msg: &str, attempt: &str) -> DomainResult<store::attempts::AttemptRow> {
+    pub async fn get_attempt(
+        &self,
+        t: &Tenant,
+        app: &str,
+        msg: &str,
+        attempt: &str,
+    ) -> DomainResult<store::attempts::AttemptRow> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        let m = store::messages::get(&self.pool, &app.id, msg)
+            .await?
+            .ok_or(DomainError::NotFound("message"))?;
         store::attempts::get(&self.pool, &app.id, &m.id, attempt)
             .await?
             .ok_or(DomainError::NotFound("attempt"))
@@ -196,23 +257,44 @@ impl Services {
         Ok(())
     }
 
-    pub async fn message_destinations(&self, t: &Tenant, app: &str, msg: &str, page: &Page) -> DomainResult<ListResponse<MessageEndpointOut>> {
+    pub async fn message_destinations(
+        &self,
+        t: &Tenant,
+        app: &str,
+        msg: &str,
+        page: &Page,
+    ) -> DomainResult<ListResponse<MessageEndpointOut>> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        let m = store::messages::get(&self.pool, &app.id, msg)
+            .await?
+            .ok_or(DomainError::NotFound("message"))?;
         Ok(store::attempts::destinations(&self.pool, &app.id, &m.id, page).await?)
     }
 
-    pub async fn endpoint_messages(&self, t: &Tenant, app: &str, ep: &str, f: &MessageFilter, status: Option<i16>, with_content: bool, page: &Page) -> DomainResult<ListResponse<EndpointMessageOut>> {
+    pub async fn endpoint_messages(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        f: &AttemptFilter,
+        with_content: bool,
+        page: &Page,
+    ) -> DomainResult<ListResponse<EndpointMessageOut>> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
-        Ok(store::attempts::endpoint_messages(&self.pool, &ep.id, f, status, with_content, page).await?)
+        Ok(store::attempts::endpoint_messages(&self.pool, &ep.id, f, with_content, page).await?)
     }
 
     /// Queues a manual attempt of the message to the endpoint now.
     pub async fn resend(&self, t: &Tenant, app: &str, msg: &str, ep: &str) -> DomainResult<()> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg).await?.ok_or(DomainError::NotFound("message"))?;
+        let m = store::messages::get(&self.pool, &app.id, msg)
+            .await?
+            .ok_or(DomainError::NotFound("message"))?;
         if ep.disabled {
-            return Err(DomainError::bad_request("endpoint_disabled", "the endpoint is disabled; enable it before resending"));
+            return Err(DomainError::bad_request(
+                "endpoint_disabled",
+                "the endpoint is disabled; enable it before resending",
+            ));
         }
         let mut tx = self.pool.begin().await?;
         store::deliveries::resend(&mut *tx, &t.org_id, &app.id, &m.id, &ep.id).await?;
@@ -235,7 +317,10 @@ fn map_list<A, B>(l: ListResponse<A>, f: impl FnMut(A) -> B) -> ListResponse<B> 
 pub fn example_of(schemas: Option<&serde_json::Value>) -> Option<String> {
     let versions = schemas?.as_object()?;
     versions.values().find_map(|schema| {
-        let ex = schema.get("examples").and_then(|e| e.as_array()).and_then(|a| a.first())
+        let ex = schema
+            .get("examples")
+            .and_then(|e| e.as_array())
+            .and_then(|a| a.first())
             .or_else(|| schema.get("example"))?;
         ex.is_object().then(|| ex.to_string())
     })

@@ -41,7 +41,12 @@ pub struct AppWrite<'a> {
     pub metadata: &'a Metadata,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, org_id: &str, id: &str, w: &AppWrite<'_>) -> sqlx::Result<AppRow> {
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    id: &str,
+    w: &AppWrite<'_>,
+) -> sqlx::Result<AppRow> {
     sqlx::query_as(&format!(
         "INSERT INTO applications (id, org_id, uid, name, throttle_rate, metadata)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLS}"
@@ -56,7 +61,12 @@ pub async fn insert(db: impl PgExecutor<'_>, org_id: &str, id: &str, w: &AppWrit
     .await
 }
 
-pub async fn update(db: impl PgExecutor<'_>, org_id: &str, id: &str, w: &AppWrite<'_>) -> sqlx::Result<Option<AppRow>> {
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    id: &str,
+    w: &AppWrite<'_>,
+) -> sqlx::Result<Option<AppRow>> {
     sqlx::query_as(&format!(
         "UPDATE applications SET uid = $3, name = $4, throttle_rate = $5, metadata = $6, updated_at = now()
          WHERE org_id = $1 AND id = $2 RETURNING {COLS}"
@@ -92,10 +102,17 @@ pub async fn delete(db: impl PgExecutor<'_>, org_id: &str, id: &str) -> sqlx::Re
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn list(db: &sqlx::PgPool, org_id: &str, page: &Page) -> sqlx::Result<ListResponse<ApplicationOut>> {
+pub async fn list(
+    db: &sqlx::PgPool,
+    org_id: &str,
+    page: &Page,
+) -> sqlx::Result<ListResponse<ApplicationOut>> {
     let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM applications WHERE org_id = "));
     qb.push_bind(org_id);
     page.push_keyset(&mut qb, "id");
     let rows: Vec<AppRow> = qb.build_query_as().fetch_all(db).await?;
-    Ok(page.finish(rows.into_iter().map(Into::into).collect(), |a: &ApplicationOut| a.id.clone()))
+    Ok(page.finish(
+        rows.into_iter().map(Into::into).collect(),
+        |a: &ApplicationOut| a.id.clone(),
+    ))
 }

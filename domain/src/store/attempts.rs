@@ -2,7 +2,9 @@
 use super::endpoints::EndpointRow;
 use super::messages::{payload_json, MessageFilter, MessageRow};
 use super::{deliveries::shown_status, Page};
-use crate::types::{EndpointMessageOut, ListResponse, MessageAttemptOut, MessageEndpointOut, MessageStatus, TriggerType};
+use crate::types::{
+    EndpointMessageOut, ListResponse, MessageAttemptOut, MessageEndpointOut, MessageStatus, TriggerType,
+};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -32,7 +34,11 @@ impl AttemptRow {
             msg_id: self.message_id,
             endpoint_id: self.endpoint_id,
             url: self.url,
-            response: if with_content { self.response.unwrap_or_default() } else { String::new() },
+            response: if with_content {
+                self.response.unwrap_or_default()
+            } else {
+                String::new()
+            },
             response_status_code: self.response_status_code.into(),
             response_duration_ms: self.duration_ms,
             status,
@@ -45,7 +51,8 @@ impl AttemptRow {
     }
 }
 
-const COLS: &str = "a.id, a.message_id, a.endpoint_id, a.url, a.status, a.trigger_type, a.response_status_code, \
+const COLS: &str =
+    "a.id, a.message_id, a.endpoint_id, a.url, a.status, a.trigger_type, a.response_status_code, \
     a.response, a.duration_ms, a.error_code, a.request_headers, a.created_at";
 
 /// Filters of the attempt listings.
@@ -93,7 +100,12 @@ pub async fn list(
     Ok(page.finish(rows, |a| a.id.clone()))
 }
 
-pub async fn get(db: impl PgExecutor<'_>, app_id: &str, message_id: &str, attempt_id: &str) -> sqlx::Result<Option<AttemptRow>> {
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    message_id: &str,
+    attempt_id: &str,
+) -> sqlx::Result<Option<AttemptRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLS} FROM attempts a WHERE a.app_id = $1 AND a.message_id = $2 AND a.id = $3"
     ))
@@ -104,13 +116,19 @@ pub async fn get(db: impl PgExecutor<'_>, app_id: &str, message_id: &str, attemp
     .await
 }
 
-pub async fn expunge_content(db: impl PgExecutor<'_>, app_id: &str, message_id: &str, attempt_id: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query("UPDATE attempts SET response = NULL WHERE app_id = $1 AND message_id = $2 AND id = $3")
-        .bind(app_id)
-        .bind(message_id)
-        .bind(attempt_id)
-        .execute(db)
-        .await?;
+pub async fn expunge_content(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    message_id: &str,
+    attempt_id: &str,
+) -> sqlx::Result<bool> {
+    let r =
+        sqlx::query("UPDATE attempts SET response = NULL WHERE app_id = $1 AND message_id = $2 AND id = $3")
+            .bind(app_id)
+            .bind(message_id)
+            .bind(attempt_id)
+            .execute(db)
+            .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -124,7 +142,12 @@ struct DestinationRow {
 }
 
 /// The endpoints a message was (or is being) delivered to, with each delivery's state.
-pub async fn destinations(db: &sqlx::PgPool, app_id: &str, message_id: &str, page: &Page) -> sqlx::Result<ListResponse<MessageEndpointOut>> {
+pub async fn destinations(
+    db: &sqlx::PgPool,
+    app_id: &str,
+    message_id: &str,
+    page: &Page,
+) -> sqlx::Result<ListResponse<MessageEndpointOut>> {
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT e.id, e.app_id, e.uid, e.url, e.description, e.version, e.event_types, e.channels,
                 e.throttle_rate, e.disabled, e.disabled_reason, e.headers, e.metadata, e.consecutive_failures,
@@ -133,7 +156,9 @@ pub async fn destinations(db: &sqlx::PgPool, app_id: &str, message_id: &str, pag
          FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
          WHERE d.app_id = ",
     );
-    qb.push_bind(app_id).push(" AND d.message_id = ").push_bind(message_id);
+    qb.push_bind(app_id)
+        .push(" AND d.message_id = ")
+        .push_bind(message_id);
     page.push_keyset(&mut qb, "e.id");
     let rows: Vec<DestinationRow> = qb.build_query_as().fetch_all(db).await?;
     let now = Utc::now();
@@ -165,8 +190,7 @@ struct EndpointMessageRow {
 pub async fn endpoint_messages(
     db: &sqlx::PgPool,
     endpoint_id: &str,
-    filter: &MessageFilter,
-    status: Option<i16>,
+    filter: &AttemptFilter,
     with_content: bool,
     page: &Page,
 ) -> sqlx::Result<ListResponse<EndpointMessageOut>> {
@@ -177,8 +201,8 @@ pub async fn endpoint_messages(
          WHERE d.endpoint_id = ",
     );
     qb.push_bind(endpoint_id);
-    filter.push(&mut qb);
-    if let Some(s) = status {
+    filter.message.push(&mut qb);
+    if let Some(s) = filter.status {
         qb.push(" AND d.status = ").push_bind(s);
     }
     page.push_keyset(&mut qb, "m.id");

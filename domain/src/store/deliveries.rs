@@ -35,7 +35,11 @@ pub struct ClaimedDelivery {
 
 /// Claims up to `limit` due deliveries with `FOR UPDATE SKIP LOCKED`, leasing them for
 /// `lease_secs`. The statement commits on its own: no lock outlives it.
-pub async fn claim_due(db: impl PgExecutor<'_>, limit: i64, lease_secs: f64) -> sqlx::Result<Vec<ClaimedDelivery>> {
+pub async fn claim_due(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    lease_secs: f64,
+) -> sqlx::Result<Vec<ClaimedDelivery>> {
     sqlx::query_as(
         "WITH due AS (
              SELECT id FROM deliveries
@@ -140,7 +144,12 @@ pub async fn record_attempts(db: &mut sqlx::PgConnection, batch: &[AttemptRecord
 }
 
 /// Puts claimed deliveries back without an attempt (throttled, breaker open), due at `at`.
-pub async fn release(db: impl PgExecutor<'_>, ids: &[i64], leases: &[DateTime<Utc>], at: &[DateTime<Utc>]) -> sqlx::Result<()> {
+pub async fn release(
+    db: impl PgExecutor<'_>,
+    ids: &[i64],
+    leases: &[DateTime<Utc>],
+    at: &[DateTime<Utc>],
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE deliveries d SET next_attempt_at = u.at, leased_until = NULL, updated_at = now()
          FROM UNNEST($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS u(id, lease, at)
@@ -155,7 +164,11 @@ pub async fn release(db: impl PgExecutor<'_>, ids: &[i64], leases: &[DateTime<Ut
 }
 
 /// Marks claimed deliveries failed without an attempt (their endpoint was disabled).
-pub async fn fail_without_attempt(db: impl PgExecutor<'_>, ids: &[i64], leases: &[DateTime<Utc>]) -> sqlx::Result<()> {
+pub async fn fail_without_attempt(
+    db: impl PgExecutor<'_>,
+    ids: &[i64],
+    leases: &[DateTime<Utc>],
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE deliveries d SET status = 2, leased_until = NULL, updated_at = now()
          FROM UNNEST($1::bigint[], $2::timestamptz[]) AS u(id, lease)
@@ -170,7 +183,13 @@ pub async fn fail_without_attempt(db: impl PgExecutor<'_>, ids: &[i64], leases: 
 
 /// Queues a manual attempt of `message_id` to `endpoint_id` now (resend), creating the
 /// delivery when the endpoint was never sent this message.
-pub async fn resend(db: impl PgExecutor<'_>, org_id: &str, app_id: &str, message_id: &str, endpoint_id: &str) -> sqlx::Result<()> {
+pub async fn resend(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    app_id: &str,
+    message_id: &str,
+    endpoint_id: &str,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_trigger, next_attempt_at)
          VALUES ($1, $2, $3, $4, 1, now())
@@ -187,7 +206,12 @@ pub async fn resend(db: impl PgExecutor<'_>, org_id: &str, app_id: &str, message
 }
 
 /// Re-queues every failed delivery of the endpoint whose message is in `[since, until)`.
-pub async fn recover(db: impl PgExecutor<'_>, endpoint_id: &str, since: DateTime<Utc>, until: Option<DateTime<Utc>>) -> sqlx::Result<u64> {
+pub async fn recover(
+    db: impl PgExecutor<'_>,
+    endpoint_id: &str,
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> sqlx::Result<u64> {
     let r = sqlx::query(
         "UPDATE deliveries SET status = 1, next_trigger = 1, next_attempt_at = now(), leased_until = NULL,
              updated_at = now()
@@ -202,7 +226,12 @@ pub async fn recover(db: impl PgExecutor<'_>, endpoint_id: &str, since: DateTime
 }
 
 /// Counts of the endpoint's deliveries by state, for messages in the window.
-pub async fn stats(db: impl PgExecutor<'_>, endpoint_id: &str, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> sqlx::Result<(i64, i64, i64, i64)> {
+pub async fn stats(
+    db: impl PgExecutor<'_>,
+    endpoint_id: &str,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> sqlx::Result<(i64, i64, i64, i64)> {
     sqlx::query_as(
         "SELECT count(*) FILTER (WHERE status = 0),
                 count(*) FILTER (WHERE status = 1 AND (leased_until IS NULL OR leased_until < now())),

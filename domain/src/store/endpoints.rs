@@ -98,7 +98,12 @@ pub async fn insert(
 }
 
 /// Full update. Re-enabling an endpoint clears its failure history and disabled reason.
-pub async fn update(db: impl PgExecutor<'_>, app_id: &str, id: &str, w: &EndpointWrite<'_>) -> sqlx::Result<Option<EndpointRow>> {
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    id: &str,
+    w: &EndpointWrite<'_>,
+) -> sqlx::Result<Option<EndpointRow>> {
     sqlx::query_as(&format!(
         "UPDATE endpoints SET uid = $3, url = $4, description = $5, version = $6, event_types = $7,
              channels = $8, throttle_rate = $9, metadata = $11, updated_at = now(),
@@ -125,7 +130,11 @@ pub async fn update(db: impl PgExecutor<'_>, app_id: &str, id: &str, w: &Endpoin
 }
 
 /// Finds an endpoint by id or uid within an application (itself already scoped to the org).
-pub async fn get(db: impl PgExecutor<'_>, app_id: &str, id_or_uid: &str) -> sqlx::Result<Option<EndpointRow>> {
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    id_or_uid: &str,
+) -> sqlx::Result<Option<EndpointRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLS} FROM endpoints WHERE app_id = $1 AND (id = $2 OR uid = $2)
          ORDER BY (id = $2) DESC LIMIT 1"
@@ -153,7 +162,11 @@ pub async fn list(db: &sqlx::PgPool, app_id: &str, page: &Page) -> sqlx::Result<
     Ok(page.finish(rows, |e| e.id.clone()))
 }
 
-pub async fn set_headers(db: impl PgExecutor<'_>, id: &str, headers: &Map<String, Value>) -> sqlx::Result<()> {
+pub async fn set_headers(
+    db: impl PgExecutor<'_>,
+    id: &str,
+    headers: &Map<String, Value>,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE endpoints SET headers = $2, updated_at = now() WHERE id = $1")
         .bind(id)
         .bind(Json(headers))
@@ -194,7 +207,10 @@ pub struct SealedSecret {
 
 /// Every secret that still signs, for a batch of endpoints: the current one plus any rotated
 /// one inside its grace period.
-pub async fn signing_secrets(db: impl PgExecutor<'_>, endpoint_ids: &[String]) -> sqlx::Result<Vec<SealedSecret>> {
+pub async fn signing_secrets(
+    db: impl PgExecutor<'_>,
+    endpoint_ids: &[String],
+) -> sqlx::Result<Vec<SealedSecret>> {
     sqlx::query_as(
         "SELECT endpoint_id, ciphertext, expires_at FROM endpoint_secrets
          WHERE endpoint_id = ANY($1) AND (expires_at IS NULL OR expires_at > now())
@@ -207,7 +223,12 @@ pub async fn signing_secrets(db: impl PgExecutor<'_>, endpoint_ids: &[String]) -
 
 /// Rotation: the current secret keeps signing for `grace_seconds`, the new one becomes current.
 /// Older rotated secrets stop at once, so at most two sign at any time.
-pub async fn rotate_secret(db: &mut sqlx::PgConnection, endpoint_id: &str, sealed_new: &[u8], grace_seconds: i64) -> sqlx::Result<()> {
+pub async fn rotate_secret(
+    db: &mut sqlx::PgConnection,
+    endpoint_id: &str,
+    sealed_new: &[u8],
+    grace_seconds: i64,
+) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM endpoint_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL")
         .bind(endpoint_id)
         .execute(&mut *db)
@@ -288,19 +309,29 @@ pub async fn save_health(db: impl PgExecutor<'_>, rows: &[HealthRow]) -> sqlx::R
 
 /// Half-open breaker: the one caller that moves `circuit_open_until` from `seen` to `until`
 /// gets to send the probe. Returns whether this caller won.
-pub async fn take_probe(db: impl PgExecutor<'_>, id: &str, seen: DateTime<Utc>, until: DateTime<Utc>) -> sqlx::Result<bool> {
-    let r = sqlx::query("UPDATE endpoints SET circuit_open_until = $3 WHERE id = $1 AND circuit_open_until = $2")
-        .bind(id)
-        .bind(seen)
-        .bind(until)
-        .execute(db)
-        .await?;
+pub async fn take_probe(
+    db: impl PgExecutor<'_>,
+    id: &str,
+    seen: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let r =
+        sqlx::query("UPDATE endpoints SET circuit_open_until = $3 WHERE id = $1 AND circuit_open_until = $2")
+            .bind(id)
+            .bind(seen)
+            .bind(until)
+            .execute(db)
+            .await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Throttle (GCRA): takes the next send slot when it is due now and returns `None`; otherwise
 /// returns when the next slot opens, without taking it.
-pub async fn take_throttle_slot(db: impl PgExecutor<'_>, id: &str, rate_per_sec: i32) -> sqlx::Result<Option<DateTime<Utc>>> {
+pub async fn take_throttle_slot(
+    db: impl PgExecutor<'_>,
+    id: &str,
+    rate_per_sec: i32,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
     sqlx::query_scalar(
         "WITH cur AS (SELECT throttle_tat FROM endpoints WHERE id = $1),
               took AS (

@@ -44,7 +44,12 @@ pub struct EventTypeWrite<'a> {
     pub feature_flag: Option<&'a str>,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, org_id: &str, name: &str, w: &EventTypeWrite<'_>) -> sqlx::Result<EventTypeRow> {
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    name: &str,
+    w: &EventTypeWrite<'_>,
+) -> sqlx::Result<EventTypeRow> {
     sqlx::query_as(&format!(
         "INSERT INTO event_types (org_id, name, description, schemas, archived, deprecated, feature_flag)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLS}"
@@ -60,7 +65,12 @@ pub async fn insert(db: impl PgExecutor<'_>, org_id: &str, name: &str, w: &Event
     .await
 }
 
-pub async fn update(db: impl PgExecutor<'_>, org_id: &str, name: &str, w: &EventTypeWrite<'_>) -> sqlx::Result<Option<EventTypeRow>> {
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    name: &str,
+    w: &EventTypeWrite<'_>,
+) -> sqlx::Result<Option<EventTypeRow>> {
     sqlx::query_as(&format!(
         "UPDATE event_types SET description = $3, schemas = $4, archived = $5, deprecated = $6,
              feature_flag = $7, updated_at = now()
@@ -78,15 +88,21 @@ pub async fn update(db: impl PgExecutor<'_>, org_id: &str, name: &str, w: &Event
 }
 
 pub async fn get(db: impl PgExecutor<'_>, org_id: &str, name: &str) -> sqlx::Result<Option<EventTypeRow>> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM event_types WHERE org_id = $1 AND name = $2"))
-        .bind(org_id)
-        .bind(name)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM event_types WHERE org_id = $1 AND name = $2"
+    ))
+    .bind(org_id)
+    .bind(name)
+    .fetch_optional(db)
+    .await
 }
 
 /// Names among `names` that are not live (missing or archived) event types of the org.
-pub async fn unknown_names(db: impl PgExecutor<'_>, org_id: &str, names: &[String]) -> sqlx::Result<Vec<String>> {
+pub async fn unknown_names(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    names: &[String],
+) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT n FROM unnest($2::text[]) AS n
          WHERE NOT EXISTS (SELECT 1 FROM event_types e WHERE e.org_id = $1 AND e.name = n AND NOT e.archived)",
@@ -98,11 +114,13 @@ pub async fn unknown_names(db: impl PgExecutor<'_>, org_id: &str, names: &[Strin
 }
 
 pub async fn archive(db: impl PgExecutor<'_>, org_id: &str, name: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query("UPDATE event_types SET archived = true, updated_at = now() WHERE org_id = $1 AND name = $2")
-        .bind(org_id)
-        .bind(name)
-        .execute(db)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE event_types SET archived = true, updated_at = now() WHERE org_id = $1 AND name = $2",
+    )
+    .bind(org_id)
+    .bind(name)
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -115,7 +133,12 @@ pub async fn expunge(db: impl PgExecutor<'_>, org_id: &str, name: &str) -> sqlx:
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn list(db: &sqlx::PgPool, org_id: &str, include_archived: bool, page: &Page) -> sqlx::Result<ListResponse<EventTypeOut>> {
+pub async fn list(
+    db: &sqlx::PgPool,
+    org_id: &str,
+    include_archived: bool,
+    page: &Page,
+) -> sqlx::Result<ListResponse<EventTypeOut>> {
     let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM event_types WHERE org_id = "));
     qb.push_bind(org_id);
     if !include_archived {
@@ -123,5 +146,9 @@ pub async fn list(db: &sqlx::PgPool, org_id: &str, include_archived: bool, page:
     }
     page.push_keyset(&mut qb, "name");
     let rows: Vec<EventTypeRow> = qb.build_query_as().fetch_all(db).await?;
-    Ok(page.finish(rows.into_iter().map(Into::into).collect(), |e: &EventTypeOut| e.name.clone()))
+    Ok(
+        page.finish(rows.into_iter().map(Into::into).collect(), |e: &EventTypeOut| {
+            e.name.clone()
+        }),
+    )
 }

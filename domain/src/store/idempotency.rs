@@ -7,12 +7,22 @@ pub enum Claim {
     /// This request owns the key: run it, then [`complete`] (or [`release`] on a server error).
     Acquired,
     /// A finished request with this key: replay its response.
-    Replay { status_code: u16, body: Vec<u8>, same_request: bool },
+    Replay {
+        status_code: u16,
+        body: Vec<u8>,
+        same_request: bool,
+    },
     /// Another request with this key is running.
     InFlight,
 }
 
-pub async fn claim(db: &sqlx::PgPool, org_id: &str, key: &str, request_hash: &[u8], lock_secs: f64) -> sqlx::Result<Claim> {
+pub async fn claim(
+    db: &sqlx::PgPool,
+    org_id: &str,
+    key: &str,
+    request_hash: &[u8],
+    lock_secs: f64,
+) -> sqlx::Result<Claim> {
     let acquired: Option<i32> = sqlx::query_scalar(
         "INSERT INTO idempotency_keys (org_id, key, request_hash, locked_until)
          VALUES ($1, $2, $3, now() + make_interval(secs => $4))
@@ -31,7 +41,7 @@ pub async fn claim(db: &sqlx::PgPool, org_id: &str, key: &str, request_hash: &[u
     if acquired.is_some() {
         return Ok(Claim::Acquired);
     }
-    let row: Option<(Option<i32>, Option<Vec<u8>>, Vec<u8>)> = sqlx::query_as(
+    let row: Option<StoredResponse> = sqlx::query_as(
         "SELECT status_code, response, request_hash FROM idempotency_keys WHERE org_id = $1 AND key = $2",
     )
     .bind(org_id)
@@ -39,18 +49,35 @@ pub async fn claim(db: &sqlx::PgPool, org_id: &str, key: &str, request_hash: &[u
     .fetch_optional(db)
     .await?;
     Ok(match row {
-        Some((Some(code), body, hash)) => Claim::Replay {
+        Some(StoredResponse {
+            status_code: Some(code),
+            response,
+            request_hash: hash,
+        }) => Claim::Replay {
             status_code: code as u16,
-            body: body.unwrap_or_default(),
+            body: response.unwrap_or_default(),
             same_request: hash == request_hash,
         },
         _ => Claim::InFlight,
     })
 }
 
+#[derive(sqlx::FromRow)]
+struct StoredResponse {
+    status_code: Option<i32>,
+    response: Option<Vec<u8>>,
+    request_hash: Vec<u8>,
+}
+
 /// Stores the response for replay. May run inside the request's own transaction, so that the
 /// response is recorded exactly when the work commits.
-pub async fn complete(db: impl PgExecutor<'_>, org_id: &str, key: &str, status_code: u16, body: &[u8]) -> sqlx::Result<()> {
+pub async fn complete(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    key: &str,
+    status_code: u16,
+    body: &[u8],
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE idempotency_keys SET status_code = $3, response = $4, completed_at = now()
          WHERE org_id = $1 AND key = $2",

@@ -55,7 +55,10 @@ pub struct NewMessage<'a> {
 
 /// Inserts the message and a due delivery row for every matching enabled endpoint, in one
 /// statement. Returns the message's timestamp and how many deliveries were queued.
-pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>) -> sqlx::Result<(DateTime<Utc>, i64)> {
+pub async fn insert_with_deliveries(
+    db: impl PgExecutor<'_>,
+    m: &NewMessage<'_>,
+) -> sqlx::Result<(DateTime<Utc>, i64)> {
     let endpoints = match m.only_endpoint {
         Some(_) => "SELECT id FROM endpoints WHERE app_id = $1 AND id = $10".to_string(),
         None => MATCHING_ENDPOINTS_SQL.to_string(),
@@ -94,7 +97,11 @@ pub async fn notify_workers(db: impl PgExecutor<'_>) -> sqlx::Result<()> {
     Ok(())
 }
 
-pub async fn get(db: impl PgExecutor<'_>, app_id: &str, id_or_event_id: &str) -> sqlx::Result<Option<MessageRow>> {
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    id_or_event_id: &str,
+) -> sqlx::Result<Option<MessageRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLS} FROM messages WHERE app_id = $1 AND (id = $2 OR event_id = $2)
          ORDER BY (id = $2) DESC LIMIT 1"
@@ -105,12 +112,18 @@ pub async fn get(db: impl PgExecutor<'_>, app_id: &str, id_or_event_id: &str) ->
     .await
 }
 
-pub async fn get_by_event_id(db: impl PgExecutor<'_>, app_id: &str, event_id: &str) -> sqlx::Result<Option<MessageRow>> {
-    sqlx::query_as(&format!("SELECT {COLS} FROM messages WHERE app_id = $1 AND event_id = $2"))
-        .bind(app_id)
-        .bind(event_id)
-        .fetch_optional(db)
-        .await
+pub async fn get_by_event_id(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    event_id: &str,
+) -> sqlx::Result<Option<MessageRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM messages WHERE app_id = $1 AND event_id = $2"
+    ))
+    .bind(app_id)
+    .bind(event_id)
+    .fetch_optional(db)
+    .await
 }
 
 /// Filters shared by message and attempt listings.
@@ -141,7 +154,12 @@ impl MessageFilter {
 }
 
 /// Newest first by default, as Svix lists messages.
-pub async fn list(db: &sqlx::PgPool, app_id: &str, filter: &MessageFilter, page: &Page) -> sqlx::Result<ListResponse<MessageRow>> {
+pub async fn list(
+    db: &sqlx::PgPool,
+    app_id: &str,
+    filter: &MessageFilter,
+    page: &Page,
+) -> sqlx::Result<ListResponse<MessageRow>> {
     let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM messages m WHERE m.app_id = "));
     qb.push_bind(app_id);
     filter.push(&mut qb);

@@ -100,11 +100,13 @@ pub async fn list_api_keys(db: impl PgExecutor<'_>, org_id: &str) -> sqlx::Resul
 
 /// Revokes a key of this organisation; false when there is no such live key.
 pub async fn revoke_api_key(db: impl PgExecutor<'_>, org_id: &str, key_id: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL")
-        .bind(org_id)
-        .bind(key_id)
-        .execute(db)
-        .await?;
+    let r = sqlx::query(
+        "UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL",
+    )
+    .bind(org_id)
+    .bind(key_id)
+    .execute(db)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -130,11 +132,16 @@ pub async fn insert_portal_token(
 }
 
 /// (org_id, app_id, read_only) of a live portal token.
-pub async fn find_portal_token(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Option<(String, String, bool)>> {
-    sqlx::query_as("SELECT org_id, app_id, read_only FROM portal_tokens WHERE token_hash = $1 AND expires_at > now()")
-        .bind(token_hash)
-        .fetch_optional(db)
-        .await
+pub async fn find_portal_token(
+    db: impl PgExecutor<'_>,
+    token_hash: &[u8],
+) -> sqlx::Result<Option<(String, String, bool)>> {
+    sqlx::query_as(
+        "SELECT org_id, app_id, read_only FROM portal_tokens WHERE token_hash = $1 AND expires_at > now()",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn delete_portal_token(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<bool> {

@@ -10,34 +10,69 @@ use domain::types::*;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/app", get(list).post(create))
-        .route("/api/v1/app/{app_id}", get(fetch).put(upsert).patch(patch).delete(remove))
+        .route(
+            "/api/v1/app/{app_id}",
+            get(fetch).put(upsert).patch(patch).delete(remove),
+        )
         .route("/api/v1/auth/app-portal-access/{app_id}", post(portal_access))
         .route("/api/v1/auth/logout", post(logout))
 }
 
 fn created(was_created: bool) -> StatusCode {
-    if was_created { StatusCode::CREATED } else { StatusCode::OK }
+    if was_created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
 }
 
-async fn list(State(s): State<AppState>, Auth(t): Auth, q: Params) -> ApiResult<Json<ListResponse<ApplicationOut>>> {
-    Ok(Json(s.services.list_apps(&t, &q.page(Ordering::Ascending)).await?))
+async fn list(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    q: Params,
+) -> ApiResult<Json<ListResponse<ApplicationOut>>> {
+    Ok(Json(
+        s.services.list_apps(&t, &q.page(Ordering::Ascending)).await?,
+    ))
 }
 
-async fn create(State(s): State<AppState>, Auth(t): Auth, q: Params, ApiJson(body): ApiJson<ApplicationIn>) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
-    let (app, was_created) = s.services.create_app(&t, body, q.get_if_exists.unwrap_or(false)).await?;
+async fn create(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    q: Params,
+    ApiJson(body): ApiJson<ApplicationIn>,
+) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
+    let (app, was_created) = s
+        .services
+        .create_app(&t, body, q.get_if_exists.unwrap_or(false))
+        .await?;
     Ok((created(was_created), Json(app)))
 }
 
-async fn fetch(State(s): State<AppState>, Auth(t): Auth, Path(app): Path<String>) -> ApiResult<Json<ApplicationOut>> {
+async fn fetch(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(app): Path<String>,
+) -> ApiResult<Json<ApplicationOut>> {
     Ok(Json(s.services.get_app(&t, &app).await?))
 }
 
-async fn upsert(State(s): State<AppState>, Auth(t): Auth, Path(app): Path<String>, ApiJson(body): ApiJson<ApplicationIn>) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
+async fn upsert(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(app): Path<String>,
+    ApiJson(body): ApiJson<ApplicationIn>,
+) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
     let (app, was_created) = s.services.upsert_app(&t, &app, body).await?;
     Ok((created(was_created), Json(app)))
 }
 
-async fn patch(State(s): State<AppState>, Auth(t): Auth, Path(app): Path<String>, ApiJson(body): ApiJson<ApplicationPatch>) -> ApiResult<Json<ApplicationOut>> {
+async fn patch(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(app): Path<String>,
+    ApiJson(body): ApiJson<ApplicationPatch>,
+) -> ApiResult<Json<ApplicationOut>> {
     Ok(Json(s.services.patch_app(&t, &app, body).await?))
 }
 
@@ -46,7 +81,12 @@ async fn remove(State(s): State<AppState>, Auth(t): Auth, Path(app): Path<String
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn portal_access(State(s): State<AppState>, Auth(t): Auth, Path(app): Path<String>, JsonOrDefault(input): JsonOrDefault<AppPortalAccessIn>) -> ApiResult<Json<AppPortalAccessOut>> {
+async fn portal_access(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(app): Path<String>,
+    JsonOrDefault(input): JsonOrDefault<AppPortalAccessIn>,
+) -> ApiResult<Json<AppPortalAccessOut>> {
     Ok(Json(s.services.app_portal_access(&t, &app, input).await?))
 }
 

@@ -11,17 +11,29 @@ use serde_json::json;
 pub enum ApiError {
     Domain(DomainError),
     /// A plain client error with a stable code.
-    Status { status: StatusCode, code: &'static str, detail: String },
+    Status {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+    },
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Status { status, code, detail: detail.into() }
+        Self::Status {
+            status,
+            code,
+            detail: detail.into(),
+        }
     }
     pub fn validation(loc: Vec<String>, msg: impl Into<String>) -> Self {
-        Self::Domain(DomainError::Validation(vec![ValidationErrorItem { loc, msg: msg.into(), kind: "value_error".into() }]))
+        Self::Domain(DomainError::Validation(vec![ValidationErrorItem {
+            loc,
+            msg: msg.into(),
+            kind: "value_error".into(),
+        }]))
     }
 }
 
@@ -42,12 +54,28 @@ impl IntoResponse for ApiError {
         let (status, body) = match self {
             ApiError::Status { status, code, detail } => (status, json!({ "code": code, "detail": detail })),
             ApiError::Domain(e) => match e {
-                DomainError::NotFound(what) => (StatusCode::NOT_FOUND, json!({"code": "not_found", "detail": format!("{what} not found")})),
-                DomainError::Conflict(detail) => (StatusCode::CONFLICT, json!({"code": "conflict", "detail": detail})),
-                DomainError::Validation(items) => (StatusCode::UNPROCESSABLE_ENTITY, json!({ "detail": items })),
-                DomainError::BadRequest { code, detail } => (StatusCode::BAD_REQUEST, json!({"code": code, "detail": detail})),
-                DomainError::Unauthorized(detail) => (StatusCode::UNAUTHORIZED, json!({"code": "authentication_failed", "detail": detail})),
-                DomainError::TooManyRequests(detail) => (StatusCode::TOO_MANY_REQUESTS, json!({"code": "rate_limited", "detail": detail})),
+                DomainError::NotFound(what) => (
+                    StatusCode::NOT_FOUND,
+                    json!({"code": "not_found", "detail": format!("{what} not found")}),
+                ),
+                DomainError::Conflict(detail) => (
+                    StatusCode::CONFLICT,
+                    json!({"code": "conflict", "detail": detail}),
+                ),
+                DomainError::Validation(items) => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, json!({ "detail": items }))
+                }
+                DomainError::BadRequest { code, detail } => {
+                    (StatusCode::BAD_REQUEST, json!({"code": code, "detail": detail}))
+                }
+                DomainError::Unauthorized(detail) => (
+                    StatusCode::UNAUTHORIZED,
+                    json!({"code": "authentication_failed", "detail": detail}),
+                ),
+                DomainError::TooManyRequests(detail) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"code": "rate_limited", "detail": detail}),
+                ),
                 e @ (DomainError::Database(_) | DomainError::Internal(_)) => {
                     let mut chain = e.to_string();
                     let mut src = std::error::Error::source(&e);
@@ -57,7 +85,10 @@ impl IntoResponse for ApiError {
                         src = s.source();
                     }
                     tracing::error!(error = %chain, "internal error");
-                    (StatusCode::INTERNAL_SERVER_ERROR, json!({"code": "internal_error", "detail": "internal server error"}))
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        json!({"code": "internal_error", "detail": "internal server error"}),
+                    )
                 }
             },
         };

@@ -27,13 +27,25 @@ impl FromRequestParts<AppState> for Auth {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "authentication_failed", "missing 'Authorization: Bearer <api key>' header"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "authentication_failed",
+                    "missing 'Authorization: Bearer <api key>' header",
+                )
+            })?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "authentication_failed", "the Authorization header must be 'Bearer <api key>'"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "authentication_failed",
+                    "the Authorization header must be 'Bearer <api key>'",
+                )
+            })?;
         let tenant = state.services.authenticate_api_key(token).await?;
         parts.extensions.insert(tenant.clone());
         Ok(Auth(tenant))
@@ -52,10 +64,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
-                    format!("the request body is larger than the {} byte limit", state.settings.max_payload_bytes),
+                    format!(
+                        "the request body is larger than the {} byte limit",
+                        state.settings.max_payload_bytes
+                    ),
                 )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("the request body could not be read: {e}"))
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    format!("the request body could not be read: {e}"),
+                )
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -64,17 +83,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the request body is empty; send a JSON object"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the request body is empty; send a JSON object",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the request body is not valid JSON: {inner}"))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the request body is not valid JSON: {inner}"),
+            )
         } else {
             let mut loc = vec!["body".to_string()];
-            loc.extend(path.split('.').filter(|s| !s.is_empty() && *s != "?").map(str::to_owned));
+            loc.extend(
+                path.split('.')
+                    .filter(|s| !s.is_empty() && *s != "?")
+                    .map(str::to_owned),
+            );
             ApiError::validation(loc, inner.to_string())
         }
     })
@@ -104,7 +135,11 @@ pub struct Params {
 
 impl Params {
     pub fn page(&self, default_order: Ordering) -> Page {
-        Page::new(self.limit, self.iterator.clone(), self.order.unwrap_or(default_order))
+        Page::new(
+            self.limit,
+            self.iterator.clone(),
+            self.order.unwrap_or(default_order),
+        )
     }
     pub fn message_filter(&self) -> MessageFilter {
         MessageFilter {
@@ -135,12 +170,20 @@ fn parse_bool(name: &str, v: &str) -> Result<bool, ApiError> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(bad_query(name, format!("{name} must be true or false, not '{v}'"))),
+        _ => Err(bad_query(
+            name,
+            format!("{name} must be true or false, not '{v}'"),
+        )),
     }
 }
 
 fn parse_time(name: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
-    parse_datetime(v).ok_or_else(|| bad_query(name, format!("{name} '{v}' is not a date-time such as 2024-01-31T12:00:00Z")))
+    parse_datetime(v).ok_or_else(|| {
+        bad_query(
+            name,
+            format!("{name} '{v}' is not a date-time such as 2024-01-31T12:00:00Z"),
+        )
+    })
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {
@@ -152,7 +195,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
             let v = v.trim();
             match k.as_ref() {
                 "limit" => {
-                    let n: i64 = v.parse().map_err(|_| bad_query("limit", format!("limit must be a whole number, not '{v}'")))?;
+                    let n: i64 = v.parse().map_err(|_| {
+                        bad_query("limit", format!("limit must be a whole number, not '{v}'"))
+                    })?;
                     if n < 1 {
                         return Err(bad_query("limit", "limit must be at least 1".into()));
                     }
@@ -163,12 +208,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                     p.order = Some(match v {
                         "ascending" => Ordering::Ascending,
                         "descending" => Ordering::Descending,
-                        _ => return Err(bad_query("order", format!("order must be 'ascending' or 'descending', not '{v}'"))),
+                        _ => {
+                            return Err(bad_query(
+                                "order",
+                                format!("order must be 'ascending' or 'descending', not '{v}'"),
+                            ))
+                        }
                     })
                 }
                 "event_types" | "event_types[]" => {
                     let list = p.event_types.get_or_insert_with(Vec::new);
-                    list.extend(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned));
+                    list.extend(
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned),
+                    );
                 }
                 "channel" if !v.is_empty() => p.channel = Some(v.to_string()),
                 "before" => p.before = Some(parse_time("before", v)?),
@@ -177,14 +232,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                 "until" => p.until = Some(parse_time("until", v)?),
                 "status" => {
                     let s: i16 = v.parse().ok().filter(|s| (0..=4).contains(s)).ok_or_else(|| {
-                        bad_query("status", format!("status must be 0 (success), 1 (pending), 2 (fail) or 3 (sending), not '{v}'"))
+                        bad_query(
+                            "status",
+                            format!(
+                                "status must be 0 (success), 1 (pending), 2 (fail) or 3 (sending), not '{v}'"
+                            ),
+                        )
                     })?;
                     p.status = Some(s);
                 }
                 "status_code_class" => {
-                    let c: i32 = v.parse().ok().filter(|c| [0, 100, 200, 300, 400, 500].contains(c)).ok_or_else(|| {
-                        bad_query("status_code_class", format!("status_code_class must be 0, 100, 200, 300, 400 or 500, not '{v}'"))
-                    })?;
+                    let c: i32 = v
+                        .parse()
+                        .ok()
+                        .filter(|c| [0, 100, 200, 300, 400, 500].contains(c))
+                        .ok_or_else(|| {
+                            bad_query(
+                                "status_code_class",
+                                format!("status_code_class must be 0, 100, 200, 300, 400 or 500, not '{v}'"),
+                            )
+                        })?;
                     p.status_code_class = Some(c);
                 }
                 "endpoint_id" if !v.is_empty() => p.endpoint_id = Some(v.to_string()),
@@ -207,7 +274,11 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for JsonOrDefault<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(e.status(), "invalid_body", format!("the request body could not be read: {}", e.body_text()))
+            ApiError::new(
+                e.status(),
+                "invalid_body",
+                format!("the request body could not be read: {}", e.body_text()),
+            )
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(T::default()));

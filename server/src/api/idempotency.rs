@@ -30,7 +30,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let Some(key) = req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+    let Some(key) = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
         return next.run(req).await;
     };
     match run(state, key, req, next).await {
@@ -40,13 +45,25 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
 
 async fn run(state: AppState, key: String, req: Request, next: Next) -> Result<Response, Response> {
     if key.is_empty() || key.len() > MAX_KEY_LEN {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key", format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} characters")).into_response());
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            format!("Idempotency-Key must be 1 to {MAX_KEY_LEN} characters"),
+        )
+        .into_response());
     }
     let (mut parts, body) = req.into_parts();
-    let Auth(tenant) = Auth::from_request_parts(&mut parts, &state).await.map_err(IntoResponse::into_response)?;
+    let Auth(tenant) = Auth::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(IntoResponse::into_response)?;
     let limit = state.settings.max_payload_bytes;
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the request body is larger than the {limit} byte limit")).into_response()
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than the {limit} byte limit"),
+        )
+        .into_response()
     })?;
     let mut h = Sha256::new();
     h.update(parts.uri.path().as_bytes());
@@ -57,18 +74,27 @@ async fn run(state: AppState, key: String, req: Request, next: Next) -> Result<R
     let hash = h.finalize().to_vec();
     let pool = &state.services.pool;
     let org = tenant.org_id.clone();
-    match idempotency::claim(pool, &org, &key, &hash, LOCK_SECS).await.map_err(|e| ApiError::from(e).into_response())? {
-        Claim::Replay { same_request: false, .. } => Err(ApiError::new(
+    match idempotency::claim(pool, &org, &key, &hash, LOCK_SECS)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+    {
+        Claim::Replay {
+            same_request: false, ..
+        } => Err(ApiError::new(
             StatusCode::CONFLICT,
             "idempotency_conflict",
             "this Idempotency-Key was already used for a different request",
         )
         .into_response()),
-        Claim::Replay { status_code, body, .. } => {
+        Claim::Replay {
+            status_code, body, ..
+        } => {
             let mut resp = Response::new(Body::from(body));
             *resp.status_mut() = StatusCode::from_u16(status_code).unwrap_or(StatusCode::OK);
-            resp.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
-            resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            resp.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(resp)
         }
         Claim::InFlight => Err(ApiError::new(

@@ -27,9 +27,15 @@ async fn create(
     key: Option<Extension<IdempotencyKey>>,
     ApiJson(body): ApiJson<MessageIn>,
 ) -> ApiResult<Response> {
-    let idem = key.as_ref().map(|k| IdempotentCompletion { key: &k.0 .0, status_code: 202 });
+    let idem = key.as_ref().map(|k| IdempotentCompletion {
+        key: &k.0 .0,
+        status_code: 202,
+    });
     let recorded = idem.is_some();
-    let out = s.services.create_message(&t, &app, body, q.with_content(), idem).await?;
+    let out = s
+        .services
+        .create_message(&t, &app, body, q.with_content(), idem)
+        .await?;
     let mut resp = (StatusCode::ACCEPTED, Json(out)).into_response();
     if recorded {
         resp.extensions_mut().insert(RecordedInHandler);
@@ -37,16 +43,36 @@ async fn create(
     Ok(resp)
 }
 
-async fn list(State(s): State<AppState>, Auth(t): Auth, Path(app): Path<String>, q: Params) -> ApiResult<Json<ListResponse<MessageOut>>> {
+async fn list(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(app): Path<String>,
+    q: Params,
+) -> ApiResult<Json<ListResponse<MessageOut>>> {
     let page = q.page(Ordering::Descending);
-    Ok(Json(s.services.list_messages(&t, &app, &q.message_filter(), q.with_content(), &page).await?))
+    Ok(Json(
+        s.services
+            .list_messages(&t, &app, &q.message_filter(), q.with_content(), &page)
+            .await?,
+    ))
 }
 
-async fn fetch(State(s): State<AppState>, Auth(t): Auth, Path((app, msg)): Path<(String, String)>, q: Params) -> ApiResult<Json<MessageOut>> {
-    Ok(Json(s.services.get_message(&t, &app, &msg, q.with_content()).await?))
+async fn fetch(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path((app, msg)): Path<(String, String)>,
+    q: Params,
+) -> ApiResult<Json<MessageOut>> {
+    Ok(Json(
+        s.services.get_message(&t, &app, &msg, q.with_content()).await?,
+    ))
 }
 
-async fn expunge(State(s): State<AppState>, Auth(t): Auth, Path((app, msg)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn expunge(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path((app, msg)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     s.services.expunge_message(&t, &app, &msg).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,5 +35,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(attempts::router())
         .merge(event_types::router())
         .merge(health::router())
-        .layer(axum::middleware::from_fn_with_state(state, idempotency::middleware))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            idempotency::middleware,
+        ))
 }

@@ -40,19 +40,40 @@ async fn bad_urls_unknown_event_types_and_bad_uids_are_refused_with_422() {
     for (body, needle) in [
         (json!({"url": "not a url"}), "not a valid URL"),
         (json!({"url": "ftp://example.com/x"}), "http or https"),
-        (json!({"url": "https://example.com", "eventTypes": ["nope.missing"]}), "unknown event type 'nope.missing'"),
-        (json!({"url": "https://example.com", "uid": "has space"}), "may only contain"),
+        (
+            json!({"url": "https://example.com", "eventTypes": ["nope.missing"]}),
+            "unknown event type 'nope.missing'",
+        ),
+        (
+            json!({"url": "https://example.com", "uid": "has space"}),
+            "may only contain",
+        ),
         (json!({"url": "https://example.com", "secret": "short"}), "whsec_"),
-        (json!({"url": "https://example.com", "throttleRate": 0}), "between 1 and 65535"),
+        (
+            json!({"url": "https://example.com", "throttleRate": 0}),
+            "between 1 and 65535",
+        ),
     ] {
-        let (s, b) = app.post(&format!("/api/v1/app/{id}/endpoint"), body.clone()).await;
+        let (s, b) = app
+            .post(&format!("/api/v1/app/{id}/endpoint"), body.clone())
+            .await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {b}");
         assert!(b.to_string().contains(needle), "{body} -> {b}");
     }
-    let (s, b) = app.post(&format!("/api/v1/app/{id}/msg"), json!({"eventType": "nope.missing", "payload": {}})).await;
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg"),
+            json!({"eventType": "nope.missing", "payload": {}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(b.to_string().contains("POST /api/v1/event-type"), "{b}");
-    let (s, _) = app.post(&format!("/api/v1/app/{id}/msg"), json!({"eventType": "known.type", "payload": [1]})).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg"),
+            json!({"eventType": "known.type", "payload": [1]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -62,23 +83,39 @@ async fn an_oversized_payload_is_a_413_and_earlier_messages_are_still_delivered(
     let id = app.setup_app(&["a.b"]).await;
     let r = Receiver::start().await;
     app.create_endpoint(&id, json!({"url": r.url("/")})).await;
-    app.send(&id, json!({"eventType": "a.b", "payload": {"small": true}})).await;
+    app.send(&id, json!({"eventType": "a.b", "payload": {"small": true}}))
+        .await;
     let big = "x".repeat(70 * 1024);
-    let (s, b) = app.post(&format!("/api/v1/app/{id}/msg"), json!({"eventType": "a.b", "payload": {"big": big}})).await;
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg"),
+            json!({"eventType": "a.b", "payload": {"big": big}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
     assert_eq!(b["code"], "payload_too_large");
-    eventually(10, "the accepted message arrives", || async { (r.count() == 1).then_some(()) }).await;
+    eventually(10, "the accepted message arrives", || async {
+        (r.count() == 1).then_some(())
+    })
+    .await;
     assert!(r.received()[0].body.contains("small"));
 }
 
 #[tokio::test]
 async fn requests_without_a_valid_api_key_are_401() {
     let app = spawn_app().await;
-    let resp = app.client.get(format!("{}/api/v1/app", app.base)).send().await.unwrap();
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/app", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let b: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(b["code"], "authentication_failed");
-    let (s, _) = app.call_as("sk_not_a_real_key", Method::GET, "/api/v1/app", None).await;
+    let (s, _) = app
+        .call_as("sk_not_a_real_key", Method::GET, "/api/v1/app", None)
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -91,9 +128,13 @@ async fn bad_query_parameters_are_422_and_unknown_ones_are_ignored() {
     assert_eq!(b["detail"][0]["loc"], json!(["query", "before"]));
     let (s, _) = app.get("/api/v1/app?order=sideways").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = app.get("/api/v1/app?tag=x&exclude_apps_with_no_endpoints=true").await;
+    let (s, _) = app
+        .get("/api/v1/app?tag=x&exclude_apps_with_no_endpoints=true")
+        .await;
     assert_eq!(s, StatusCode::OK);
     // naive datetimes, as the Python SDK sends them, are taken as UTC
-    let (s, _) = app.get(&format!("/api/v1/app/{id}/msg?after=2024-01-02T00:00:00")).await;
+    let (s, _) = app
+        .get(&format!("/api/v1/app/{id}/msg?after=2024-01-02T00:00:00"))
+        .await;
     assert_eq!(s, StatusCode::OK);
 }

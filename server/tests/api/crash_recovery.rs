@@ -41,15 +41,28 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
     let id = app.setup_app(&["a.b"]).await;
     let r = Receiver::start().await;
     // The first worker's sends hang until it is killed.
-    r.set_default(Reply { status: 200, retry_after: None, delay: Duration::from_secs(2) });
+    r.set_default(Reply {
+        status: 200,
+        retry_after: None,
+        delay: Duration::from_secs(2),
+    });
     app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     let mut ids = vec![];
     for i in 0..20 {
-        ids.push(app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}})).await["id"].as_str().unwrap().to_string());
+        ids.push(
+            app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}}))
+                .await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     let dir = std::env::temp_dir().join(format!("hookline-crash-{}", std::process::id()));
     let mut first = worker_process(&app, &dir, &secret_key);
-    eventually(20, "the first worker is mid-batch", || async { (r.count() >= 5).then_some(()) }).await;
+    eventually(20, "the first worker is mid-batch", || async {
+        (r.count() >= 5).then_some(())
+    })
+    .await;
     first.kill().expect("SIGKILL the worker");
     first.wait().unwrap();
     let in_flight: Vec<String> = r.received().iter().map(|g| g.msg_id().to_string()).collect();
@@ -79,9 +92,16 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
     assert_eq!(by_msg.len(), 20, "every message arrived");
     for m in &in_flight {
         let times = &by_msg[m.as_str()];
-        assert!(times.len() >= 2, "{m} was in flight when the worker died, so it is sent again");
+        assert!(
+            times.len() >= 2,
+            "{m} was in flight when the worker died, so it is sent again"
+        );
         // Not re-sent before the dead worker's lease expired.
-        assert!(times[1] - times[0] >= Duration::from_secs(LEASE_SECS) - Duration::from_millis(500), "{m} re-sent after {:?}", times[1] - times[0]);
+        assert!(
+            times[1] - times[0] >= Duration::from_secs(LEASE_SECS) - Duration::from_millis(500),
+            "{m} re-sent after {:?}",
+            times[1] - times[0]
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -14,12 +14,26 @@ async fn a_message_fans_out_to_every_endpoint_whose_event_type_filter_matches() 
     let invoices = Receiver::start().await;
     let users = Receiver::start().await;
     app.create_endpoint(&id, json!({"url": all.url("/all")})).await;
-    app.create_endpoint(&id, json!({"url": invoices.url("/i"), "eventTypes": ["invoice.paid"]})).await;
-    app.create_endpoint(&id, json!({"url": users.url("/u"), "eventTypes": ["user.created"]})).await;
+    app.create_endpoint(
+        &id,
+        json!({"url": invoices.url("/i"), "eventTypes": ["invoice.paid"]}),
+    )
+    .await;
+    app.create_endpoint(
+        &id,
+        json!({"url": users.url("/u"), "eventTypes": ["user.created"]}),
+    )
+    .await;
     let disabled = Receiver::start().await;
-    app.create_endpoint(&id, json!({"url": disabled.url("/d"), "disabled": true})).await;
+    app.create_endpoint(&id, json!({"url": disabled.url("/d"), "disabled": true}))
+        .await;
 
-    let msg = app.send(&id, json!({"eventType": "invoice.paid", "payload": {"amount": 42}})).await;
+    let msg = app
+        .send(
+            &id,
+            json!({"eventType": "invoice.paid", "payload": {"amount": 42}}),
+        )
+        .await;
     eventually(10, "all and invoices receive the message", || async {
         (all.count() == 1 && invoices.count() == 1).then_some(())
     })
@@ -27,7 +41,11 @@ async fn a_message_fans_out_to_every_endpoint_whose_event_type_filter_matches() 
     // users' endpoint filters invoice.paid out; give the worker a moment to prove it sent nothing
     let m = msg["id"].as_str().unwrap();
     let dest = app.get(&format!("/api/v1/app/{id}/msg/{m}/endpoint")).await.1;
-    assert_eq!(dest["data"].as_array().unwrap().len(), 2, "only two deliveries were queued: {dest}");
+    assert_eq!(
+        dest["data"].as_array().unwrap().len(),
+        2,
+        "only two deliveries were queued: {dest}"
+    );
     assert_eq!(users.count(), 0);
     assert_eq!(disabled.count(), 0);
     let got = &invoices.received()[0];
@@ -43,12 +61,22 @@ async fn channels_decide_which_endpoints_get_a_message() {
     let eu = Receiver::start().await;
     let us = Receiver::start().await;
     let any = Receiver::start().await;
-    app.create_endpoint(&id, json!({"url": eu.url("/"), "channels": ["eu"]})).await;
-    app.create_endpoint(&id, json!({"url": us.url("/"), "channels": ["us"]})).await;
+    app.create_endpoint(&id, json!({"url": eu.url("/"), "channels": ["eu"]}))
+        .await;
+    app.create_endpoint(&id, json!({"url": us.url("/"), "channels": ["us"]}))
+        .await;
     app.create_endpoint(&id, json!({"url": any.url("/")})).await;
-    app.send(&id, json!({"eventType": "order.shipped", "payload": {}, "channels": ["eu"]})).await;
-    app.send(&id, json!({"eventType": "order.shipped", "payload": {}})).await;
-    eventually(10, "deliveries", || async { (eu.count() == 1 && any.count() == 2).then_some(()) }).await;
+    app.send(
+        &id,
+        json!({"eventType": "order.shipped", "payload": {}, "channels": ["eu"]}),
+    )
+    .await;
+    app.send(&id, json!({"eventType": "order.shipped", "payload": {}}))
+        .await;
+    eventually(10, "deliveries", || async {
+        (eu.count() == 1 && any.count() == 2).then_some(())
+    })
+    .await;
     assert_eq!(us.count(), 0);
     // message listing filters by channel
     let (_, list) = app.get(&format!("/api/v1/app/{id}/msg?channel=eu")).await;
@@ -63,14 +91,27 @@ async fn deliveries_are_signed_per_standard_webhooks_with_the_endpoint_secret() 
     let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     let secret = app.secret(&id, ep["id"].as_str().unwrap()).await;
     assert!(secret.starts_with("whsec_"));
-    app.send(&id, json!({"eventType": "a.b", "payload": {"x": [1, 2, 3]}})).await;
+    app.send(&id, json!({"eventType": "a.b", "payload": {"x": [1, 2, 3]}}))
+        .await;
     eventually(10, "delivery", || async { (r.count() == 1).then_some(()) }).await;
     let got = &r.received()[0];
     let ts: i64 = got.header("webhook-timestamp").parse().unwrap();
     assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
-    assert!(signing::verify(&secret, got.msg_id(), ts, got.body.as_bytes(), got.header("webhook-signature")));
+    assert!(signing::verify(
+        &secret,
+        got.msg_id(),
+        ts,
+        got.body.as_bytes(),
+        got.header("webhook-signature")
+    ));
     assert_eq!(got.header("webhook-signature"), got.header("svix-signature"));
-    assert!(!signing::verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", got.msg_id(), ts, got.body.as_bytes(), got.header("webhook-signature")));
+    assert!(!signing::verify(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        got.msg_id(),
+        ts,
+        got.body.as_bytes(),
+        got.header("webhook-signature")
+    ));
 }
 
 #[tokio::test]
@@ -81,7 +122,12 @@ async fn rotating_a_secret_signs_with_both_keys_during_the_grace_period() {
     let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     let ep = ep["id"].as_str().unwrap();
     let old = app.secret(&id, ep).await;
-    let (s, rotated) = app.post(&format!("/api/v1/app/{id}/endpoint/{ep}/secret/rotate"), json!({})).await;
+    let (s, rotated) = app
+        .post(
+            &format!("/api/v1/app/{id}/endpoint/{ep}/secret/rotate"),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let new = rotated["key"].as_str().unwrap().to_string();
     assert_ne!(new, old);
@@ -96,14 +142,25 @@ async fn rotating_a_secret_signs_with_both_keys_during_the_grace_period() {
     assert!(signing::verify(&new, got.msg_id(), ts, got.body.as_bytes(), sig));
 
     // with no grace period the old key stops at once
-    let (_, third) = app.post(&format!("/api/v1/app/{id}/endpoint/{ep}/secret/rotate"), json!({"gracePeriodSeconds": 0})).await;
+    let (_, third) = app
+        .post(
+            &format!("/api/v1/app/{id}/endpoint/{ep}/secret/rotate"),
+            json!({"gracePeriodSeconds": 0}),
+        )
+        .await;
     app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
     eventually(10, "second delivery", || async { (r.count() == 2).then_some(()) }).await;
     let got = &r.received()[1];
     let sig = got.header("webhook-signature");
     assert_eq!(sig.split(' ').count(), 1, "{sig}");
     let ts: i64 = got.header("webhook-timestamp").parse().unwrap();
-    assert!(signing::verify(third["key"].as_str().unwrap(), got.msg_id(), ts, got.body.as_bytes(), sig));
+    assert!(signing::verify(
+        third["key"].as_str().unwrap(),
+        got.msg_id(),
+        ts,
+        got.body.as_bytes(),
+        sig
+    ));
 }
 
 #[tokio::test]
@@ -113,15 +170,26 @@ async fn a_failed_delivery_is_retried_with_the_same_id_until_it_succeeds() {
     let r = Receiver::start().await;
     r.script([Reply::status(500), Reply::status(502)]);
     let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
-    let msg = app.send(&id, json!({"eventType": "a.b", "payload": {"n": 1}})).await;
+    let msg = app
+        .send(&id, json!({"eventType": "a.b", "payload": {"n": 1}}))
+        .await;
     let m = msg["id"].as_str().unwrap();
     let ep = ep["id"].as_str().unwrap();
-    eventually(10, "success after two failures", || async { (app.delivery_status(&id, m, ep).await == Some(0)).then_some(()) }).await;
+    eventually(10, "success after two failures", || async {
+        (app.delivery_status(&id, m, ep).await == Some(0)).then_some(())
+    })
+    .await;
     let got = r.received();
     assert_eq!(got.len(), 3);
-    assert!(got.iter().all(|g| g.msg_id() == m), "same webhook-id on every retry");
+    assert!(
+        got.iter().all(|g| g.msg_id() == m),
+        "same webhook-id on every retry"
+    );
     let attempts = app.attempts(&id, m).await;
-    let codes: Vec<i64> = attempts.iter().map(|a| a["responseStatusCode"].as_i64().unwrap()).collect();
+    let codes: Vec<i64> = attempts
+        .iter()
+        .map(|a| a["responseStatusCode"].as_i64().unwrap())
+        .collect();
     assert_eq!(codes, vec![500, 502, 200]);
     assert_eq!(attempts[0]["errorCode"], "E_HTTP");
     assert_eq!(attempts[2]["status"], 0);
@@ -137,10 +205,23 @@ async fn an_exhausted_delivery_becomes_failed_and_resend_and_recover_bring_it_ba
     let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     let ep = ep["id"].as_str().unwrap();
     let before = chrono::Utc::now() - chrono::Duration::seconds(1);
-    let m1 = app.send(&id, json!({"eventType": "a.b", "payload": {"n": 1}})).await["id"].as_str().unwrap().to_string();
-    let m2 = app.send(&id, json!({"eventType": "a.b", "payload": {"n": 2}})).await["id"].as_str().unwrap().to_string();
+    let m1 = app
+        .send(&id, json!({"eventType": "a.b", "payload": {"n": 1}}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m2 = app
+        .send(&id, json!({"eventType": "a.b", "payload": {"n": 2}}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for m in [&m1, &m2] {
-        eventually(10, "dead letter", || async { (app.delivery_status(&id, m, ep).await == Some(2)).then_some(()) }).await;
+        eventually(10, "dead letter", || async {
+            (app.delivery_status(&id, m, ep).await == Some(2)).then_some(())
+        })
+        .await;
         // first try + the three retries of the test schedule
         assert_eq!(app.attempts(&id, m).await.len(), 4);
     }
@@ -149,19 +230,39 @@ async fn an_exhausted_delivery_becomes_failed_and_resend_and_recover_bring_it_ba
 
     // resend one after the receiver is fixed
     r.set_default(Reply::status(200));
-    let (s, b) = app.post(&format!("/api/v1/app/{id}/msg/{m1}/endpoint/{ep}/resend"), json!(null)).await;
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg/{m1}/endpoint/{ep}/resend"),
+            json!(null),
+        )
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
     assert_eq!(b, json!({}));
-    eventually(10, "resend succeeds", || async { (app.delivery_status(&id, &m1, ep).await == Some(0)).then_some(()) }).await;
+    eventually(10, "resend succeeds", || async {
+        (app.delivery_status(&id, &m1, ep).await == Some(0)).then_some(())
+    })
+    .await;
     let last = app.attempts(&id, &m1).await.pop().unwrap();
     assert_eq!(last["triggerType"], 1, "manual trigger");
-    assert_eq!(app.delivery_status(&id, &m2, ep).await, Some(2), "resend touched only one message");
+    assert_eq!(
+        app.delivery_status(&id, &m2, ep).await,
+        Some(2),
+        "resend touched only one message"
+    );
 
     // recover everything that failed since `before`
-    let (s, b) = app.post(&format!("/api/v1/app/{id}/endpoint/{ep}/recover"), json!({"since": before.to_rfc3339()})).await;
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/endpoint/{ep}/recover"),
+            json!({"since": before.to_rfc3339()}),
+        )
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
     assert_eq!(b["task"], "endpoint.recover");
-    eventually(10, "recovered", || async { (app.delivery_status(&id, &m2, ep).await == Some(0)).then_some(()) }).await;
+    eventually(10, "recovered", || async {
+        (app.delivery_status(&id, &m2, ep).await == Some(0)).then_some(())
+    })
+    .await;
     assert_eq!(app.attempts(&id, &m2).await.len(), 5);
 }
 
@@ -173,10 +274,21 @@ async fn recover_only_touches_failures_in_the_time_window() {
     r.set_default(Reply::status(500));
     let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     let ep = ep["id"].as_str().unwrap();
-    let m = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await["id"].as_str().unwrap().to_string();
-    eventually(10, "dead letter", || async { (app.delivery_status(&id, &m, ep).await == Some(2)).then_some(()) }).await;
+    let m = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    eventually(10, "dead letter", || async {
+        (app.delivery_status(&id, &m, ep).await == Some(2)).then_some(())
+    })
+    .await;
     let since = chrono::Utc::now() + chrono::Duration::seconds(1);
-    let (s, _) = app.post(&format!("/api/v1/app/{id}/endpoint/{ep}/recover"), json!({"since": since.to_rfc3339()})).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/app/{id}/endpoint/{ep}/recover"),
+            json!({"since": since.to_rfc3339()}),
+        )
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(app.delivery_status(&id, &m, ep).await, Some(2));
@@ -188,11 +300,21 @@ async fn retry_after_on_429_pushes_the_retry_later_but_never_earlier() {
     let app = spawn_app().await;
     let id = app.setup_app(&["a.b"]).await;
     let r = Receiver::start().await;
-    r.script([Reply { status: 429, retry_after: Some("2".into()), delay: Duration::ZERO }]);
+    r.script([Reply {
+        status: 429,
+        retry_after: Some("2".into()),
+        delay: Duration::ZERO,
+    }]);
     let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
-    let m = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await["id"].as_str().unwrap().to_string();
+    let m = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let ep = ep["id"].as_str().unwrap();
-    eventually(15, "success after Retry-After", || async { (app.delivery_status(&id, &m, ep).await == Some(0)).then_some(()) }).await;
+    eventually(15, "success after Retry-After", || async {
+        (app.delivery_status(&id, &m, ep).await == Some(0)).then_some(())
+    })
+    .await;
     let got = r.received();
     assert_eq!(got.len(), 2);
     let gap = got[1].at - got[0].at;
@@ -205,11 +327,16 @@ async fn throttle_rate_limits_deliveries_per_second_to_an_endpoint() {
     let app = spawn_app().await;
     let id = app.setup_app(&["a.b"]).await;
     let r = Receiver::start().await;
-    app.create_endpoint(&id, json!({"url": r.url("/"), "throttleRate": 5})).await;
+    app.create_endpoint(&id, json!({"url": r.url("/"), "throttleRate": 5}))
+        .await;
     for i in 0..6 {
-        app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}})).await;
+        app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}}))
+            .await;
     }
-    eventually(20, "all six delivered", || async { (r.count() == 6).then_some(()) }).await;
+    eventually(20, "all six delivered", || async {
+        (r.count() == 6).then_some(())
+    })
+    .await;
     let got = r.received();
     let span = got.last().unwrap().at - got[0].at;
     // 5 per second: six sends need at least five intervals of 200 ms

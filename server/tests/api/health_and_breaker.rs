@@ -19,27 +19,45 @@ async fn consecutive_failures_open_the_circuit_and_a_probe_closes_it() {
     let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     let ep = ep["id"].as_str().unwrap().to_string();
     for i in 0..3 {
-        app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}})).await;
+        app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}}))
+            .await;
     }
     eventually(10, "three failures", || async { (r.count() == 3).then_some(()) }).await;
     let tripped_at = r.received()[2].at;
     eventually(10, "the breaker opens", || async {
         let open: Option<chrono::DateTime<chrono::Utc>> =
-            sqlx::query_scalar("SELECT circuit_open_until FROM endpoints WHERE id = $1").bind(&ep).fetch_one(&app.pool).await.unwrap();
+            sqlx::query_scalar("SELECT circuit_open_until FROM endpoints WHERE id = $1")
+                .bind(&ep)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
         open.map(|_| ())
     })
     .await;
 
     // The endpoint recovers, but the breaker holds new deliveries until the cooldown ends.
     r.set_default(Reply::status(200));
-    let m = app.send(&id, json!({"eventType": "a.b", "payload": {"after": true}})).await;
+    let m = app
+        .send(&id, json!({"eventType": "a.b", "payload": {"after": true}}))
+        .await;
     let m = m["id"].as_str().unwrap().to_string();
-    eventually(15, "the probe succeeds", || async { (app.delivery_status(&id, &m, &ep).await == Some(0)).then_some(()) }).await;
+    eventually(15, "the probe succeeds", || async {
+        (app.delivery_status(&id, &m, &ep).await == Some(0)).then_some(())
+    })
+    .await;
     let got = r.received();
     assert_eq!(got.len(), 4);
-    assert!(got[3].at - tripped_at >= Duration::from_millis(1500), "sent {:?} after the trip", got[3].at - tripped_at);
+    assert!(
+        got[3].at - tripped_at >= Duration::from_millis(1500),
+        "sent {:?} after the trip",
+        got[3].at - tripped_at
+    );
     let (cf, open): (i32, Option<chrono::DateTime<chrono::Utc>>) =
-        sqlx::query_as("SELECT consecutive_failures, circuit_open_until FROM endpoints WHERE id = $1").bind(&ep).fetch_one(&app.pool).await.unwrap();
+        sqlx::query_as("SELECT consecutive_failures, circuit_open_until FROM endpoints WHERE id = $1")
+            .bind(&ep)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!((cf, open), (0, None), "a success closes the breaker");
 }
 
@@ -62,7 +80,11 @@ async fn an_endpoint_failing_longer_than_the_window_is_disabled_with_a_reason() 
         (e["disabled"] == true).then_some(())
     })
     .await;
-    let reason: Option<String> = sqlx::query_scalar("SELECT disabled_reason FROM endpoints WHERE id = $1").bind(&ep).fetch_one(&app.pool).await.unwrap();
+    let reason: Option<String> = sqlx::query_scalar("SELECT disabled_reason FROM endpoints WHERE id = $1")
+        .bind(&ep)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert!(reason.unwrap().contains("Disabled automatically"));
     // New messages are not queued for a disabled endpoint; re-enabling clears the reason.
     let n = r.count();
@@ -70,9 +92,19 @@ async fn an_endpoint_failing_longer_than_the_window_is_disabled_with_a_reason() 
     tokio::time::sleep(Duration::from_millis(700)).await;
     let settled = r.count();
     assert!(settled <= n + 1, "at most the in-flight retry after disabling");
-    let (s, e) = app.call(reqwest::Method::PATCH, &format!("/api/v1/app/{id}/endpoint/{ep}"), Some(json!({"disabled": false}))).await;
+    let (s, e) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/app/{id}/endpoint/{ep}"),
+            Some(json!({"disabled": false})),
+        )
+        .await;
     assert_eq!(s, reqwest::StatusCode::OK);
     assert_eq!(e["disabled"], false);
-    let reason: Option<String> = sqlx::query_scalar("SELECT disabled_reason FROM endpoints WHERE id = $1").bind(&ep).fetch_one(&app.pool).await.unwrap();
+    let reason: Option<String> = sqlx::query_scalar("SELECT disabled_reason FROM endpoints WHERE id = $1")
+        .bind(&ep)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(reason, None);
 }

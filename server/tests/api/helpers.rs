@@ -21,8 +21,12 @@ fn cluster_url() -> &'static str {
         // A cluster under target/, reused across runs (ManagedPostgres reuses a running one).
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-pg");
         std::fs::create_dir_all(&dir).expect("create target/test-pg");
-        let pg = ManagedPostgres::start(PgOptions { data_dir: dir, port: None, ephemeral: true })
-            .expect("start the test PostgreSQL cluster");
+        let pg = ManagedPostgres::start(PgOptions {
+            data_dir: dir,
+            port: None,
+            ephemeral: true,
+        })
+        .expect("start the test PostgreSQL cluster");
         let url = pg.url_for("{db}");
         // Keep it running for the rest of the process (and for later runs).
         std::mem::forget(pg);
@@ -45,10 +49,17 @@ pub async fn fresh_database() -> (sqlx::PgPool, String) {
         }
     }
     let admin = admin.expect("connect to the test cluster");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .expect("create test database");
     admin.close().await;
     let url = cluster_url().replace("{db}", &name);
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(10).connect(&url).await.expect("connect test db");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect(&url)
+        .await
+        .expect("connect test db");
     domain::store::MIGRATOR.run(&pool).await.expect("migrations");
     (pool, url)
 }
@@ -56,7 +67,9 @@ pub async fn fresh_database() -> (sqlx::PgPool, String) {
 fn uuid_like() -> String {
     use rand::Rng;
     let mut r = rand::thread_rng();
-    (0..16).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[r.gen_range(0..36)])).collect()
+    (0..16)
+        .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[r.gen_range(0..36)]))
+        .collect()
 }
 
 /// Settings for tests: loopback allowed, a fast retry schedule, a private data dir.
@@ -65,8 +78,13 @@ pub fn test_settings() -> Settings {
     s.listen = "127.0.0.1:0".parse().unwrap();
     s.data_dir = std::env::temp_dir().join(format!("hookline-test-{}", uuid_like()));
     s.secret_key = Some(domain::crypto::SecretBox::generate_key_base64().into());
-    s.delivery.guard = domain::ssrf::SsrfGuard::new(domain::ssrf::SsrfGuard::parse_allowed("127.0.0.0/8,::1").unwrap());
-    s.delivery.retry.schedule = vec![Duration::from_millis(20), Duration::from_millis(40), Duration::from_millis(80)];
+    s.delivery.guard =
+        domain::ssrf::SsrfGuard::new(domain::ssrf::SsrfGuard::parse_allowed("127.0.0.0/8,::1").unwrap());
+    s.delivery.retry.schedule = vec![
+        Duration::from_millis(20),
+        Duration::from_millis(40),
+        Duration::from_millis(80),
+    ];
     s.delivery.poll_interval = Duration::from_millis(200);
     s.delivery.request_timeout = Duration::from_secs(5);
     s.max_payload_bytes = 64 * 1024;
@@ -98,20 +116,38 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let (pool, db_url) = fresh_database().await;
     let mut settings = test_settings();
     tweak(&mut settings);
-    let app = Application::build(settings, pool.clone()).await.expect("build app");
+    let app = Application::build(settings, pool.clone())
+        .await
+        .expect("build app");
     let base = format!("http://127.0.0.1:{}", app.port);
     let services = app.state.services.clone();
     let cancel = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(cancel.clone()));
-    let key = services.create_api_key_for_org_name("test-org", "tests").await.unwrap().key;
-    TestApp { base, key, pool, db_url, client: reqwest::Client::new(), cancel }
+    let key = services
+        .create_api_key_for_org_name("test-org", "tests")
+        .await
+        .unwrap()
+        .key;
+    TestApp {
+        base,
+        key,
+        pool,
+        db_url,
+        client: reqwest::Client::new(),
+        cancel,
+    }
 }
 
 impl TestApp {
     /// A second organisation's API key on the same server.
     pub async fn other_org_key(&self) -> String {
-        let secrets = domain::crypto::SecretBox::from_base64(&domain::crypto::SecretBox::generate_key_base64()).unwrap();
-        let opts = domain::service::ServiceOptions { https_only: false, public_url: self.base.clone() };
+        let secrets =
+            domain::crypto::SecretBox::from_base64(&domain::crypto::SecretBox::generate_key_base64())
+                .unwrap();
+        let opts = domain::service::ServiceOptions {
+            https_only: false,
+            public_url: self.base.clone(),
+        };
         domain::service::Services::new(self.pool.clone(), secrets, opts)
             .create_api_key_for_org_name("other-org", "tests")
             .await
@@ -119,15 +155,28 @@ impl TestApp {
             .key
     }
 
-    pub async fn call_as(&self, key: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path)).bearer_auth(key);
+    pub async fn call_as(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(key);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, v)
     }
 
@@ -146,10 +195,14 @@ impl TestApp {
     /// Creates event types, an application (uid `app`) and returns its id.
     pub async fn setup_app(&self, event_types: &[&str]) -> String {
         for et in event_types {
-            let (s, b) = self.post("/api/v1/event-type", json!({"name": et, "description": "test"})).await;
+            let (s, b) = self
+                .post("/api/v1/event-type", json!({"name": et, "description": "test"}))
+                .await;
             assert_eq!(s, StatusCode::CREATED, "{b}");
         }
-        let (s, b) = self.post("/api/v1/app", json!({"name": "Test app", "uid": "app"})).await;
+        let (s, b) = self
+            .post("/api/v1/app", json!({"name": "Test app", "uid": "app"}))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         b["id"].as_str().unwrap().to_string()
     }
@@ -173,7 +226,9 @@ impl TestApp {
 
     /// Attempts of a message, oldest first.
     pub async fn attempts(&self, app: &str, msg: &str) -> Vec<Value> {
-        let (s, b) = self.get(&format!("/api/v1/app/{app}/attempt/msg/{msg}?limit=250")).await;
+        let (s, b) = self
+            .get(&format!("/api/v1/app/{app}/attempt/msg/{msg}?limit=250"))
+            .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         let mut v = b["data"].as_array().unwrap().clone();
         v.reverse();
@@ -183,7 +238,11 @@ impl TestApp {
     /// The delivery status (0 success, 1 pending, 2 fail) of `msg` to `ep`.
     pub async fn delivery_status(&self, app: &str, msg: &str, ep: &str) -> Option<i64> {
         let (_, b) = self.get(&format!("/api/v1/app/{app}/msg/{msg}/endpoint")).await;
-        b["data"].as_array()?.iter().find(|d| d["id"] == ep).and_then(|d| d["status"].as_i64())
+        b["data"]
+            .as_array()?
+            .iter()
+            .find(|d| d["id"] == ep)
+            .and_then(|d| d["status"].as_i64())
     }
 }
 

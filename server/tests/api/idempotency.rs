@@ -63,8 +63,17 @@ async fn a_repeated_idempotency_key_replays_the_first_response_and_creates_nothi
 async fn a_duplicate_event_id_is_a_409() {
     let app = spawn_app().await;
     let id = app.setup_app(&["a.b"]).await;
-    app.send(&id, json!({"eventType": "a.b", "payload": {}, "eventId": "evt-1"})).await;
-    let (s, b) = app.post(&format!("/api/v1/app/{id}/msg"), json!({"eventType": "a.b", "payload": {}, "eventId": "evt-1"})).await;
+    app.send(
+        &id,
+        json!({"eventType": "a.b", "payload": {}, "eventId": "evt-1"}),
+    )
+    .await;
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg"),
+            json!({"eventType": "a.b", "payload": {}, "eventId": "evt-1"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     assert!(b["detail"].as_str().unwrap().contains("evt-1"));
     // the message can be fetched by its eventId

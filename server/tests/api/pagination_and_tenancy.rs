@@ -13,11 +13,21 @@ async fn lists_page_with_iterator_and_prev_iterator() {
     }
     let (_, p1) = app.get("/api/v1/app?limit=2").await;
     assert_eq!(p1["done"], false);
-    let page1: Vec<_> = p1["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    let page1: Vec<_> = p1["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(page1, ids[0..2]);
     let it = p1["iterator"].as_str().unwrap();
     let (_, p2) = app.get(&format!("/api/v1/app?limit=2&iterator={it}")).await;
-    let page2: Vec<_> = p2["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    let page2: Vec<_> = p2["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(page2, ids[2..4]);
     let it = p2["iterator"].as_str().unwrap();
     let (_, p3) = app.get(&format!("/api/v1/app?limit=2&iterator={it}")).await;
@@ -26,7 +36,12 @@ async fn lists_page_with_iterator_and_prev_iterator() {
     // back from page 3 to page 2
     let prev = p3["prevIterator"].as_str().unwrap();
     let (_, back) = app.get(&format!("/api/v1/app?limit=2&iterator={prev}")).await;
-    let back: Vec<_> = back["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    let back: Vec<_> = back["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(back, ids[2..4]);
     // descending
     let (_, d) = app.get("/api/v1/app?limit=1&order=descending").await;
@@ -43,10 +58,14 @@ async fn messages_list_newest_first_and_filter_by_event_type_and_time() {
     assert_eq!(l["data"][0]["id"], second["id"]);
     let (_, l) = app.get(&format!("/api/v1/app/{id}/msg?event_types=a.one")).await;
     assert_eq!(l["data"].as_array().unwrap().len(), 1);
-    let (_, l) = app.get(&format!("/api/v1/app/{id}/msg?event_types=a.one,a.two")).await;
+    let (_, l) = app
+        .get(&format!("/api/v1/app/{id}/msg?event_types=a.one,a.two"))
+        .await;
     assert_eq!(l["data"].as_array().unwrap().len(), 2);
     let ts = first["timestamp"].as_str().unwrap();
-    let (_, l) = app.get(&format!("/api/v1/app/{id}/msg?after={}", urlencode(ts))).await;
+    let (_, l) = app
+        .get(&format!("/api/v1/app/{id}/msg?after={}", urlencode(ts)))
+        .await;
     assert_eq!(l["data"].as_array().unwrap().len(), 1);
     assert_eq!(l["data"][0]["id"], second["id"]);
     let (_, l) = app.get(&format!("/api/v1/app/{id}/msg?with_content=false")).await;
@@ -61,7 +80,9 @@ fn urlencode(s: &str) -> String {
 async fn another_organisations_ids_answer_404() {
     let app = spawn_app().await;
     let id = app.setup_app(&["a.b"]).await;
-    let ep = app.create_endpoint(&id, json!({"url": "https://example.com/hook"})).await;
+    let ep = app
+        .create_endpoint(&id, json!({"url": "https://example.com/hook"}))
+        .await;
     let ep = ep["id"].as_str().unwrap();
     let msg = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
     let m = msg["id"].as_str().unwrap();
@@ -79,7 +100,9 @@ async fn another_organisations_ids_answer_404() {
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {b}");
         assert_eq!(b["code"], "not_found");
     }
-    let (s, _) = app.call_as(&other, Method::DELETE, &format!("/api/v1/app/{id}"), None).await;
+    let (s, _) = app
+        .call_as(&other, Method::DELETE, &format!("/api/v1/app/{id}"), None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, list) = app.call_as(&other, Method::GET, "/api/v1/app", None).await;
     assert_eq!(list["data"], json!([]));

@@ -34,7 +34,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn status(status: u16) -> Self {
-        Self { status, retry_after: None, delay: Duration::ZERO }
+        Self {
+            status,
+            retry_after: None,
+            delay: Duration::ZERO,
+        }
     }
 }
 
@@ -88,7 +92,10 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body
     let at = Instant::now();
     let reply = {
         let mut g = inner.lock().unwrap();
-        g.script.pop_front().or_else(|| g.default.clone()).unwrap_or(Reply::status(200))
+        g.script
+            .pop_front()
+            .or_else(|| g.default.clone())
+            .unwrap_or(Reply::status(200))
     };
     // Recorded on arrival, so a request whose sender dies mid-flight still counts as arrived.
     inner.lock().unwrap().received.push(Received {

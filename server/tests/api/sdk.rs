@@ -23,13 +23,22 @@ async fn the_official_svix_python_sdk_works_against_hookline() {
     let out = tokio::task::spawn_blocking({
         let base = app.base.clone();
         let key = app.key.clone();
-        move || Command::new(python()).arg(script).env("HOOKLINE_URL", base).env("HOOKLINE_KEY", key).output()
+        move || {
+            Command::new(python())
+                .arg(script)
+                .env("HOOKLINE_URL", base)
+                .env("HOOKLINE_KEY", key)
+                .output()
+        }
     })
     .await
     .unwrap()
     .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "SDK check failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        out.status.success(),
+        "SDK check failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(stdout.contains("ALL SDK CHECKS PASSED"), "{stdout}");
 }

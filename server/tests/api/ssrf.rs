@@ -21,7 +21,12 @@ async fn loopback_targets_in_every_spelling_are_refused_unless_allowed() {
     ];
     let mut eps = vec![];
     for u in &urls {
-        eps.push(app.create_endpoint(&id, json!({"url": u})).await["id"].as_str().unwrap_or_default().to_string());
+        eps.push(
+            app.create_endpoint(&id, json!({"url": u})).await["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
     }
     let msg = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
     let m = msg["id"].as_str().unwrap();
