@@ -1,1 +1,234 @@
-fn main() {}
+//! Hookline's load benchmark. Starts `hookline serve` (with its managed PostgreSQL, so
+//! everything runs on this one box), a receiver on 127.0.0.1, sends N messages at concurrency
+//! C to E endpoints, and reports ingest rate, delivery rate, end-to-end latency, lost and
+//! duplicate deliveries, and the server's CPU time and memory.
+//!
+//! `cargo run --release -p bench -- --messages 20000 --concurrency 32 --endpoints 1`
+use anyhow::{bail, Context};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::Router;
+use clap::Parser;
+use serde_json::json;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Messages to send.
+    #[arg(long, default_value_t = 20_000)]
+    messages: usize,
+    /// Concurrent API clients.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Endpoints subscribed to every message.
+    #[arg(long, default_value_t = 1)]
+    endpoints: usize,
+    /// The hookline binary to benchmark.
+    #[arg(long, default_value = "target/release/hookline")]
+    hookline: PathBuf,
+    /// Seconds to wait for the last delivery.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+}
+
+#[derive(Default)]
+struct Seen {
+    unique: HashSet<(usize, u64)>,
+    duplicates: u64,
+    latencies_us: Vec<u64>,
+    last_arrival: Option<Instant>,
+}
+
+struct Recv {
+    start: Instant,
+    seen: Mutex<Seen>,
+}
+
+async fn receive(State(r): State<Arc<Recv>>, Path(ep): Path<usize>, body: Bytes) -> &'static str {
+    let now = Instant::now();
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let seq = v["seq"].as_u64().unwrap_or(u64::MAX);
+    let sent_us = v["sent_us"].as_u64().unwrap_or(0);
+    let at_us = (now - r.start).as_micros() as u64;
+    let mut s = r.seen.lock().unwrap();
+    if s.unique.insert((ep, seq)) {
+        s.latencies_us.push(at_us.saturating_sub(sent_us));
+    } else {
+        s.duplicates += 1;
+    }
+    s.last_arrival = Some(now);
+    "ok"
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// (user+system CPU seconds, current RSS KiB, peak RSS KiB) of a process, from /proc.
+fn proc_usage(pid: u32) -> (f64, u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (ticks / 100.0, kib("VmRSS:"), kib("VmHWM:"))
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx] as f64 / 1000.0
+}
+
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM lets hookline stop its managed PostgreSQL.
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !args.hookline.exists() {
+        bail!("{} not found: build it first with `cargo leptos build --release`", args.hookline.display());
+    }
+    let data_dir = std::env::temp_dir().join(format!("hookline-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&data_dir)?;
+    std::fs::set_permissions(&data_dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let env = |c: &mut Command| {
+        c.env("HOOKLINE_DATA_DIR", &data_dir)
+            .env("HOOKLINE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HOOKLINE_ALLOWED_NETWORKS", "127.0.0.0/8")
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL");
+    };
+    let mut cmd = Command::new(&args.hookline);
+    cmd.arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit());
+    env(&mut cmd);
+    let server = Server(cmd.spawn().context("starting hookline")?);
+    let pid = server.0.id();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let started = Instant::now();
+    while client.get(format!("{base}/api/v1/health")).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
+        if started.elapsed() > Duration::from_secs(120) {
+            bail!("hookline did not become healthy");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut kc = Command::new(&args.hookline);
+    kc.args(["api-key", "create", "--org", "bench"]);
+    env(&mut kc);
+    let key = String::from_utf8(kc.output()?.stdout)?.trim().to_string();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (_, idle_rss, _) = proc_usage(pid);
+
+    let recv = Arc::new(Recv { start: Instant::now(), seen: Mutex::new(Seen::default()) });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let rport = listener.local_addr()?.port();
+    let router = Router::new().route("/e/{ep}", post(receive)).with_state(recv.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let api = |path: &str| format!("{base}/api/v1{path}");
+    let post_json = |url: String, body: serde_json::Value| {
+        let c = client.clone();
+        let key = key.clone();
+        async move {
+            let r = c.post(url).bearer_auth(key).json(&body).send().await?;
+            if !r.status().is_success() {
+                bail!("{} {}", r.status(), r.text().await.unwrap_or_default());
+            }
+            Ok::<serde_json::Value, anyhow::Error>(r.json().await?)
+        }
+    };
+    post_json(api("/event-type"), json!({"name": "bench.event", "description": "benchmark"})).await?;
+    let app = post_json(api("/app"), json!({"name": "bench"})).await?;
+    let app_id = app["id"].as_str().unwrap().to_string();
+    for e in 0..args.endpoints {
+        post_json(api(&format!("/app/{app_id}/endpoint")), json!({"url": format!("http://127.0.0.1:{rport}/e/{e}")})).await?;
+    }
+    let (cpu0, _, _) = proc_usage(pid);
+
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ingest_start = Instant::now();
+    let mut tasks = vec![];
+    for _ in 0..args.concurrency {
+        let next = next.clone();
+        let url = api(&format!("/app/{app_id}/msg"));
+        let c = client.clone();
+        let key = key.clone();
+        let recv = recv.clone();
+        let n = args.messages;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let seq = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if seq >= n {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let sent_us = recv.start.elapsed().as_micros() as u64;
+                let body = json!({"eventType": "bench.event", "payload": {"seq": seq, "sent_us": sent_us, "data": "x".repeat(200)}});
+                let r = c.post(&url).bearer_auth(&key).json(&body).send().await?;
+                if r.status() != reqwest::StatusCode::ACCEPTED {
+                    bail!("ingest answered {}", r.status());
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let ingest_secs = ingest_start.elapsed().as_secs_f64();
+    let expected = args.messages * args.endpoints;
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    loop {
+        if recv.seen.lock().unwrap().unique.len() >= expected || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // catch stragglers and duplicates
+    let (cpu1, _, peak_rss) = proc_usage(pid);
+    let mut seen = std::mem::take(&mut *recv.seen.lock().unwrap());
+    let delivered = seen.unique.len();
+    let span = seen.last_arrival.map(|l| l - ingest_start).unwrap_or_default().as_secs_f64();
+    seen.latencies_us.sort_unstable();
+    println!("hookline benchmark: {} messages x {} endpoint(s), concurrency {}", args.messages, args.endpoints, args.concurrency);
+    println!("  ingest:        {:.0} msgs/s ({:.2} s)", args.messages as f64 / ingest_secs, ingest_secs);
+    println!("  delivered:     {delivered}/{expected} in {span:.2} s = {:.0} deliveries/s", delivered as f64 / span);
+    println!(
+        "  latency (send -> arrival): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&seen.latencies_us, 0.50),
+        percentile(&seen.latencies_us, 0.95),
+        percentile(&seen.latencies_us, 0.99),
+        percentile(&seen.latencies_us, 1.0)
+    );
+    println!("  lost:          {}", expected - delivered);
+    println!("  duplicates:    {}", seen.duplicates);
+    println!("  server CPU:    {:.1} s during the run", cpu1 - cpu0);
+    println!("  server RSS:    idle {:.1} MiB, peak {:.1} MiB (excluding PostgreSQL)", idle_rss as f64 / 1024.0, peak_rss as f64 / 1024.0);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data_dir);
+    if delivered < expected {
+        bail!("{} deliveries lost", expected - delivered);
+    }
+    Ok(())
+}

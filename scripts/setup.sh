@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Installs what Hookline's build needs, idempotently: each step checks first and does nothing
+# when the tool is already there. Sourced by scripts/run and scripts/test.
+#   setup_build      Rust wasm target, cargo-leptos, wasm-bindgen, PostgreSQL check
+#   setup_test_tools Chromium, Node packages (Playwright, wasm-opt), Python venv with the Svix SDK
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHARED_TOOLS="$ROOT/../shared/tools/bin"   # prebuilt copies on the team's machines, if present
+LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root for: $*" >&2; return 1; fi
+}
+
+APT_UPDATED=""
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || { echo "please install: ${missing[*]}" >&2; return 1; }
+  say "apt-get install ${missing[*]}"
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# Installs a cargo tool at an exact version: the prebuilt copy when it matches, else cargo install.
+cargo_tool() {
+  local bin="$1" version="$2"; shift 2
+  if command -v "$bin" >/dev/null && "$bin" --version 2>/dev/null | grep -q "$version"; then return 0; fi
+  mkdir -p "$HOME/.cargo/bin"
+  if [ -x "$SHARED_TOOLS/$bin" ] && "$SHARED_TOOLS/$bin" --version 2>/dev/null | grep -q "$version"; then
+    say "installing prebuilt $bin $version"
+    cp "$SHARED_TOOLS/$bin" "$HOME/.cargo/bin/$bin"
+  else
+    say "cargo install $* (this compiles for a while, once)"
+    cargo install "$@"
+  fi
+}
+
+pg_bin_dir() {
+  if [ -n "${HOOKLINE_PG_BIN_DIR:-}" ]; then echo "$HOOKLINE_PG_BIN_DIR"; return; fi
+  local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+  if [ -n "$d" ]; then echo "$d"; return; fi
+  command -v pg_config >/dev/null && pg_config --bindir && return
+  dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)"
+}
+
+setup_build() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  command -v cargo >/dev/null || { echo "Rust is required: https://rustup.rs" >&2; exit 1; }
+  if [ ! -x "$(pg_bin_dir)/initdb" ]; then
+    apt_install postgresql || { echo "PostgreSQL server binaries are required (apt-get install postgresql)" >&2; exit 1; }
+  fi
+  if command -v rustup >/dev/null && ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
+    say "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+  cargo_tool cargo-leptos "$LEPTOS_VERSION" cargo-leptos --locked --version "$LEPTOS_VERSION" --features no_downloads
+  cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ]; then
+    say "npm ci (end2end: Playwright and binaryen's wasm-opt)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  # Debian's binaryen is too old (its wasm-opt output fails to hydrate); use npm's.
+  export PATH="$ROOT/end2end/node_modules/.bin:$PATH"
+}
+
+setup_test_tools() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+  if [ ! -x "$ROOT/.venv/bin/python" ] || ! "$ROOT/.venv/bin/python" -c 'import svix' 2>/dev/null; then
+    python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
+    say "python venv with the official Svix SDK"
+    python3 -m venv "$ROOT/.venv"
+    "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check 'svix>=1.60'
+  fi
+}
