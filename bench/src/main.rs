@@ -66,7 +66,11 @@ async fn receive(State(r): State<Arc<Recv>>, Path(ep): Path<usize>, body: Bytes)
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// (user+system CPU seconds, current RSS KiB, peak RSS KiB) of a process, from /proc.
@@ -99,7 +103,10 @@ struct Server(Child);
 impl Drop for Server {
     fn drop(&mut self) {
         // SIGTERM lets hookline stop its managed PostgreSQL.
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -108,7 +115,10 @@ impl Drop for Server {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if !args.hookline.exists() {
-        bail!("{} not found: build it first with `cargo leptos build --release`", args.hookline.display());
+        bail!(
+            "{} not found: build it first with `cargo leptos build --release`",
+            args.hookline.display()
+        );
     }
     let data_dir = std::env::temp_dir().join(format!("hookline-bench-{}", std::process::id()));
     std::fs::create_dir_all(&data_dir)?;
@@ -127,9 +137,18 @@ async fn main() -> anyhow::Result<()> {
     env(&mut cmd);
     let server = Server(cmd.spawn().context("starting hookline")?);
     let pid = server.0.id();
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
     let started = Instant::now();
-    while client.get(format!("{base}/api/v1/health")).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
+    while client
+        .get(format!("{base}/api/v1/health"))
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .ok()
+        != Some(true)
+    {
         if started.elapsed() > Duration::from_secs(120) {
             bail!("hookline did not become healthy");
         }
@@ -142,10 +161,15 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (_, idle_rss, _) = proc_usage(pid);
 
-    let recv = Arc::new(Recv { start: Instant::now(), seen: Mutex::new(Seen::default()) });
+    let recv = Arc::new(Recv {
+        start: Instant::now(),
+        seen: Mutex::new(Seen::default()),
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let rport = listener.local_addr()?.port();
-    let router = Router::new().route("/e/{ep}", post(receive)).with_state(recv.clone());
+    let router = Router::new()
+        .route("/e/{ep}", post(receive))
+        .with_state(recv.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let api = |path: &str| format!("{base}/api/v1{path}");
@@ -160,11 +184,19 @@ async fn main() -> anyhow::Result<()> {
             Ok::<serde_json::Value, anyhow::Error>(r.json().await?)
         }
     };
-    post_json(api("/event-type"), json!({"name": "bench.event", "description": "benchmark"})).await?;
+    post_json(
+        api("/event-type"),
+        json!({"name": "bench.event", "description": "benchmark"}),
+    )
+    .await?;
     let app = post_json(api("/app"), json!({"name": "bench"})).await?;
     let app_id = app["id"].as_str().unwrap().to_string();
     for e in 0..args.endpoints {
-        post_json(api(&format!("/app/{app_id}/endpoint")), json!({"url": format!("http://127.0.0.1:{rport}/e/{e}")})).await?;
+        post_json(
+            api(&format!("/app/{app_id}/endpoint")),
+            json!({"url": format!("http://127.0.0.1:{rport}/e/{e}")}),
+        )
+        .await?;
     }
     let (cpu0, _, _) = proc_usage(pid);
 
@@ -209,11 +241,25 @@ async fn main() -> anyhow::Result<()> {
     let (cpu1, _, peak_rss) = proc_usage(pid);
     let mut seen = std::mem::take(&mut *recv.seen.lock().unwrap());
     let delivered = seen.unique.len();
-    let span = seen.last_arrival.map(|l| l - ingest_start).unwrap_or_default().as_secs_f64();
+    let span = seen
+        .last_arrival
+        .map(|l| l - ingest_start)
+        .unwrap_or_default()
+        .as_secs_f64();
     seen.latencies_us.sort_unstable();
-    println!("hookline benchmark: {} messages x {} endpoint(s), concurrency {}", args.messages, args.endpoints, args.concurrency);
-    println!("  ingest:        {:.0} msgs/s ({:.2} s)", args.messages as f64 / ingest_secs, ingest_secs);
-    println!("  delivered:     {delivered}/{expected} in {span:.2} s = {:.0} deliveries/s", delivered as f64 / span);
+    println!(
+        "hookline benchmark: {} messages x {} endpoint(s), concurrency {}",
+        args.messages, args.endpoints, args.concurrency
+    );
+    println!(
+        "  ingest:        {:.0} msgs/s ({:.2} s)",
+        args.messages as f64 / ingest_secs,
+        ingest_secs
+    );
+    println!(
+        "  delivered:     {delivered}/{expected} in {span:.2} s = {:.0} deliveries/s",
+        delivered as f64 / span
+    );
     println!(
         "  latency (send -> arrival): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(&seen.latencies_us, 0.50),
@@ -224,7 +270,11 @@ async fn main() -> anyhow::Result<()> {
     println!("  lost:          {}", expected - delivered);
     println!("  duplicates:    {}", seen.duplicates);
     println!("  server CPU:    {:.1} s during the run", cpu1 - cpu0);
-    println!("  server RSS:    idle {:.1} MiB, peak {:.1} MiB (excluding PostgreSQL)", idle_rss as f64 / 1024.0, peak_rss as f64 / 1024.0);
+    println!(
+        "  server RSS:    idle {:.1} MiB, peak {:.1} MiB (excluding PostgreSQL)",
+        idle_rss as f64 / 1024.0,
+        peak_rss as f64 / 1024.0
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
     if delivered < expected {

@@ -141,8 +141,18 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .with_state(state)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
         }))
+}
+
+/// The request path as logged: portal links carry a bearer token in the path, which must not
+/// reach the logs.
+fn loggable_path(path: &str) -> &str {
+    if path.starts_with("/portal/") {
+        "/portal/<token>"
+    } else {
+        path
+    }
 }
 
 async fn metrics(State(s): State<AppState>) -> String {

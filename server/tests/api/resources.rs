@@ -260,6 +260,13 @@ async fn app_portal_access_returns_a_working_link_scoped_to_the_app() {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    // an expired link is refused
+    sqlx::query("UPDATE portal_tokens SET expires_at = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let expired = app.client.get(url).send().await.unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
     let (s, _) = app
         .post("/api/v1/auth/app-portal-access/app_doesnotexist", json!({}))
         .await;
