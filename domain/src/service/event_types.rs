@@ -114,18 +114,19 @@ impl Services {
         if unknown.is_empty() {
             return Ok(());
         }
-        Err(DomainError::validation(
-            field,
-            format!(
-                "unknown event type{} {}: create {} first with POST /api/v1/event-type",
-                if unknown.len() > 1 { "s" } else { "" },
-                unknown
-                    .iter()
-                    .map(|n| format!("'{n}'"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if unknown.len() > 1 { "them" } else { "it" },
-            ),
-        ))
+        Err(unknown_event_types(field, &unknown))
     }
+}
+
+/// The 422 for event types the catalogue does not have, naming them and how to fix it.
+pub(crate) fn unknown_event_types(field: &str, unknown: &[String]) -> DomainError {
+    DomainError::validation(
+        field,
+        format!(
+            "unknown event type{} {}: create {} first with POST /api/v1/event-type",
+            if unknown.len() > 1 { "s" } else { "" },
+            unknown.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
+            if unknown.len() > 1 { "them" } else { "it" },
+        ),
+    )
 }

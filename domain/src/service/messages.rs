@@ -1,4 +1,4 @@
-//! Ingest (one transaction: message, deliveries, idempotency record, NOTIFY), the message log
+//! Ingest (one atomic statement: message, deliveries, idempotency record, NOTIFY), the message log
 //! and the attempt log, and replay of single deliveries.
 use super::{Services, Tenant};
 use crate::error::{DomainError, DomainResult};
@@ -7,15 +7,16 @@ use crate::store::{self, attempts::AttemptFilter, messages::MessageFilter, messa
 use crate::types::*;
 use crate::validation::{self, Problems};
 
-/// Finishes an `Idempotency-Key` claim inside the ingest transaction.
+/// Finishes an `Idempotency-Key` claim inside the ingest statement.
 pub struct IdempotentCompletion<'a> {
     pub key: &'a str,
     pub status_code: u16,
 }
 
 impl Services {
-    /// Accepts a message: validates it, then in one transaction stores it with a delivery row
-    /// per matching endpoint (and the idempotency response, if any) and wakes the workers.
+    /// Accepts a message: validates it, then in one atomic statement stores it with a delivery
+    /// row per matching endpoint (and the idempotency response, if any) and wakes the workers.
+    /// Three round trips in all: authentication, target lookup, insert.
     pub async fn create_message(
         &self,
         t: &Tenant,
@@ -43,75 +44,61 @@ impl Services {
             );
         }
         p.finish()?;
-        self.require_event_types(t, "eventType", std::slice::from_ref(&input.event_type))
-            .await?;
 
-        let app = match (
-            store::applications::get(&self.pool, &t.org_id, app).await?,
-            input.application.clone(),
-        ) {
-            (Some(a), _) => a,
+        let (known_type, app_id) =
+            store::applications::ingest_target(&self.pool, &t.org_id, app, &input.event_type).await?;
+        if !known_type {
+            return Err(super::event_types::unknown_event_types("eventType", &[input.event_type]));
+        }
+        let app_id = match (app_id, input.application.clone()) {
+            (Some(id), _) => id,
             (None, Some(mut new_app)) => {
                 new_app.uid = new_app.uid.or_else(|| Some(app.to_string()));
-                let (created, _) = self.create_app(t, new_app, true).await?;
-                self.app(t, &created.id).await?
+                self.create_app(t, new_app, true).await?.0.id
             }
             (None, None) => return Err(DomainError::NotFound("application")),
         };
-        if let Some(event_id) = &input.event_id {
-            if store::messages::get_by_event_id(&self.pool, &app.id, event_id)
-                .await?
-                .is_some()
-            {
-                return Err(DomainError::Conflict(format!(
-                    "a message with eventId '{event_id}' already exists"
-                )));
-            }
-        }
         let id = ids::new_id(ids::MESSAGE);
         let payload = input.payload.get();
-        let mut tx = self.pool.begin().await?;
-        let inserted = store::messages::insert_with_deliveries(
-            &mut *tx,
-            &NewMessage {
-                org_id: &t.org_id,
-                app_id: &app.id,
-                id: &id,
-                event_type: &input.event_type,
-                event_id: input.event_id.as_deref(),
-                payload,
-                channels: input.channels.as_deref(),
-                retention_days: retention,
-                only_endpoint: None,
-            },
-        )
-        .await;
-        let (timestamp, queued) = match inserted {
-            Ok(v) => v,
-            Err(e) if store::is_unique_violation(&e) => {
-                return Err(DomainError::Conflict(format!(
-                    "a message with eventId '{}' already exists",
-                    input.event_id.as_deref().unwrap_or_default()
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if queued > 0 {
-            store::messages::notify_workers(&mut *tx).await?;
-        }
         let out = MessageOut {
             id,
             event_type: input.event_type,
             event_id: input.event_id,
             channels: input.channels,
             payload: store::messages::payload_json(Some(payload), with_content),
-            timestamp,
+            timestamp: chrono::Utc::now(),
         };
-        if let Some(c) = idem {
-            let body = serde_json::to_vec(&out).map_err(|e| DomainError::Internal(e.to_string()))?;
-            store::idempotency::complete(&mut *tx, &t.org_id, c.key, c.status_code, &body).await?;
+        let body = match &idem {
+            Some(_) => serde_json::to_vec(&out).map_err(|e| DomainError::Internal(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let inserted = store::messages::insert_with_deliveries(
+            &self.pool,
+            &NewMessage {
+                org_id: &t.org_id,
+                app_id: &app_id,
+                id: &out.id,
+                event_type: &out.event_type,
+                event_id: out.event_id.as_deref(),
+                payload,
+                channels: out.channels.as_deref(),
+                retention_days: retention,
+                created_at: out.timestamp,
+                only_endpoint: None,
+                idempotency: idem.as_ref().map(|c| (c.key, c.status_code, body.as_slice())),
+            },
+        )
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if store::is_unique_violation(&e) => {
+                return Err(DomainError::Conflict(format!(
+                    "a message with eventId '{}' already exists",
+                    out.event_id.as_deref().unwrap_or_default()
+                )))
+            }
+            Err(e) => return Err(e.into()),
         }
-        tx.commit().await?;
         metrics::counter!("hookline_messages_ingested_total").increment(1);
         Ok(out)
     }
@@ -138,9 +125,9 @@ impl Services {
             ));
         }
         let id = ids::new_id(ids::MESSAGE);
-        let mut tx = self.pool.begin().await?;
-        let (timestamp, _) = store::messages::insert_with_deliveries(
-            &mut *tx,
+        let timestamp = chrono::Utc::now();
+        store::messages::insert_with_deliveries(
+            &self.pool,
             &NewMessage {
                 org_id: &t.org_id,
                 app_id: &app.id,
@@ -150,12 +137,12 @@ impl Services {
                 payload: &payload,
                 channels: None,
                 retention_days: 90,
+                created_at: timestamp,
                 only_endpoint: Some(&ep.id),
+                idempotency: None,
             },
         )
         .await?;
-        store::messages::notify_workers(&mut *tx).await?;
-        tx.commit().await?;
         Ok(MessageOut {
             id,
             event_type: et.name,

@@ -49,30 +49,43 @@ pub struct NewMessage<'a> {
     pub payload: &'a str,
     pub channels: Option<&'a [String]>,
     pub retention_days: i64,
+    /// The message's timestamp, chosen by the caller so that the response (and its
+    /// idempotency record) can be written in the same statement.
+    pub created_at: DateTime<Utc>,
     /// Deliver only to this endpoint (send-example), instead of every matching one.
     pub only_endpoint: Option<&'a str>,
+    /// `(key, status code, response body)` of an `Idempotency-Key` claim to complete.
+    pub idempotency: Option<(&'a str, u16, &'a [u8])>,
 }
 
-/// Inserts the message and a due delivery row for every matching enabled endpoint, in one
-/// statement. Returns the message's timestamp and how many deliveries were queued.
-pub async fn insert_with_deliveries(
-    db: impl PgExecutor<'_>,
-    m: &NewMessage<'_>,
-) -> sqlx::Result<(DateTime<Utc>, i64)> {
+/// Inserts the message, a due delivery row for every matching enabled endpoint and the
+/// idempotency response, and NOTIFYs the workers — one statement, so one round trip and
+/// atomic without an explicit transaction. Returns how many deliveries were queued.
+pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>) -> sqlx::Result<i64> {
     let endpoints = match m.only_endpoint {
         Some(_) => "SELECT id FROM endpoints WHERE app_id = $1 AND id = $10".to_string(),
         None => MATCHING_ENDPOINTS_SQL.to_string(),
     };
-    sqlx::query_as(&format!(
+    let (key, code, body) = match m.idempotency {
+        Some((k, c, b)) => (Some(k), Some(c as i32), Some(b)),
+        None => (None, None, None),
+    };
+    sqlx::query_scalar(&format!(
         "WITH m AS (
-             INSERT INTO messages (id, org_id, app_id, event_type, event_id, payload, channels, expires_at)
-             VALUES ($4, $5, $1, $2, $6, $7, $8, now() + make_interval(days => $9::int))
+             INSERT INTO messages (id, org_id, app_id, event_type, event_id, payload, channels, created_at, expires_at)
+             VALUES ($4, $5, $1, $2, $6, $7, $8, $11, $11 + make_interval(days => $9::int))
              RETURNING id, created_at),
          d AS (
              INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_attempt_at)
-             SELECT $5, $1, m.id, e.id, m.created_at FROM m, ({endpoints}) e
+             SELECT $5, $1, m.id, e.id, now() FROM m, ({endpoints}) e
+             RETURNING 1),
+         i AS (
+             UPDATE idempotency_keys SET status_code = $13, response = $14, completed_at = now()
+             WHERE $12::text IS NOT NULL AND org_id = $5 AND key = $12 AND EXISTS (SELECT 1 FROM m)
              RETURNING 1)
-         SELECT m.created_at, (SELECT count(*) FROM d) FROM m"
+         SELECT c.n, CASE WHEN c.n > 0 THEN (SELECT 1 FROM (SELECT pg_notify('{channel}', '')) p) END
+         FROM (SELECT count(*) AS n FROM d) c",
+        channel = super::DELIVERY_CHANNEL,
     ))
     .bind(m.app_id) // $1
     .bind(m.event_type) // $2
@@ -84,6 +97,10 @@ pub async fn insert_with_deliveries(
     .bind(m.channels) // $8
     .bind(m.retention_days as i32) // $9
     .bind(m.only_endpoint) // $10
+    .bind(m.created_at) // $11
+    .bind(key) // $12
+    .bind(code) // $13
+    .bind(body) // $14
     .fetch_one(db)
     .await
 }
