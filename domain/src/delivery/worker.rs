@@ -148,7 +148,12 @@ impl Engine {
                 }
             }
             if got < want {
-                let nap = self.idle_nap().await;
+                // Busy: notifications wake us. Idle: sleep until the next retry falls due.
+                let nap = if got > 0 {
+                    inner.cfg.poll_interval
+                } else {
+                    self.idle_nap().await
+                };
                 tokio::select! {
                     _ = cancel.cancelled() => break,
                     _ = inner.wake.notified() => {}
@@ -243,7 +248,7 @@ impl Engine {
         if to_send.is_empty() {
             return Ok(());
         }
-        let keys = Arc::new(self.signing_keys(&to_send).await?);
+        let keys = Arc::new(self.signing_keys(&to_send));
         for d in to_send {
             let Ok(slot) = inner.slots.clone().try_acquire_owned() else {
                 // Cannot happen (we claimed no more than the free slots); the lease covers it.
@@ -280,29 +285,28 @@ impl Engine {
             .clone()
     }
 
-    /// Raw key bytes of every still-signing secret of the batch's endpoints, newest first.
-    async fn signing_keys(
-        &self,
-        batch: &[ClaimedDelivery],
-    ) -> Result<HashMap<String, Vec<Vec<u8>>>, sqlx::Error> {
-        let mut ids: Vec<String> = batch.iter().map(|d| d.endpoint_id.clone()).collect();
-        ids.sort();
-        ids.dedup();
+    /// Raw key bytes of every still-signing secret of the batch's endpoints, newest first,
+    /// opened once per endpoint.
+    fn signing_keys(&self, batch: &[ClaimedDelivery]) -> HashMap<String, Vec<Vec<u8>>> {
         let mut keys: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
-        for s in endpoints::signing_secrets(&self.inner.pool, &ids).await? {
-            match self
-                .inner
-                .secrets
-                .open(&s.ciphertext)
-                .map(|p| crate::signing::secret_bytes(&p))
-            {
-                Ok(Ok(k)) => keys.entry(s.endpoint_id).or_default().push(k),
-                _ => {
-                    warn!(endpoint_id = %s.endpoint_id, "an endpoint secret cannot be decrypted; check HOOKLINE_SECRET_KEY")
-                }
+        for d in batch {
+            if keys.contains_key(&d.endpoint_id) {
+                continue;
             }
+            let opened = d
+                .secrets
+                .iter()
+                .filter_map(|sealed| match self.inner.secrets.open(sealed).map(|p| crate::signing::secret_bytes(&p)) {
+                    Ok(Ok(k)) => Some(k),
+                    _ => {
+                        warn!(endpoint_id = %d.endpoint_id, "an endpoint secret cannot be decrypted; check HOOKLINE_SECRET_KEY");
+                        None
+                    }
+                })
+                .collect();
+            keys.insert(d.endpoint_id.clone(), opened);
         }
-        Ok(keys)
+        keys
     }
 
     async fn attempt(&self, d: ClaimedDelivery, keys: &HashMap<String, Vec<Vec<u8>>>) -> Outcome {
@@ -401,9 +405,15 @@ impl Engine {
             }
         }
         let records: Vec<AttemptRecord> = batch.iter().map(|o| o.record.clone()).collect();
+        if health.is_empty() {
+            // The common case: healthy endpoints, all successes. One statement, no transaction.
+            deliveries::record_attempts(&self.inner.pool, &records).await?;
+            self.wake_for_soon_retries(&records, now);
+            return Ok(());
+        }
         let mut tx = self.inner.pool.begin().await?;
-        deliveries::record_attempts(&mut tx, &records).await?;
-        if !health.is_empty() {
+        deliveries::record_attempts(&mut *tx, &records).await?;
+        {
             let mut ids: Vec<String> = health.keys().map(|s| s.to_string()).collect();
             ids.sort();
             let rows = endpoints::lock_health(&mut *tx, &ids).await?;
@@ -420,6 +430,12 @@ impl Engine {
             }
         }
         tx.commit().await?;
+        self.wake_for_soon_retries(&records, now);
+        Ok(())
+    }
+
+    /// A retry due before the next poll wakes the claim loop, which then sleeps until it is due.
+    fn wake_for_soon_retries(&self, records: &[AttemptRecord], now: DateTime<Utc>) {
         let soon = now + chrono::Duration::from_std(self.inner.cfg.poll_interval).unwrap_or_default();
         if records
             .iter()
@@ -427,7 +443,6 @@ impl Engine {
         {
             self.inner.wake.notify_one();
         }
-        Ok(())
     }
 }
 

@@ -125,7 +125,11 @@ pub(crate) fn unknown_event_types(field: &str, unknown: &[String]) -> DomainErro
         format!(
             "unknown event type{} {}: create {} first with POST /api/v1/event-type",
             if unknown.len() > 1 { "s" } else { "" },
-            unknown.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
+            unknown
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
             if unknown.len() > 1 { "them" } else { "it" },
         ),
     )

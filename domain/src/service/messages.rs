@@ -48,7 +48,10 @@ impl Services {
         let (known_type, app_id) =
             store::applications::ingest_target(&self.pool, &t.org_id, app, &input.event_type).await?;
         if !known_type {
-            return Err(super::event_types::unknown_event_types("eventType", &[input.event_type]));
+            return Err(super::event_types::unknown_event_types(
+                "eventType",
+                &[input.event_type],
+            ));
         }
         let app_id = match (app_id, input.application.clone()) {
             (Some(id), _) => id,

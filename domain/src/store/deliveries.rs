@@ -31,6 +31,9 @@ pub struct ClaimedDelivery {
     pub throttle_rate: Option<i32>,
     pub consecutive_failures: i32,
     pub circuit_open_until: Option<DateTime<Utc>>,
+    /// Sealed secrets that still sign (current, and a rotated one in its grace period),
+    /// newest first.
+    pub secrets: Vec<Vec<u8>>,
 }
 
 /// Claims up to `limit` due deliveries with `FOR UPDATE SKIP LOCKED`, leasing them for
@@ -55,7 +58,10 @@ pub async fn claim_due(
              RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
                        d.next_trigger, d.leased_until, d.created_at)
          SELECT c.*, m.payload, e.url, e.headers, e.disabled, e.throttle_rate,
-                e.consecutive_failures, e.circuit_open_until
+                e.consecutive_failures, e.circuit_open_until,
+                ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
+                      WHERE s.endpoint_id = c.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > now())
+                      ORDER BY s.id DESC) AS secrets
          FROM claimed c
          JOIN messages m ON m.id = c.message_id
          JOIN endpoints e ON e.id = c.endpoint_id",
@@ -92,7 +98,7 @@ pub struct AttemptRecord {
 
 /// Writes a batch of attempts and moves their deliveries on, in one transaction. Deliveries
 /// whose lease was taken over by another worker keep their state (the attempt is still logged).
-pub async fn record_attempts(db: &mut sqlx::PgConnection, batch: &[AttemptRecord]) -> sqlx::Result<()> {
+pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -> sqlx::Result<()> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -101,12 +107,21 @@ pub async fn record_attempts(db: &mut sqlx::PgConnection, batch: &[AttemptRecord
             batch.iter().map($f).collect::<Vec<_>>()
         };
     }
+    // One statement (so atomic on its own): the attempt log, then the deliveries' new states.
     sqlx::query(
-        "INSERT INTO attempts (id, org_id, app_id, delivery_id, message_id, endpoint_id, url, status,
-             trigger_type, response_status_code, response, duration_ms, error_code, request_headers, created_at)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-             $7::text[], $8::smallint[], $9::smallint[], $10::int[], $11::text[], $12::bigint[], $13::text[],
-             $14::jsonb[], $15::timestamptz[])",
+        "WITH logged AS (
+             INSERT INTO attempts (id, org_id, app_id, delivery_id, message_id, endpoint_id, url, status,
+                 trigger_type, response_status_code, response, duration_ms, error_code, request_headers,
+                 created_at)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                 $7::text[], $8::smallint[], $9::smallint[], $10::int[], $11::text[], $12::bigint[],
+                 $13::text[], $14::jsonb[], $15::timestamptz[]))
+         UPDATE deliveries d
+         SET status = u.status, next_attempt_at = u.next_at, attempt_count = d.attempt_count + 1,
+             next_trigger = 0, leased_until = NULL, last_attempt_at = u.at, updated_at = now()
+         FROM UNNEST($4::bigint[], $16::timestamptz[], $17::smallint[], $18::timestamptz[], $15::timestamptz[])
+              AS u(id, lease, status, next_at, at)
+         WHERE d.id = u.id AND d.leased_until = u.lease",
     )
     .bind(col!(|r| r.attempt_id.clone()))
     .bind(col!(|r| r.org_id.clone()))
@@ -123,22 +138,10 @@ pub async fn record_attempts(db: &mut sqlx::PgConnection, batch: &[AttemptRecord
     .bind(col!(|r| r.error_code.clone()))
     .bind(col!(|r| Json(r.request_headers.clone())))
     .bind(col!(|r| r.at))
-    .execute(&mut *db)
-    .await?;
-    sqlx::query(
-        "UPDATE deliveries d
-         SET status = u.status, next_attempt_at = u.next_at, attempt_count = d.attempt_count + 1,
-             next_trigger = 0, leased_until = NULL, last_attempt_at = u.at, updated_at = now()
-         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::smallint[], $4::timestamptz[], $5::timestamptz[])
-              AS u(id, lease, status, next_at, at)
-         WHERE d.id = u.id AND d.leased_until = u.lease",
-    )
-    .bind(col!(|r| r.delivery_id))
     .bind(col!(|r| r.lease))
     .bind(col!(|r| r.next_status))
     .bind(col!(|r| r.next_attempt_at))
-    .bind(col!(|r| r.at))
-    .execute(&mut *db)
+    .execute(db)
     .await?;
     Ok(())
 }
