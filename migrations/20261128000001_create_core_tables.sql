@@ -131,8 +131,9 @@ CREATE TABLE idempotency_keys (
 );
 
 -- The queue: one row per message x endpoint. status: 0 success, 1 pending, 2 failed (the dead
--- letter). A pending row is due when next_attempt_at <= now(); claiming pushes next_attempt_at
--- forward by the lease, so a worker that dies simply lets its rows fall due again.
+-- letter). A pending row is due when next_attempt_at <= now() and it has no live lease;
+-- claiming sets leased_until only (unindexed, so HOT-updatable: hence the fillfactor), and a
+-- worker that dies simply lets its leases run out.
 CREATE TABLE deliveries (
     id                BIGSERIAL PRIMARY KEY,
     org_id            TEXT NOT NULL,
@@ -148,7 +149,7 @@ CREATE TABLE deliveries (
     created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (message_id, endpoint_id)
-);
+) WITH (fillfactor = 70);
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 1;
 CREATE INDEX deliveries_endpoint ON deliveries (endpoint_id, message_id);
 

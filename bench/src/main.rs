@@ -91,6 +91,22 @@ fn proc_usage(pid: u32) -> (f64, u64, u64) {
     (ticks / 100.0, kib("VmRSS:"), kib("VmHWM:"))
 }
 
+/// Total CPU seconds of every `postgres` process on the machine (the benchmark's cluster is
+/// the only one running while it measures).
+fn postgres_cpu() -> f64 {
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "postgres" {
+            total += proc_usage(pid).0;
+        }
+    }
+    total
+}
+
 fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -199,6 +215,8 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     }
     let (cpu0, _, _) = proc_usage(pid);
+    let pg0 = postgres_cpu();
+    let me0 = proc_usage(std::process::id()).0;
 
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let ingest_start = Instant::now();
@@ -239,6 +257,8 @@ async fn main() -> anyhow::Result<()> {
     }
     tokio::time::sleep(Duration::from_millis(500)).await; // catch stragglers and duplicates
     let (cpu1, _, peak_rss) = proc_usage(pid);
+    let pg1 = postgres_cpu();
+    let me1 = proc_usage(std::process::id()).0;
     let mut seen = std::mem::take(&mut *recv.seen.lock().unwrap());
     let delivered = seen.unique.len();
     let span = seen
@@ -269,7 +289,13 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("  lost:          {}", expected - delivered);
     println!("  duplicates:    {}", seen.duplicates);
-    println!("  server CPU:    {:.1} s during the run", cpu1 - cpu0);
+    println!(
+        "  CPU seconds:   hookline {:.1}, PostgreSQL {:.1}, this load generator and receiver {:.1} (of {:.1} s x 2 cores)",
+        cpu1 - cpu0,
+        pg1 - pg0,
+        me1 - me0,
+        span
+    );
     println!(
         "  server RSS:    idle {:.1} MiB, peak {:.1} MiB (excluding PostgreSQL)",
         idle_rss as f64 / 1024.0,

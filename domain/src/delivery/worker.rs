@@ -118,16 +118,23 @@ impl Engine {
     async fn claim_loop(self, tx: mpsc::Sender<Outcome>, cancel: CancellationToken) {
         let inner = &self.inner;
         let lease = inner.cfg.lease().as_secs_f64();
+        let low_water = (inner.cfg.concurrency / 8).max(1);
         while !cancel.is_cancelled() {
             // Wait for room before claiming, so that nothing claimed sits waiting on a slot.
             let free = inner.slots.available_permits();
-            if free == 0 {
+            if free < low_water {
+                // Nearly full: let a few sends finish so that claims stay batches rather than
+                // single rows, but never wait long for them.
                 tokio::select! {
                     _ = cancel.cancelled() => break,
-                    p = inner.slots.acquire() => drop(p),
+                    p = inner.slots.acquire_many(low_water as u32) => drop(p),
+                    _ = tokio::time::sleep(Duration::from_millis(2)), if free > 0 => {}
                 }
-                continue;
+                if inner.slots.available_permits() == 0 {
+                    continue;
+                }
             }
+            let free = inner.slots.available_permits();
             let want = (free as i64).min(inner.cfg.batch_size);
             let claimed = match deliveries::claim_due(&inner.pool, want, lease).await {
                 Ok(c) => c,

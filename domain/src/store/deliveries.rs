@@ -1,5 +1,6 @@
-//! The delivery queue. Claiming pushes `next_attempt_at` forward by the lease and stamps
-//! `leased_until` with the same instant, which doubles as a fencing token: a worker may only
+//! The delivery queue. A pending row is due when `next_attempt_at` has passed and it is not
+//! under a live lease. Claiming only stamps `leased_until` (an unindexed column, so the update
+//! can be HOT and touches no index); the stamp doubles as a fencing token: a worker may only
 //! record into a row whose `leased_until` is still the one it claimed. A worker that dies lets
 //! its rows fall due again when the lease runs out.
 use crate::types::{MessageStatus, TriggerType};
@@ -47,13 +48,13 @@ pub async fn claim_due(
         "WITH due AS (
              SELECT id FROM deliveries
              WHERE status = 1 AND next_attempt_at <= now()
+               AND (leased_until IS NULL OR leased_until < now())
              ORDER BY next_attempt_at
              LIMIT $1
              FOR UPDATE SKIP LOCKED),
          claimed AS (
              UPDATE deliveries d
-             SET next_attempt_at = now() + make_interval(secs => $2),
-                 leased_until = now() + make_interval(secs => $2)
+             SET leased_until = now() + make_interval(secs => $2)
              FROM due WHERE d.id = due.id
              RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
                        d.next_trigger, d.leased_until, d.created_at)
@@ -254,7 +255,8 @@ pub async fn stats(
 pub async fn queue_gauges(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, f64)> {
     sqlx::query_as(
         "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at))::float8, 0)
-         FROM deliveries WHERE status = 1 AND next_attempt_at <= now()",
+         FROM deliveries WHERE status = 1 AND next_attempt_at <= now()
+           AND (leased_until IS NULL OR leased_until < now())",
     )
     .fetch_one(db)
     .await
@@ -272,7 +274,11 @@ pub fn shown_status(status: i16, leased_until: Option<DateTime<Utc>>, now: DateT
 
 /// When the next pending delivery falls due (lets an idle worker sleep exactly that long).
 pub async fn next_due_at(db: impl PgExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar("SELECT min(next_attempt_at) FROM deliveries WHERE status = 1")
-        .fetch_one(db)
-        .await
+    // Rows under a live lease are skipped: their expiry is covered by the poll interval.
+    sqlx::query_scalar(
+        "SELECT min(next_attempt_at) FROM deliveries
+         WHERE status = 1 AND (leased_until IS NULL OR leased_until < now())",
+    )
+    .fetch_one(db)
+    .await
 }
