@@ -209,6 +209,32 @@ mod tests {
     }
 
     #[test]
+    fn a_toml_file_sets_values_and_names_bad_ones() {
+        let dir = std::env::temp_dir().join(format!("hookline-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hookline.toml");
+        std::fs::write(
+            &file,
+            "retry_schedule = \"1s,2s\"\nworker_concurrency = 7\nallowed_networks = \"10.0.0.0/8\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(
+            s.delivery.retry.schedule,
+            vec![Duration::from_secs(1), Duration::from_secs(2)]
+        );
+        assert_eq!(s.delivery.concurrency, 7);
+        std::fs::write(&file, "request_timeout = \"soon\"\n").unwrap();
+        assert!(Settings::load(Some(&file))
+            .unwrap_err()
+            .contains("HOOKLINE_REQUEST_TIMEOUT"));
+        assert!(Settings::load(Some(&dir.join("missing.toml")))
+            .unwrap_err()
+            .contains("does not exist"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn bad_values_name_the_setting() {
         let raw = Raw {
             retry_schedule: "5s,later".into(),

@@ -42,9 +42,8 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
     let r = Receiver::start().await;
     // The first worker's sends hang until it is killed.
     r.set_default(Reply {
-        status: 200,
-        retry_after: None,
         delay: Duration::from_secs(2),
+        ..Reply::status(200)
     });
     app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     let mut ids = vec![];

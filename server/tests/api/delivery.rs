@@ -301,9 +301,8 @@ async fn retry_after_on_429_pushes_the_retry_later_but_never_earlier() {
     let id = app.setup_app(&["a.b"]).await;
     let r = Receiver::start().await;
     r.script([Reply {
-        status: 429,
         retry_after: Some("2".into()),
-        delay: Duration::ZERO,
+        ..Reply::status(429)
     }]);
     let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     let m = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await["id"]
@@ -341,4 +340,68 @@ async fn throttle_rate_limits_deliveries_per_second_to_an_endpoint() {
     let span = got.last().unwrap().at - got[0].at;
     // 5 per second: six sends need at least five intervals of 200 ms
     assert!(span >= Duration::from_millis(950), "six deliveries in {span:?}");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_count_as_failures() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    let target = Receiver::start().await;
+    let r = Receiver::start().await;
+    r.set_default(Reply {
+        location: Some(target.url("/elsewhere")),
+        ..Reply::status(302)
+    });
+    let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    let ep = ep["id"].as_str().unwrap();
+    let m = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    eventually(10, "dead letter", || async {
+        (app.delivery_status(&id, &m, ep).await == Some(2)).then_some(())
+    })
+    .await;
+    let attempts = app.attempts(&id, &m).await;
+    assert!(attempts
+        .iter()
+        .all(|a| a["responseStatusCode"] == 302 && a["errorCode"] == "E_HTTP"));
+    assert_eq!(target.count(), 0, "the redirect target is never contacted");
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_times_out_and_a_huge_response_is_stored_truncated() {
+    let app = spawn_app_with(|s| {
+        s.delivery.request_timeout = Duration::from_millis(500);
+        s.delivery.retry.schedule = vec![Duration::from_millis(20)];
+    })
+    .await;
+    let id = app.setup_app(&["a.b"]).await;
+    let r = Receiver::start().await;
+    r.script([
+        Reply {
+            delay: Duration::from_secs(3),
+            ..Reply::status(200)
+        },
+        Reply {
+            body: "y".repeat(200_000),
+            ..Reply::status(500)
+        },
+    ]);
+    let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    let ep = ep["id"].as_str().unwrap();
+    let m = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    eventually(15, "dead letter", || async {
+        (app.delivery_status(&id, &m, ep).await == Some(2)).then_some(())
+    })
+    .await;
+    let attempts = app.attempts(&id, &m).await;
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0]["errorCode"], "E_TIMEOUT");
+    assert_eq!(attempts[0]["responseStatusCode"], 0);
+    let body = attempts[1]["response"].as_str().unwrap();
+    assert_eq!(body.len(), 16 * 1024, "the stored response body is capped");
 }

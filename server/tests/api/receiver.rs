@@ -30,6 +30,8 @@ pub struct Reply {
     pub status: u16,
     pub retry_after: Option<String>,
     pub delay: Duration,
+    pub body: String,
+    pub location: Option<String>,
 }
 
 impl Reply {
@@ -38,6 +40,8 @@ impl Reply {
             status,
             retry_after: None,
             delay: Duration::ZERO,
+            body: "ok".into(),
+            location: None,
         }
     }
 }
@@ -106,9 +110,12 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    let mut resp = (StatusCode::from_u16(reply.status).unwrap(), "ok").into_response();
+    let mut resp = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
     if let Some(ra) = reply.retry_after {
         resp.headers_mut().insert("retry-after", ra.parse().unwrap());
+    }
+    if let Some(loc) = reply.location {
+        resp.headers_mut().insert("location", loc.parse().unwrap());
     }
     resp
 }
