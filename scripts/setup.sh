@@ -43,11 +43,13 @@ cargo_tool() {
 }
 
 pg_bin_dir() {
-  if [ -n "${HOOKLINE_PG_BIN_DIR:-}" ]; then echo "$HOOKLINE_PG_BIN_DIR"; return; fi
+  # explicit `return 0`: a bare `return` inside an EXIT trap returns the trap's status
+  if [ -n "${HOOKLINE_PG_BIN_DIR:-}" ]; then echo "$HOOKLINE_PG_BIN_DIR"; return 0; fi
   local d; d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
-  if [ -n "$d" ]; then echo "$d"; return; fi
-  command -v pg_config >/dev/null && pg_config --bindir && return
+  if [ -n "$d" ]; then echo "$d"; return 0; fi
+  if command -v pg_config >/dev/null; then pg_config --bindir; return 0; fi
   dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)"
+  return 0
 }
 
 setup_build() {
