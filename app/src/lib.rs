@@ -6,10 +6,22 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::StaticSegment;
 
-/// Route paths, shared by the router, links and tests.
+pub mod api;
+pub mod error;
+pub mod pages;
+
+use leptos_router::SsrMode;
+use pages::{apps::AppsPage, auth::LoginPage, auth::SignupPage, home::HomePage, home::NotFound};
+
+/// Route paths, shared by the router, links, the server's guards and tests.
 pub mod paths {
     pub const HOME: &str = "/";
     pub const DOCS: &str = "/docs";
+    pub const SIGNUP: &str = "/signup";
+    pub const LOGIN: &str = "/login";
+    pub const APPS: &str = "/apps";
+    /// Pages a stranger is redirected away from (to the login page, and back after it).
+    pub const PROTECTED: [&str; 1] = [APPS];
 }
 
 /// The HTML document around every page.
@@ -45,44 +57,11 @@ pub fn App() -> impl IntoView {
             <Router>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=StaticSegment("") view=HomePage/>
+                    <Route path=StaticSegment("signup") view=SignupPage/>
+                    <Route path=StaticSegment("login") view=LoginPage/>
+                    <Route path=StaticSegment("apps") view=AppsPage ssr=SsrMode::Async/>
                 </Routes>
             </Router>
         </div>
-    }
-}
-
-#[component]
-fn HomePage() -> impl IntoView {
-    view! {
-        <header class="topbar">
-            <a class="brand" href=paths::HOME>"Hookline"</a>
-            <nav><a href=paths::DOCS>"API docs"</a></nav>
-        </header>
-        <main class="container">
-            <h1>"Hookline"</h1>
-            <p class="lead">
-                "Webhook delivery you run yourself: a Svix-compatible API, signed deliveries, "
-                "retries with backoff, and a log of every attempt."
-            </p>
-            <section class="card">
-                <h2>"Send your first webhook"</h2>
-                <ol>
-                    <li>"Create an API key: " <code>"hookline api-key create --org my-company"</code></li>
-                    <li>"Create an application, an event type and an endpoint with the REST API or any Svix SDK."</li>
-                    <li>"Post a message to " <code>"/api/v1/app/{app_id}/msg"</code> " and watch it arrive, signed."</li>
-                </ol>
-                <p><a href=paths::DOCS>"Read the API reference"</a></p>
-            </section>
-        </main>
-    }
-}
-
-#[component]
-fn NotFound() -> impl IntoView {
-    view! {
-        <main class="container">
-            <h1>"Page not found"</h1>
-            <p><a href=paths::HOME>"Back to the start page"</a></p>
-        </main>
     }
 }

@@ -4,5 +4,7 @@ pub mod api;
 pub mod config;
 pub mod docs;
 pub mod embedded_pg;
+pub mod portal_guard;
+pub mod sessions;
 pub mod startup;
 pub mod telemetry;

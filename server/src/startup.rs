@@ -3,7 +3,8 @@
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::embedded_pg::{ManagedPostgres, PgOptions};
-use crate::{docs, telemetry};
+use crate::sessions::HashedIdStore;
+use crate::{docs, portal_guard, telemetry};
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::get;
@@ -12,6 +13,7 @@ use domain::crypto::SecretBox;
 use domain::delivery::{Engine, EngineHandle};
 use domain::service::{ServiceOptions, Services};
 use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use secrecy::ExposeSecret;
 use sqlx::postgres::PgPoolOptions;
@@ -19,6 +21,8 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 /// A database connection and, when Hookline manages the cluster, its handle (stopping the
 /// cluster when dropped).
@@ -124,9 +128,18 @@ pub fn services(settings: &Settings, pool: sqlx::PgPool, secrets: SecretBox) -> 
 }
 
 /// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(app::App);
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("hookline_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.production || state.settings.base_url().starts_with("https://"))
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::days(7),
+        ));
+    let services = state.services.clone();
     Router::new()
         .merge(api::router(state.clone()))
         .route("/metrics", get(metrics))
@@ -134,12 +147,20 @@ pub fn router(state: AppState) -> Router {
         .route("/docs", get(docs::page))
         .route("/portal/{token}", get(docs::portal_placeholder))
         .layer(DefaultBodyLimit::max(state.settings.max_payload_bytes))
-        .leptos_routes(&state, routes, {
-            let opts = leptos_options.clone();
-            move || app::shell(opts.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(services.clone()),
+            {
+                let opts = leptos_options.clone();
+                move || app::shell(opts.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn(portal_guard::login_wall))
+        .layer(axum::middleware::from_fn(portal_guard::csrf))
+        .layer(session_layer)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
         }))
@@ -169,10 +190,14 @@ pub struct Application {
     pub state: AppState,
     listener: tokio::net::TcpListener,
     engine: Option<Engine>,
+    sessions: HashedIdStore,
 }
 
 impl Application {
     pub async fn build(mut settings: Settings, pool: sqlx::PgPool) -> anyhow::Result<Self> {
+        let sessions = HashedIdStore::new(pool.clone())
+            .await
+            .context("preparing the session store")?;
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
@@ -195,13 +220,14 @@ impl Application {
             state,
             listener,
             engine,
+            sessions,
         })
     }
 
     /// Serves until `cancel` fires, then drains in-flight deliveries.
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> anyhow::Result<()> {
         let engine: Option<EngineHandle> = self.engine.map(|e| e.start(cancel.clone()));
-        let app = router(self.state);
+        let app = router(self.state, self.sessions);
         let shutdown = cancel.clone();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

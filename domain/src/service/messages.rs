@@ -69,7 +69,7 @@ impl Services {
             event_id: input.event_id,
             channels: input.channels,
             payload: store::messages::payload_json(Some(payload), with_content),
-            timestamp: chrono::Utc::now(),
+            timestamp: now_micros(),
         };
         let body = match &idem {
             Some(_) => serde_json::to_vec(&out).map_err(|e| DomainError::Internal(e.to_string()))?,
@@ -128,7 +128,7 @@ impl Services {
             ));
         }
         let id = ids::new_id(ids::MESSAGE);
-        let timestamp = chrono::Utc::now();
+        let timestamp = now_micros();
         store::messages::insert_with_deliveries(
             &self.pool,
             &NewMessage {
@@ -314,4 +314,10 @@ pub fn example_of(schemas: Option<&serde_json::Value>) -> Option<String> {
             .or_else(|| schema.get("example"))?;
         ex.is_object().then(|| ex.to_string())
     })
+}
+
+/// Now, at PostgreSQL's microsecond precision, so a response and a later read agree.
+fn now_micros() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
 }

@@ -9,6 +9,7 @@ mod delivery;
 mod health_and_breaker;
 mod idempotency;
 mod pagination_and_tenancy;
+mod portal;
 mod resources;
 mod sdk;
 mod ssrf;

@@ -1,0 +1,84 @@
+//! The organisation's applications: list, create, delete.
+use super::{Field, Topbar};
+use crate::api::{list_apps, CreateApp, DeleteApp};
+use crate::error::PortalError;
+use leptos::prelude::*;
+
+#[component]
+pub fn AppsPage() -> impl IntoView {
+    let create = ServerAction::<CreateApp>::new();
+    let delete = ServerAction::<DeleteApp>::new();
+    let apps = Resource::new(
+        move || (create.version().get(), delete.version().get()),
+        |_| list_apps(),
+    );
+    let create_result = create.value();
+    let create_error = move |field: &'static str| {
+        move || {
+            create_result
+                .get()
+                .and_then(|r| r.err())
+                .and_then(|e| e.for_field(field))
+        }
+    };
+    let create_general = move || {
+        create_result
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.general())
+    };
+    view! {
+        <Topbar/>
+        <main class="container">
+            <h1>"Applications"</h1>
+            <p class="lead">"Each application is one of your customers: it has its own endpoints and message log."</p>
+            <section class="card">
+                <h2>"New application"</h2>
+                <ActionForm action=create attr:class="form inline-form" attr:novalidate=true>
+                    <Field label="Name" name="name" required=true error=Signal::derive(create_error("name"))/>
+                    <Field label="UID (optional)" name="uid" hint="Your own id for it, e.g. customer-42."
+                        error=Signal::derive(create_error("uid"))/>
+                    <button type="submit" class="button" disabled=move || create.pending().get()>"Create"</button>
+                </ActionForm>
+                <p class="error" role="alert">{create_general}</p>
+            </section>
+            <Suspense fallback=|| view! { <p>"Loading applications…"</p> }>
+                {move || Suspend::new(async move {
+                    match apps.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty">"No applications yet. Create your first one above."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <table class="list" aria-label="Applications">
+                                <thead><tr><th>"Name"</th><th>"UID"</th><th>"ID"</th><th>"Created"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|a| {
+                                        let id = a.id.clone();
+                                        view! {
+                                            <tr>
+                                                <td>{a.name}</td>
+                                                <td>{a.uid.unwrap_or_default()}</td>
+                                                <td><code>{a.id}</code></td>
+                                                <td>{a.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                <td>
+                                                    <ActionForm action=delete attr:class="inline">
+                                                        <input type="hidden" name="id" value=id/>
+                                                        <button type="submit" class="link danger">"Delete"</button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(PortalError::LoggedOut) => view! {
+                            <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}

@@ -1,0 +1,85 @@
+//! Pages and the pieces they share.
+pub mod apps;
+pub mod auth;
+pub mod home;
+
+use crate::api::{current_account, Logout};
+use crate::error::PortalError;
+use crate::paths;
+use leptos::prelude::*;
+
+/// The header on every page: brand, navigation, and who is logged in.
+#[component]
+pub fn Topbar() -> impl IntoView {
+    let account = Resource::new(|| (), |_| current_account());
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <header class="topbar">
+            <a class="brand" href=paths::HOME>"Hookline"</a>
+            <nav class="nav">
+                <a href=paths::APPS>"Applications"</a>
+                <a href=paths::DOCS>"API docs"</a>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match account.await {
+                            Ok(Some(a)) => view! {
+                                <span class="who" title=a.email.clone()>{a.org_name.clone()}</span>
+                                <ActionForm action=logout attr:class="inline">
+                                    <button type="submit" class="link">"Log out"</button>
+                                </ActionForm>
+                            }.into_any(),
+                            _ => view! {
+                                <a href=paths::LOGIN>"Log in"</a>
+                                <a class="button small" href=paths::SIGNUP>"Sign up"</a>
+                            }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </nav>
+        </header>
+    }
+}
+
+/// The message under one input, from the last submission's error.
+pub fn field_error<S, T>(result: S, field: &'static str) -> impl Fn() -> Option<String> + Copy
+where
+    S: Get<Value = Option<Result<T, PortalError>>> + Copy,
+{
+    move || {
+        result
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.for_field(field))
+    }
+}
+
+/// A labelled input with its inline error, wired for screen readers.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+    #[prop(optional)] hint: &'static str,
+    #[prop(optional)] required: bool,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let err_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=required
+                aria-invalid=move || error.get().is_some().to_string()
+                aria-describedby=err_id.clone()
+            />
+            {(!hint.is_empty()).then(|| view! { <p class="hint">{hint}</p> })}
+            <p class="error" id=err_id role="alert">{move || error.get()}</p>
+        </div>
+    }
+}

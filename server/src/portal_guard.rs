@@ -1,0 +1,105 @@
+//! Guards for the browser-facing side.
+//!
+//! * CSRF: a state-changing request (anything but GET/HEAD/OPTIONS) outside the bearer-token
+//!   REST API must come from this site: its `Origin` must match the `Host`, or, without an
+//!   `Origin`, `Sec-Fetch-Site` must say same-origin. Session cookies are also SameSite=Lax.
+//! * Login wall: a stranger asking for a protected page is sent to the login page, with the
+//!   page to come back to.
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// True when the request demonstrably comes from a page of this site.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let origin_host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest.trim_end_matches('/'));
+        return origin_host.is_some() && origin_host == host;
+    }
+    matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("same-origin") | Some("none")
+    )
+}
+
+pub async fn csrf(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let bearer_api = req.uri().path().starts_with("/api/v1/");
+    if safe || bearer_api || same_origin(req.headers()) {
+        return next.run(req).await;
+    }
+    (
+        StatusCode::FORBIDDEN,
+        "This request was refused because it did not come from a Hookline page (cross-site request \
+         forgery protection). Reload the page and try again.",
+    )
+        .into_response()
+}
+
+pub async fn login_wall(session: Session, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let protected = app::paths::PROTECTED
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+    if protected && req.method() == Method::GET {
+        let logged_in = session
+            .get::<String>(app::api::ssr::USER_KEY)
+            .await
+            .ok()
+            .flatten()
+            .is_some();
+        if !logged_in {
+            let back = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or(path);
+            let target: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", back)
+                .finish();
+            return Redirect::to(&format!("{}?{target}", app::paths::LOGIN)).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn only_same_origin_writes_pass() {
+        assert!(same_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "null")
+        ])));
+        assert!(same_origin(&headers(&[
+            ("host", "h"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "h"),
+            ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(!same_origin(&headers(&[("host", "h")])));
+    }
+}

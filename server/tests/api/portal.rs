@@ -1,0 +1,187 @@
+//! The portal at the HTTP level: cookie flags, CSRF, the login wall, throttling, tenancy.
+use crate::helpers::*;
+use reqwest::{header, StatusCode};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn post_form(
+    c: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    origin: bool,
+) -> reqwest::Response {
+    // as a browser posts a plain HTML form (what the portal does before hydration)
+    let mut req = c
+        .post(format!("{}{path}", app.base))
+        .form(form)
+        .header(header::ACCEPT, "text/html");
+    if origin {
+        req = req.header(header::ORIGIN, app.base.clone());
+    }
+    req.send().await.unwrap()
+}
+
+const SIGNUP: [(&str, &str); 3] = [
+    ("email", "ada@example.com"),
+    ("password", "analytical engine 1843"),
+    ("organization", "Analytical"),
+];
+
+#[tokio::test]
+async fn signup_sets_a_hardened_session_cookie_and_opens_the_apps_page() {
+    let app = spawn_app().await;
+    let c = no_redirects();
+    let r = post_form(&c, &app, "/_fn/signup", &SIGNUP, true).await;
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(r.headers()[header::LOCATION], "/apps");
+    let cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("hookline_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+    // the stored session key is a digest, not the cookie's id
+    let id = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM tower_sessions.session")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].contains(&id) && !id.contains(&stored[0]));
+    let page = c
+        .get(format!("{}/apps", app.base))
+        .header(header::COOKIE, cookie.split(';').next().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("New application"));
+}
+
+#[tokio::test]
+async fn a_write_without_a_same_origin_header_is_refused() {
+    let app = spawn_app().await;
+    let c = no_redirects();
+    let r = post_form(&c, &app, "/_fn/signup", &SIGNUP, false).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("cross-site request forgery"));
+    let r = c
+        .post(format!("{}/_fn/signup", app.base))
+        .header(header::ORIGIN, "https://evil.example")
+        .form(&SIGNUP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "nothing was created");
+}
+
+#[tokio::test]
+async fn strangers_are_sent_to_login_and_back() {
+    let app = spawn_app().await;
+    let r = no_redirects()
+        .get(format!("{}/apps", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    assert_eq!(r.headers()[header::LOCATION], "/login?next=%2Fapps");
+    let c = no_redirects();
+    post_form(&c, &app, "/_fn/signup", &SIGNUP, true).await;
+    let login = [
+        ("email", "ada@example.com"),
+        ("password", "analytical engine 1843"),
+        ("next", "/apps"),
+    ];
+    let r = post_form(&c, &app, "/_fn/login", &login, true).await;
+    assert_eq!(r.headers()[header::LOCATION], "/apps");
+    // an off-site `next` is ignored
+    let evil = [
+        ("email", "ada@example.com"),
+        ("password", "analytical engine 1843"),
+        ("next", "//evil.example"),
+    ];
+    let r = post_form(&c, &app, "/_fn/login", &evil, true).await;
+    assert_eq!(r.headers()[header::LOCATION], "/apps");
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled() {
+    let app = spawn_app().await;
+    let c = no_redirects();
+    post_form(&c, &app, "/_fn/signup", &SIGNUP, true).await;
+    let wrong = [
+        ("email", "ada@example.com"),
+        ("password", "not the password at all"),
+    ];
+    for _ in 0..5 {
+        let body = post_form(&c, &app, "/_fn/login", &wrong, true)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains("do not match"), "{body}");
+    }
+    let right = [
+        ("email", "ada@example.com"),
+        ("password", "analytical engine 1843"),
+    ];
+    let body = post_form(&c, &app, "/_fn/login", &right, true)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        body.contains("Too many failed logins"),
+        "even the right password waits: {body}"
+    );
+}
+
+#[tokio::test]
+async fn signup_explains_what_is_wrong() {
+    let app = spawn_app().await;
+    let c = no_redirects();
+    let bad = [
+        ("email", "not-an-email"),
+        ("password", "short"),
+        ("organization", ""),
+    ];
+    let body = post_form(&c, &app, "/_fn/signup", &bad, true)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("valid email"), "{body}");
+    assert!(body.contains("at least 10 characters"), "{body}");
+    assert!(body.contains("organisation a name"), "{body}");
+    post_form(&c, &app, "/_fn/signup", &SIGNUP, true).await;
+    let again = [
+        ("email", "ADA@example.com"),
+        ("password", "another good passphrase"),
+        ("organization", "Other"),
+    ];
+    let body = post_form(&c, &app, "/_fn/signup", &again, true)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("already registered"), "{body}");
+}
