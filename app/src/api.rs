@@ -121,3 +121,25 @@ pub async fn delete_app(id: String) -> Result<(), PortalError> {
     let t = ssr::account().await?.tenant();
     Ok(ssr::services()?.delete_app(&t, &id).await?)
 }
+
+/// An API key in the list: name, shown prefix, when it was last used.
+pub use domain::types::ApiKeyOut;
+
+#[server(prefix = "/_fn", endpoint = "list_api_keys")]
+pub async fn list_api_keys() -> Result<Vec<ApiKeyOut>, PortalError> {
+    let t = ssr::account().await?.tenant();
+    Ok(ssr::services()?.list_api_keys(&t).await?)
+}
+
+/// Creates a key and returns it: this is the only time it is shown.
+#[server(prefix = "/_fn", endpoint = "create_api_key")]
+pub async fn create_api_key(name: String) -> Result<String, PortalError> {
+    let t = ssr::account().await?.tenant();
+    Ok(ssr::services()?.create_api_key(&t, &name).await?.key)
+}
+
+#[server(prefix = "/_fn", endpoint = "revoke_api_key")]
+pub async fn revoke_api_key(id: String) -> Result<(), PortalError> {
+    let t = ssr::account().await?.tenant();
+    Ok(ssr::services()?.revoke_api_key(&t, &id).await?)
+}

@@ -11,7 +11,9 @@ pub mod error;
 pub mod pages;
 
 use leptos_router::SsrMode;
-use pages::{apps::AppsPage, auth::LoginPage, auth::SignupPage, home::HomePage, home::NotFound};
+use pages::{
+    apps::AppsPage, auth::LoginPage, auth::SignupPage, home::HomePage, home::NotFound, keys::ApiKeysPage,
+};
 
 /// Route paths, shared by the router, links, the server's guards and tests.
 pub mod paths {
@@ -20,8 +22,9 @@ pub mod paths {
     pub const SIGNUP: &str = "/signup";
     pub const LOGIN: &str = "/login";
     pub const APPS: &str = "/apps";
+    pub const API_KEYS: &str = "/api-keys";
     /// Pages a stranger is redirected away from (to the login page, and back after it).
-    pub const PROTECTED: [&str; 1] = [APPS];
+    pub const PROTECTED: [&str; 2] = [APPS, API_KEYS];
 }
 
 /// The HTML document around every page.
@@ -60,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signup") view=SignupPage/>
                     <Route path=StaticSegment("login") view=LoginPage/>
                     <Route path=StaticSegment("apps") view=AppsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                 </Routes>
             </Router>
         </div>

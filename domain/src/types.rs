@@ -476,3 +476,17 @@ pub struct AppPortalAccessOut {
     pub url: String,
     pub token: String,
 }
+
+// ---------------------------------------------------------------- portal
+
+/// An API key as the portal lists it (never the key itself).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyOut {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}

@@ -65,3 +65,31 @@ test.describe("accounts", () => {
     await expect(page).toHaveURL(/\/apps$/);
   });
 });
+
+test("an API key is shown once, listed by its prefix, and can be revoked", async ({ page }) => {
+  const id = unique();
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(`keys-${id}@example.com`);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByLabel("Organisation name").fill(`Keys ${id}`);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/apps$/);
+  await page.getByRole("link", { name: "API keys" }).click();
+  await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
+  await hydrated(page);
+  await page.getByLabel("Key name").fill("billing-backend");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const key = (await page.locator("#new-api-key").textContent())!.trim();
+  expect(key).toMatch(/^sk_/);
+  await expect(page.getByRole("cell", { name: "billing-backend" })).toBeVisible();
+  await expect(page.getByRole("cell", { name: `${key.slice(0, 10)}…` })).toBeVisible();
+  await shot(page, "api-keys");
+  // the key works against the REST API
+  const res = await page.request.get("/api/v1/app", { headers: { authorization: `Bearer ${key}` } });
+  expect(res.status()).toBe(200);
+  await page.getByRole("button", { name: "Revoke" }).click();
+  await expect(page.getByText("revoked")).toBeVisible();
+  const after = await page.request.get("/api/v1/app", { headers: { authorization: `Bearer ${key}` } });
+  expect(after.status()).toBe(401);
+});

@@ -2,6 +2,7 @@
 pub mod apps;
 pub mod auth;
 pub mod home;
+pub mod keys;
 
 use crate::api::{current_account, Logout};
 use crate::error::PortalError;
@@ -18,6 +19,7 @@ pub fn Topbar() -> impl IntoView {
             <a class="brand" href=paths::HOME>"Hookline"</a>
             <nav class="nav">
                 <a href=paths::APPS>"Applications"</a>
+                <a href=paths::API_KEYS>"API keys"</a>
                 <a href=paths::DOCS>"API docs"</a>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {

@@ -131,3 +131,30 @@ impl Services {
         })
     }
 }
+
+use crate::types::ApiKeyOut;
+
+impl Services {
+    pub async fn list_api_keys(&self, t: &Tenant) -> DomainResult<Vec<ApiKeyOut>> {
+        Ok(orgs::list_api_keys(&self.pool, &t.org_id)
+            .await?
+            .into_iter()
+            .map(|k| ApiKeyOut {
+                id: k.id,
+                name: k.name,
+                prefix: k.prefix,
+                created_at: k.created_at,
+                last_used_at: k.last_used_at,
+                revoked_at: k.revoked_at,
+            })
+            .collect())
+    }
+
+    /// Revokes a key of this organisation (404 for anyone else's, or an already revoked one).
+    pub async fn revoke_api_key(&self, t: &Tenant, id: &str) -> DomainResult<()> {
+        orgs::revoke_api_key(&self.pool, &t.org_id, id)
+            .await?
+            .then_some(())
+            .ok_or(DomainError::NotFound("API key"))
+    }
+}

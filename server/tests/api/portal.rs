@@ -185,3 +185,82 @@ async fn signup_explains_what_is_wrong() {
         .unwrap();
     assert!(body.contains("already registered"), "{body}");
 }
+
+/// Signs up through the portal and returns the `Cookie` header value of the session.
+async fn logged_in(app: &TestApp, email: &str, org: &str) -> String {
+    let form = [
+        ("email", email),
+        ("password", "analytical engine 1843"),
+        ("organization", org),
+    ];
+    let r = post_form(&no_redirects(), app, "/_fn/signup", &form, true).await;
+    r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn portal_call(
+    app: &TestApp,
+    cookie: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_fn/{endpoint}", app.base))
+        .header(header::ORIGIN, app.base.clone())
+        .header(header::COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_portal_api_key_works_against_the_api_until_revoked_and_only_its_org_can_revoke_it() {
+    let app = spawn_app().await;
+    let ada = logged_in(&app, "ada@example.com", "Analytical").await;
+    let (s, body) = portal_call(&app, &ada, "create_api_key", &[("name", "backend")]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let key: String = serde_json::from_str(&body).unwrap();
+    let (s, _) = app.call_as(&key, reqwest::Method::GET, "/api/v1/app", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, list) = portal_call(&app, &ada, "list_api_keys", &[]).await;
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let listed = &list.as_array().unwrap()[0];
+    assert!(key.starts_with(listed["prefix"].as_str().unwrap()));
+    assert!(!list.to_string().contains(&key), "the key itself is never listed");
+    let id = listed["id"].as_str().unwrap().to_string();
+
+    let eve = logged_in(&app, "eve@example.com", "Other org").await;
+    let (s, body) = portal_call(&app, &eve, "revoke_api_key", &[("id", &id)]).await;
+    assert!(s.is_client_error() || s.is_server_error(), "{s} {body}");
+    assert!(body.contains("NotFound"), "{body}");
+    assert_eq!(
+        app.call_as(&key, reqwest::Method::GET, "/api/v1/app", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    let (s, _) = portal_call(&app, &ada, "revoke_api_key", &[("id", &id)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        app.call_as(&key, reqwest::Method::GET, "/api/v1/app", None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn portal_functions_refuse_strangers() {
+    let app = spawn_app().await;
+    let (s, body) = portal_call(&app, "hookline_session=forged", "list_apps", &[]).await;
+    assert!(!s.is_success(), "{s}");
+    assert!(body.contains("LoggedOut"), "{body}");
+}
