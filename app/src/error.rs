@@ -35,6 +35,18 @@ impl PortalError {
         }])
     }
 
+    /// The HTTP status a server function answers with when it fails this way.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Invalid(_) => 422,
+            Self::LoggedOut => 401,
+            Self::TooManyAttempts(_) => 429,
+            Self::NotFound => 404,
+            Self::Internal => 500,
+            Self::Transport(_) => 400,
+        }
+    }
+
     /// The message for one field, if this error names it.
     pub fn for_field(&self, field: &str) -> Option<String> {
         match self {

@@ -4,15 +4,17 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
 
 pub mod api;
+pub mod catalog;
 pub mod error;
 pub mod pages;
 
 use leptos_router::SsrMode;
 use pages::{
-    apps::AppsPage, auth::LoginPage, auth::SignupPage, home::HomePage, home::NotFound, keys::ApiKeysPage,
+    app_detail::AppDetailPage, apps::AppsPage, auth::LoginPage, auth::SignupPage,
+    event_types::EventTypesPage, home::HomePage, home::NotFound, keys::ApiKeysPage,
 };
 
 /// Route paths, shared by the router, links, the server's guards and tests.
@@ -23,8 +25,14 @@ pub mod paths {
     pub const LOGIN: &str = "/login";
     pub const APPS: &str = "/apps";
     pub const API_KEYS: &str = "/api-keys";
+    pub const EVENT_TYPES: &str = "/event-types";
+
+    /// The page of one application.
+    pub fn app(id: &str) -> String {
+        format!("{APPS}/{id}")
+    }
     /// Pages a stranger is redirected away from (to the login page, and back after it).
-    pub const PROTECTED: [&str; 2] = [APPS, API_KEYS];
+    pub const PROTECTED: [&str; 3] = [APPS, API_KEYS, EVENT_TYPES];
 }
 
 /// The HTML document around every page.
@@ -63,7 +71,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signup") view=SignupPage/>
                     <Route path=StaticSegment("login") view=LoginPage/>
                     <Route path=StaticSegment("apps") view=AppsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("apps"), ParamSegment("id")) view=AppDetailPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("event-types") view=EventTypesPage ssr=SsrMode::Async/>
                 </Routes>
             </Router>
         </div>

@@ -56,7 +56,7 @@ pub fn AppsPage() -> impl IntoView {
                                         let id = a.id.clone();
                                         view! {
                                             <tr>
-                                                <td>{a.name}</td>
+                                                <td><a href=crate::paths::app(&a.id)>{a.name}</a></td>
                                                 <td>{a.uid.unwrap_or_default()}</td>
                                                 <td><code>{a.id}</code></td>
                                                 <td>{a.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>

@@ -1,6 +1,8 @@
 //! Pages and the pieces they share.
+pub mod app_detail;
 pub mod apps;
 pub mod auth;
+pub mod event_types;
 pub mod home;
 pub mod keys;
 
@@ -19,6 +21,7 @@ pub fn Topbar() -> impl IntoView {
             <a class="brand" href=paths::HOME>"Hookline"</a>
             <nav class="nav">
                 <a href=paths::APPS>"Applications"</a>
+                <a href=paths::EVENT_TYPES>"Event types"</a>
                 <a href=paths::API_KEYS>"API keys"</a>
                 <a href=paths::DOCS>"API docs"</a>
                 <Suspense fallback=|| ()>

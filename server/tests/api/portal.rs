@@ -238,7 +238,7 @@ async fn a_portal_api_key_works_against_the_api_until_revoked_and_only_its_org_c
 
     let eve = logged_in(&app, "eve@example.com", "Other org").await;
     let (s, body) = portal_call(&app, &eve, "revoke_api_key", &[("id", &id)]).await;
-    assert!(s.is_client_error() || s.is_server_error(), "{s} {body}");
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
     assert!(body.contains("NotFound"), "{body}");
     assert_eq!(
         app.call_as(&key, reqwest::Method::GET, "/api/v1/app", None)
@@ -261,6 +261,25 @@ async fn a_portal_api_key_works_against_the_api_until_revoked_and_only_its_org_c
 async fn portal_functions_refuse_strangers() {
     let app = spawn_app().await;
     let (s, body) = portal_call(&app, "hookline_session=forged", "list_apps", &[]).await;
-    assert!(!s.is_success(), "{s}");
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(body.contains("LoggedOut"), "{body}");
+}
+
+#[tokio::test]
+async fn another_organisations_application_is_not_found_in_the_portal() {
+    let app = spawn_app().await;
+    let ada = logged_in(&app, "ada@example.com", "Analytical").await;
+    let (_, created) = portal_call(&app, &ada, "create_app", &[("name", "Private"), ("uid", "")]).await;
+    let id = serde_json::from_str::<serde_json::Value>(&created).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = portal_call(&app, &ada, "app_overview", &[("app", &id)]).await;
+    assert_eq!(s, StatusCode::OK);
+    let eve = logged_in(&app, "eve@example.com", "Other org").await;
+    let (s, body) = portal_call(&app, &eve, "app_overview", &[("app", &id)]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(body.contains("NotFound"), "{body}");
+    let (_, body) = portal_call(&app, &eve, "delete_app", &[("id", &id)]).await;
+    assert!(body.contains("NotFound"), "{body}");
 }

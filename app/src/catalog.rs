@@ -1,0 +1,266 @@
+//! Server functions for an application's endpoints, the event-type catalogue, and test events.
+use crate::error::PortalError;
+use domain::types::{ApplicationOut, EndpointOut, EventTypeOut, MessageOut};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::api::ssr;
+
+/// A message with how its deliveries stand, for the application page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageSummary {
+    pub message: MessageOut,
+    pub succeeded: usize,
+    pub pending: usize,
+    pub failed: usize,
+}
+
+/// Everything the application page shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppDashboard {
+    pub app: ApplicationOut,
+    pub endpoints: Vec<EndpointOut>,
+    pub event_types: Vec<EventTypeOut>,
+    pub messages: Vec<MessageSummary>,
+}
+
+#[server(prefix = "/_fn", endpoint = "app_overview")]
+pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
+    ssr::respond(
+        async move {
+            use domain::store::Page;
+            use domain::types::{MessageStatus, Ordering};
+            let t = ssr::account().await?.tenant();
+            let s = ssr::services()?;
+            let app = s.get_app(&t, &app).await?;
+            let endpoints = s
+                .list_endpoints(&t, &app.id, &Page::new(Some(250), None, Ordering::Ascending))
+                .await?
+                .data;
+            let event_types = s
+                .list_event_types(&t, false, &Page::new(Some(250), None, Ordering::Ascending))
+                .await?
+                .data;
+            let recent = s
+                .list_messages(
+                    &t,
+                    &app.id,
+                    &Default::default(),
+                    true,
+                    &Page::new(Some(20), None, Ordering::Descending),
+                )
+                .await?
+                .data;
+            let mut messages = Vec::with_capacity(recent.len());
+            for m in recent {
+                let dest = s
+                    .message_destinations(
+                        &t,
+                        &app.id,
+                        &m.id,
+                        &Page::new(Some(250), None, Ordering::Ascending),
+                    )
+                    .await?;
+                let count = |st: MessageStatus| dest.data.iter().filter(|d| d.status == st).count();
+                messages.push(MessageSummary {
+                    succeeded: count(MessageStatus::Success),
+                    pending: count(MessageStatus::Pending) + count(MessageStatus::Sending),
+                    failed: count(MessageStatus::Fail),
+                    message: m,
+                });
+            }
+            Ok(AppDashboard {
+                app,
+                endpoints,
+                event_types,
+                messages,
+            })
+        }
+        .await,
+    )
+}
+
+/// Adds an endpoint. `event_types` empty means every type; `channels` is comma-separated.
+#[server(prefix = "/_fn", endpoint = "add_endpoint")]
+pub async fn add_endpoint(
+    app: String,
+    url: String,
+    description: String,
+    event_types: Option<Vec<String>>,
+    channels: String,
+    rate_limit: String,
+) -> Result<EndpointOut, PortalError> {
+    ssr::respond(
+        async move {
+            use crate::error::FieldProblem;
+            let t = ssr::account().await?.tenant();
+            let rate = match rate_limit.trim() {
+                "" => None,
+                r => Some(r.parse::<i64>().map_err(|_| {
+                    PortalError::Invalid(vec![FieldProblem {
+                        field: Some("rate_limit".into()),
+                        message: "Enter the rate limit as a whole number of messages per second.".into(),
+                    }])
+                })?),
+            };
+            let channels: Vec<String> = channels
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let input = domain::types::EndpointIn {
+                url: url.trim().to_string(),
+                description: Some(description),
+                event_types: event_types.filter(|v| !v.is_empty()),
+                channels: (!channels.is_empty()).then_some(channels),
+                throttle_rate: rate,
+                ..Default::default()
+            };
+            ssr::services()?
+                .create_endpoint(&t, &app, input)
+                .await
+                .map_err(field_names)
+        }
+        .await,
+    )
+}
+
+/// Maps API field names (camelCase) to the form's input names.
+#[cfg(feature = "ssr")]
+fn field_names(e: domain::DomainError) -> PortalError {
+    let mut err = PortalError::from(e);
+    if let PortalError::Invalid(ps) = &mut err {
+        for p in ps {
+            p.field = p.field.take().map(|f| match f.as_str() {
+                "eventTypes" => "event_types".into(),
+                "throttleRate" | "rateLimit" => "rate_limit".into(),
+                "eventType" => "event_type".into(),
+                _ => f,
+            });
+        }
+    }
+    err
+}
+
+/// Creates an event type; `schema` and `example` are optional JSON objects.
+#[server(prefix = "/_fn", endpoint = "add_event_type")]
+pub async fn add_event_type(
+    name: String,
+    description: String,
+    schema: String,
+    example: String,
+) -> Result<EventTypeOut, PortalError> {
+    ssr::respond(
+        async move {
+            use crate::error::FieldProblem;
+            let t = ssr::account().await?.tenant();
+            let parse = |field: &str, text: &str| -> Result<Option<serde_json::Value>, PortalError> {
+                if text.trim().is_empty() {
+                    return Ok(None);
+                }
+                match serde_json::from_str::<serde_json::Value>(text) {
+                    Ok(v) if v.is_object() => Ok(Some(v)),
+                    Ok(_) => Err(PortalError::Invalid(vec![FieldProblem {
+                        field: Some(field.into()),
+                        message: "This must be a JSON object, like {\"id\": \"inv_1\"}.".into(),
+                    }])),
+                    Err(e) => Err(PortalError::Invalid(vec![FieldProblem {
+                        field: Some(field.into()),
+                        message: format!("This is not valid JSON: {e}."),
+                    }])),
+                }
+            };
+            let mut schema =
+                parse("schema", &schema)?.unwrap_or_else(|| serde_json::json!({"type": "object"}));
+            if let Some(ex) = parse("example", &example)? {
+                schema["examples"] = serde_json::json!([ex]);
+            }
+            let input = domain::types::EventTypeIn {
+                name: name.trim().to_string(),
+                description,
+                schemas: Some(serde_json::json!({ "1": schema })),
+                ..Default::default()
+            };
+            Ok(ssr::services()?.create_event_type(&t, input).await?)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/_fn", endpoint = "archive_event_type")]
+pub async fn archive_event_type(name: String) -> Result<(), PortalError> {
+    ssr::respond(
+        async move {
+            let t = ssr::account().await?.tenant();
+            Ok(ssr::services()?.delete_event_type(&t, &name, false).await?)
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/_fn", endpoint = "list_event_types")]
+pub async fn list_event_types() -> Result<Vec<EventTypeOut>, PortalError> {
+    ssr::respond(
+        async move {
+            use domain::store::Page;
+            let t = ssr::account().await?.tenant();
+            let page = Page::new(Some(250), None, domain::types::Ordering::Ascending);
+            Ok(ssr::services()?.list_event_types(&t, false, &page).await?.data)
+        }
+        .await,
+    )
+}
+
+/// Sends a test event to the application's subscribed endpoints.
+#[server(prefix = "/_fn", endpoint = "send_test_event")]
+pub async fn send_test_event(
+    app: String,
+    event_type: String,
+    payload: String,
+) -> Result<MessageOut, PortalError> {
+    ssr::respond(
+        async move {
+            use crate::error::FieldProblem;
+            let t = ssr::account().await?.tenant();
+            let payload =
+                serde_json::value::RawValue::from_string(payload.trim().to_string()).map_err(|e| {
+                    PortalError::Invalid(vec![FieldProblem {
+                        field: Some("payload".into()),
+                        message: format!("The payload is not valid JSON: {e}. Nothing was sent."),
+                    }])
+                })?;
+            let input = domain::types::MessageIn {
+                event_type,
+                payload,
+                event_id: None,
+                channels: None,
+                payload_retention_period: None,
+                application: None,
+            };
+            ssr::services()?
+                .create_message(&t, &app, input, true, None)
+                .await
+                .map_err(field_names)
+        }
+        .await,
+    )
+}
+
+/// The first example of an event type's schema, pretty-printed, to pre-fill the payload.
+pub fn example_payload(et: &EventTypeOut) -> String {
+    et.schemas
+        .as_ref()
+        .and_then(|s| s.as_object())
+        .and_then(|versions| {
+            versions.values().find_map(|v| {
+                v.get("examples")
+                    .and_then(|e| e.as_array())
+                    .and_then(|a| a.first())
+                    .cloned()
+            })
+        })
+        .and_then(|ex| serde_json::to_string_pretty(&ex).ok())
+        .unwrap_or_else(|| "{\n  \"hello\": \"world\"\n}".into())
+}

@@ -1,0 +1,164 @@
+//! One application: its endpoints (add more), a test-event sender, and its recent messages.
+use super::{field_error, Field, Topbar};
+use crate::catalog::{app_overview, example_payload, AddEndpoint, AppDashboard, SendTestEvent};
+use crate::error::PortalError;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn AppDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let app_id = move || params.read().get("id").unwrap_or_default();
+    let add = ServerAction::<AddEndpoint>::new();
+    let send = ServerAction::<SendTestEvent>::new();
+    let overview = Resource::new(
+        move || (app_id(), add.version().get(), send.version().get()),
+        |(id, _, _)| app_overview(id),
+    );
+    view! {
+        <Topbar/>
+        <main class="container">
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Ok(o) => view! { <Overview o=o add=add send=send/> }.into_any(),
+                        Err(PortalError::LoggedOut) => view! {
+                            <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
+                        }.into_any(),
+                        Err(e) => view! { <h1>"Application"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+fn Overview(
+    o: AppDashboard,
+    add: ServerAction<AddEndpoint>,
+    send: ServerAction<SendTestEvent>,
+) -> impl IntoView {
+    let app_id = o.app.id.clone();
+    let add_result = add.value();
+    let send_result = send.value();
+    let add_general = move || add_result.get().and_then(|r| r.err()).and_then(|e| e.general());
+    let send_general = move || send_result.get().and_then(|r| r.err()).and_then(|e| e.general());
+    let sent = move || send_result.get().and_then(|r| r.ok());
+    let types = o.event_types.clone();
+    let first_example = types.first().map(example_payload).unwrap_or_else(|| "{}".into());
+    let (payload, set_payload) = signal(first_example);
+    let form_types = types.clone();
+    let (app_for_add, app_for_send) = (app_id.clone(), app_id);
+    let examples: Vec<(String, String)> = types
+        .iter()
+        .map(|t| (t.name.clone(), example_payload(t)))
+        .collect();
+    view! {
+        <h1>{o.app.name.clone()}</h1>
+        <p class="muted"><code>{o.app.id.clone()}</code>{o.app.uid.clone().map(|u| format!("  uid: {u}"))}</p>
+
+        <section class="card">
+            <h2>"Endpoints"</h2>
+            {if o.endpoints.is_empty() {
+                view! { <p class="empty">"No endpoints yet: add the URL that should receive this application's webhooks."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="list" aria-label="Endpoints">
+                        <thead><tr><th>"URL"</th><th>"Event types"</th><th>"Rate limit"</th><th>"State"</th></tr></thead>
+                        <tbody>
+                            {o.endpoints.iter().map(|e| view! {
+                                <tr>
+                                    <td><code>{e.url.clone()}</code><br/><span class="muted">{e.description.clone()}</span></td>
+                                    <td>{e.event_types.clone().map(|t| t.join(", ")).unwrap_or_else(|| "all".into())}</td>
+                                    <td>{e.throttle_rate.map(|r| format!("{r}/s")).unwrap_or_else(|| "none".into())}</td>
+                                    <td>{if e.disabled { "disabled" } else { "enabled" }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <h3>"Add an endpoint"</h3>
+            <ActionForm action=add attr:class="form" attr:novalidate=true>
+                <input type="hidden" name="app" value=app_for_add/>
+                <Field label="URL" name="url" kind="url" required=true hint="Where Hookline will POST signed webhooks."
+                    error=Signal::derive(field_error(add_result, "url"))/>
+                <Field label="Description" name="description" error=Signal::derive(field_error(add_result, "description"))/>
+                <fieldset class="field">
+                    <legend>"Event types (none ticked: all)"</legend>
+                    {form_types.iter().enumerate().map(|(i, t)| view! {
+                        <label class="check"><input type="checkbox" name=format!("event_types[{i}]") value=t.name.clone()/>{t.name.clone()}</label>
+                    }).collect_view()}
+                    <p class="error" role="alert">{field_error(add_result, "event_types")}</p>
+                </fieldset>
+                <Field label="Channels (comma-separated, optional)" name="channels" error=Signal::derive(field_error(add_result, "channels"))/>
+                <Field label="Rate limit (messages per second, optional)" name="rate_limit" error=Signal::derive(field_error(add_result, "rate_limit"))/>
+                <p class="error" role="alert">{add_general}</p>
+                <button type="submit" class="button" disabled=move || add.pending().get()>"Add endpoint"</button>
+            </ActionForm>
+        </section>
+
+        <section class="card">
+            <h2>"Send a test event"</h2>
+            {if types.is_empty() {
+                view! { <p class="empty">"Create an event type first, on the " <a href=crate::paths::EVENT_TYPES>"event types page"</a> "."</p> }.into_any()
+            } else {
+                view! {
+                    <ActionForm action=send attr:class="form" attr:novalidate=true>
+                        <input type="hidden" name="app" value=app_for_send/>
+                        <div class="field">
+                            <label for="field-event_type">"Event type"</label>
+                            <select id="field-event_type" name="event_type" on:change=move |ev| {
+                                let name = event_target_value(&ev);
+                                if let Some((_, ex)) = examples.iter().find(|(n, _)| *n == name) {
+                                    set_payload.set(ex.clone());
+                                }
+                            }>
+                                {types.iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view()}
+                            </select>
+                        </div>
+                        <div class="field">
+                            <label for="field-payload">"Payload (JSON)"</label>
+                            <textarea id="field-payload" name="payload" rows="6" prop:value=payload
+                                aria-describedby="field-payload-error"
+                                on:input=move |ev| set_payload.set(event_target_value(&ev))>{payload.get_untracked()}</textarea>
+                            <p class="error" id="field-payload-error" role="alert">{field_error(send_result, "payload")}</p>
+                        </div>
+                        <p class="error" role="alert">{send_general}</p>
+                        <button type="submit" class="button" disabled=move || send.pending().get()>"Send test event"</button>
+                    </ActionForm>
+                    {move || sent().map(|m| view! { <p role="status" class="ok">"Sent " <code>{m.id}</code> "."</p> })}
+                }.into_any()
+            }}
+        </section>
+
+        <section class="card">
+            <h2>"Recent messages"</h2>
+            {if o.messages.is_empty() {
+                view! { <p class="empty">"No messages yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="list" aria-label="Messages">
+                        <thead><tr><th>"Message"</th><th>"Event type"</th><th>"Sent"</th><th>"Deliveries"</th></tr></thead>
+                        <tbody>
+                            {o.messages.into_iter().map(|m| view! {
+                                <tr>
+                                    <td><code>{m.message.id.clone()}</code></td>
+                                    <td>{m.message.event_type.clone()}</td>
+                                    <td>{m.message.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
+                                    <td>
+                                        {(m.succeeded > 0).then(|| view! { <span class="badge ok">{format!("{} succeeded", m.succeeded)}</span> })}
+                                        {(m.pending > 0).then(|| view! { <span class="badge pending">{format!("{} pending", m.pending)}</span> })}
+                                        {(m.failed > 0).then(|| view! { <span class="badge fail">{format!("{} failed", m.failed)}</span> })}
+                                        {(m.succeeded + m.pending + m.failed == 0).then(|| view! { <span class="muted">"no endpoints"</span> })}
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}

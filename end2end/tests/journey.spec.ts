@@ -1,0 +1,81 @@
+import { test, expect } from "@playwright/test";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { collectConsoleErrors, shot } from "./helpers";
+
+/** A real receiver on 127.0.0.1 that records every webhook it gets. */
+async function startReceiver() {
+  const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}/webhooks`, received, close: () => server.close() };
+}
+
+test("from signup to a delivered test event", async ({ page }) => {
+  const errors = collectConsoleErrors(page);
+  const receiver = await startReceiver();
+  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const started = Date.now();
+  const hydrated = () => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
+
+  await page.goto("/signup");
+  await hydrated();
+  await page.getByLabel("Email").fill(`journey-${id}@example.com`);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByLabel("Organisation name").fill(`Journey ${id}`);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/apps$/);
+
+  await page.getByRole("link", { name: "Event types" }).click();
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill("invoice.paid");
+  await page.getByLabel("Description").fill("An invoice was paid");
+  await page.getByLabel("Example payload (optional)").fill('{"invoiceId": "inv_1", "amount": 4200}');
+  await page.getByRole("button", { name: "Create event type" }).click();
+  await expect(page.getByRole("cell", { name: "invoice.paid" })).toBeVisible();
+
+  await page.getByRole("link", { name: "Applications" }).click();
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill("Shop");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("link", { name: "Shop" }).click();
+  await expect(page.getByRole("heading", { name: "Shop" })).toBeVisible();
+  await hydrated();
+
+  await page.getByLabel("URL").fill(receiver.url);
+  await page.getByLabel("Description").fill("local receiver");
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
+
+  // the payload is pre-filled from the event type's example; a broken one is refused inline
+  await expect(page.getByLabel("Payload (JSON)")).toHaveValue(/inv_1/);
+  await page.getByLabel("Payload (JSON)").fill("{ not json");
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await expect(page.getByText("The payload is not valid JSON")).toBeVisible();
+  expect(receiver.received).toHaveLength(0);
+
+  await page.getByLabel("Payload (JSON)").fill('{"invoiceId": "inv_1", "amount": 4200}');
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await expect(page.getByText(/^Sent msg_/)).toBeVisible();
+  await expect.poll(() => receiver.received.length).toBe(1);
+  expect(receiver.received[0].body).toBe('{"invoiceId": "inv_1", "amount": 4200}');
+  expect(receiver.received[0].headers["webhook-signature"]).toMatch(/^v1,/);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByText("1 succeeded")).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  console.log(`signup to a delivered, succeeded test event: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await shot(page, "app-page");
+  receiver.close();
+  // the deliberate bad payload answers 422, which the browser logs; nothing else may error
+  const unexpected = errors.filter((e) => !(e.includes("send_test_event") && e.includes("status of 422")));
+  expect(unexpected, unexpected.join("\n")).toEqual([]);
+});
