@@ -239,10 +239,14 @@ pub async fn send_test_event(
                 payload_retention_period: None,
                 application: None,
             };
-            ssr::services()?
+            let msg = ssr::services()?
                 .create_message(&t, &app, input, true, None)
                 .await
-                .map_err(field_names)
+                .map_err(field_names)?;
+            // straight to the message's timeline
+            let app_id = ssr::services()?.get_app(&t, &app).await?.id;
+            leptos_axum::redirect(&crate::paths::message(&app_id, &msg.id));
+            Ok(msg)
         }
         .await,
     )

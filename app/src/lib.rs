@@ -10,11 +10,12 @@ pub mod api;
 pub mod catalog;
 pub mod error;
 pub mod pages;
+pub mod timeline;
 
 use leptos_router::SsrMode;
 use pages::{
     app_detail::AppDetailPage, apps::AppsPage, auth::LoginPage, auth::SignupPage,
-    event_types::EventTypesPage, home::HomePage, home::NotFound, keys::ApiKeysPage,
+    event_types::EventTypesPage, home::HomePage, home::NotFound, keys::ApiKeysPage, message::MessagePage,
 };
 
 /// Route paths, shared by the router, links, the server's guards and tests.
@@ -26,6 +27,11 @@ pub mod paths {
     pub const APPS: &str = "/apps";
     pub const API_KEYS: &str = "/api-keys";
     pub const EVENT_TYPES: &str = "/event-types";
+
+    /// The delivery timeline of one message.
+    pub fn message(app: &str, msg: &str) -> String {
+        format!("{APPS}/{app}/msg/{msg}")
+    }
 
     /// The page of one application.
     pub fn app(id: &str) -> String {
@@ -72,6 +78,11 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("login") view=LoginPage/>
                     <Route path=StaticSegment("apps") view=AppsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("apps"), ParamSegment("id")) view=AppDetailPage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("apps"), ParamSegment("id"), StaticSegment("msg"), ParamSegment("msg"))
+                        view=MessagePage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("event-types") view=EventTypesPage ssr=SsrMode::Async/>
                 </Routes>

@@ -4,14 +4,15 @@ import type { AddressInfo } from "node:net";
 import { collectConsoleErrors, shot } from "./helpers";
 
 /** A real receiver on 127.0.0.1 that records every webhook it gets. */
-async function startReceiver() {
+async function startReceiver(failFirst = 0) {
   const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
   const server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       received.push({ headers: req.headers, body });
-      res.writeHead(200).end("ok");
+      if (received.length <= failFirst) res.writeHead(500).end("receiver is down");
+      else res.writeHead(200).end("ok");
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -64,18 +65,63 @@ test("from signup to a delivered test event", async ({ page }) => {
 
   await page.getByLabel("Payload (JSON)").fill('{"invoiceId": "inv_1", "amount": 4200}');
   await page.getByRole("button", { name: "Send test event" }).click();
-  await expect(page.getByText(/^Sent msg_/)).toBeVisible();
+  // straight to the message's timeline, which turns "succeeded" without a reload
+  await expect(page).toHaveURL(/\/apps\/app_[^/]+\/msg\/msg_/);
+  await hydrated();
+  await expect(page.getByRole("region", { name: `Deliveries to ${receiver.url}` }).getByText("succeeded")).toBeVisible();
   await expect.poll(() => receiver.received.length).toBe(1);
   expect(receiver.received[0].body).toBe('{"invoiceId": "inv_1", "amount": 4200}');
   expect(receiver.received[0].headers["webhook-signature"]).toMatch(/^v1,/);
-  await expect(async () => {
-    await page.reload();
-    await expect(page.getByText("1 succeeded")).toBeVisible({ timeout: 1000 });
-  }).toPass({ timeout: 15_000 });
+  await expect(page.getByText("HTTP 200")).toBeVisible();
+  await shot(page, "timeline");
+  await page.getByRole("link", { name: /Shop/ }).click();
+  await expect(page.getByText("1 succeeded")).toBeVisible();
   console.log(`signup to a delivered, succeeded test event: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await shot(page, "app-page");
   receiver.close();
   // the deliberate bad payload answers 422, which the browser logs; nothing else may error
   const unexpected = errors.filter((e) => !(e.includes("send_test_event") && e.includes("status of 422")));
   expect(unexpected, unexpected.join("\n")).toEqual([]);
+});
+
+test("a failing endpoint shows its failed attempt and next retry, then turns green live", async ({ page }) => {
+  const receiver = await startReceiver(1);
+  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const hydrated = () => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
+  await page.goto("/signup");
+  await hydrated();
+  await page.getByLabel("Email").fill(`retry-${id}@example.com`);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByLabel("Organisation name").fill(`Retry ${id}`);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/apps$/);
+  await page.goto("/event-types");
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill("order.shipped");
+  await page.getByRole("button", { name: "Create event type" }).click();
+  await expect(page.getByRole("cell", { name: "order.shipped" })).toBeVisible();
+  await page.goto("/apps");
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill("Flaky");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("link", { name: "Flaky" }).click();
+  await hydrated();
+  await page.getByLabel("URL").fill(receiver.url);
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await expect(page).toHaveURL(/\/msg\/msg_/);
+  await hydrated();
+  const block = page.getByRole("region", { name: `Deliveries to ${receiver.url}` });
+  await expect(block.getByText("HTTP 500")).toBeVisible();
+  await expect(block.getByText("E_HTTP")).toBeVisible();
+  await expect(block.getByText(/Next attempt at .* \(in \d+ s\)/)).toBeVisible();
+  await shot(page, "timeline-retrying");
+  // the first retry (5 s +-20%) succeeds; the page follows without a reload
+  await expect(block.getByText("succeeded")).toBeVisible({ timeout: 15_000 });
+  await expect(block.getByText("HTTP 200")).toBeVisible();
+  expect(receiver.received.length).toBe(2);
+  expect(receiver.received[1].headers["webhook-id"]).toBe(receiver.received[0].headers["webhook-id"]);
+  await shot(page, "timeline-recovered");
+  receiver.close();
 });

@@ -135,7 +135,7 @@ fn Overview(
 
         <section class="card">
             <h2>"Recent messages"</h2>
-            {if o.messages.is_empty() {
+            {let app_link = o.app.id.clone(); if o.messages.is_empty() {
                 view! { <p class="empty">"No messages yet."</p> }.into_any()
             } else {
                 view! {
@@ -144,7 +144,7 @@ fn Overview(
                         <tbody>
                             {o.messages.into_iter().map(|m| view! {
                                 <tr>
-                                    <td><code>{m.message.id.clone()}</code></td>
+                                    <td><a href=crate::paths::message(&app_link, &m.message.id)><code>{m.message.id.clone()}</code></a></td>
                                     <td>{m.message.event_type.clone()}</td>
                                     <td>{m.message.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
                                     <td>

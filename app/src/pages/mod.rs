@@ -5,6 +5,7 @@ pub mod auth;
 pub mod event_types;
 pub mod home;
 pub mod keys;
+pub mod message;
 
 use crate::api::{current_account, Logout};
 use crate::error::PortalError;

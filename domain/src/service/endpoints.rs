@@ -14,7 +14,7 @@ const UID_TAKEN: &str = "an endpoint with this uid already exists in this applic
 pub const DEFAULT_GRACE_SECONDS: i64 = 86_400;
 const MAX_GRACE_SECONDS: i64 = 7 * 86_400;
 
-fn is_sensitive(name: &str) -> bool {
+pub(crate) fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     matches!(
         n.as_str(),

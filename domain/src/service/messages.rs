@@ -209,6 +209,55 @@ impl Services {
         Ok(map_list(list, |a| a.into_out(with_content)))
     }
 
+    /// Every attempt of a message, oldest first, each with the request headers that were sent
+    /// (values of sensitive custom headers masked), for the portal's timeline.
+    pub async fn attempts_with_headers(
+        &self,
+        t: &Tenant,
+        app: &str,
+        msg: &str,
+    ) -> DomainResult<Vec<(MessageAttemptOut, Vec<(String, String)>)>> {
+        let app = self.app(t, app).await?;
+        let m = store::messages::get(&self.pool, &app.id, msg)
+            .await?
+            .ok_or(DomainError::NotFound("message"))?;
+        let page = Page::new(Some(250), None, Ordering::Ascending);
+        let rows = store::attempts::list(
+            &self.pool,
+            &app.id,
+            "message_id",
+            &m.id,
+            &Default::default(),
+            &page,
+        )
+        .await?;
+        Ok(rows
+            .data
+            .into_iter()
+            .map(|row| {
+                let headers = row
+                    .request_headers
+                    .as_ref()
+                    .and_then(|h| h.0.as_object())
+                    .map(|h| {
+                        h.iter()
+                            .map(|(k, v)| {
+                                let v = v.as_str().unwrap_or_default();
+                                let shown = if super::endpoints::is_sensitive(k) {
+                                    "•••"
+                                } else {
+                                    v
+                                };
+                                (k.clone(), shown.to_string())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (row.into_out(true), headers)
+            })
+            .collect())
+    }
+
     pub async fn list_attempts_by_endpoint(
         &self,
         t: &Tenant,

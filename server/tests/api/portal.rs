@@ -282,4 +282,6 @@ async fn another_organisations_application_is_not_found_in_the_portal() {
     assert!(body.contains("NotFound"), "{body}");
     let (_, body) = portal_call(&app, &eve, "delete_app", &[("id", &id)]).await;
     assert!(body.contains("NotFound"), "{body}");
+    let (s, _) = portal_call(&app, &eve, "message_timeline", &[("app", &id), ("msg", "msg_x")]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
 }

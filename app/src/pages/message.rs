@@ -1,0 +1,131 @@
+//! The delivery timeline of one message, refreshed every second until it settles.
+use super::Topbar;
+use crate::error::PortalError;
+use crate::timeline::{message_timeline, EndpointTimeline, Timeline};
+use domain::types::MessageStatus;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use std::time::Duration;
+
+#[component]
+pub fn MessagePage() -> impl IntoView {
+    let params = use_params_map();
+    let ids = move || {
+        let p = params.read();
+        (p.get("id").unwrap_or_default(), p.get("msg").unwrap_or_default())
+    };
+    let (tick, set_tick) = signal(0u64);
+    let (settled, set_settled) = signal(false);
+    let timeline = Resource::new(
+        move || (ids(), tick.get()),
+        |((app, msg), _)| message_timeline(app, msg),
+    );
+    // Live updates: poll while anything is pending (effects and intervals run only in the browser).
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if !settled.get_untracked() {
+                    set_tick.update(|t| *t += 1);
+                }
+            },
+            Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! {
+        <Topbar/>
+        <main class="container">
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match timeline.await {
+                        Ok(t) => {
+                            set_settled.set(t.settled());
+                            view! { <TimelineView t=t/> }.into_any()
+                        }
+                        Err(PortalError::LoggedOut) => view! {
+                            <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
+                        }.into_any(),
+                        Err(e) => view! { <h1>"Message"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+fn state_badge(s: MessageStatus) -> impl IntoView {
+    let (class, text) = match s {
+        MessageStatus::Success => ("badge ok", "succeeded"),
+        MessageStatus::Fail => ("badge fail", "failed"),
+        MessageStatus::Sending => ("badge pending", "sending"),
+        MessageStatus::Pending => ("badge pending", "pending"),
+    };
+    view! { <span class=class>{text}</span> }
+}
+
+#[component]
+fn TimelineView(t: Timeline) -> impl IntoView {
+    view! {
+        <p><a href=crate::paths::app(&t.app_id)>{format!("← {}", t.app_name)}</a></p>
+        <h1>"Message " <code>{t.message.id.clone()}</code></h1>
+        <p class="muted">
+            {t.message.event_type.clone()} " · sent " {t.message.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
+        </p>
+        <details class="card">
+            <summary>"Payload"</summary>
+            <pre>{t.message.payload.get().to_string()}</pre>
+        </details>
+        {if t.endpoints.is_empty() {
+            view! { <p class="empty">"No endpoint was subscribed to this message."</p> }.into_any()
+        } else {
+            t.endpoints.into_iter().map(|e| view! { <EndpointBlock e=e/> }).collect_view().into_any()
+        }}
+    }
+}
+
+#[component]
+fn EndpointBlock(e: EndpointTimeline) -> impl IntoView {
+    let pending = matches!(e.status, MessageStatus::Pending | MessageStatus::Sending);
+    view! {
+        <section class="card timeline" aria-label=format!("Deliveries to {}", e.url)>
+            <h2><code>{e.url.clone()}</code> " " {state_badge(e.status)}</h2>
+            {(pending && e.next_attempt.is_some()).then(|| view! {
+                <p class="next">
+                    "Next attempt at " {e.next_attempt.map(|n| n.format("%H:%M:%S UTC").to_string())}
+                    {e.next_in_secs.map(|s| format!(" (in {s} s)"))}
+                </p>
+            })}
+            {if e.attempts.is_empty() {
+                view! { <p class="empty">"Not attempted yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="attempts">
+                        {e.attempts.into_iter().map(|a| {
+                            let at = a.attempt;
+                            let ok = at.status == MessageStatus::Success;
+                            view! {
+                                <li class:ok=ok class:fail=!ok>
+                                    <div class="attempt-line">
+                                        <span>{at.timestamp.format("%H:%M:%S%.3f UTC").to_string()}</span>
+                                        <span>{if at.response_status_code == 0 { "no response".to_string() } else { format!("HTTP {}", at.response_status_code) }}</span>
+                                        <span>{format!("{} ms", at.response_duration_ms)}</span>
+                                        {at.error_code.clone().map(|c| view! { <span class="badge fail">{c}</span> })}
+                                        <span class="muted">{if at.trigger_type == domain::types::TriggerType::Manual { "manual" } else { "scheduled" }}</span>
+                                    </div>
+                                    <details>
+                                        <summary>"Response and request headers"</summary>
+                                        <pre>{at.response.clone()}</pre>
+                                        <table class="headers">
+                                            {a.request_headers.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td><code>{v}</code></td></tr> }).collect_view()}
+                                        </table>
+                                    </details>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
+        </section>
+    }
+}
