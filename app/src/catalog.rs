@@ -268,3 +268,62 @@ pub fn example_payload(et: &EventTypeOut) -> String {
         .and_then(|ex| serde_json::to_string_pretty(&ex).ok())
         .unwrap_or_else(|| "{\n  \"hello\": \"world\"\n}".into())
 }
+
+/// An endpoint's signing secrets: the current one, and during a rotation's grace period the
+/// previous one with when it stops signing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SigningSecrets {
+    pub endpoint_id: String,
+    pub current: String,
+    pub previous: Option<(String, chrono::DateTime<chrono::Utc>)>,
+}
+
+#[server(prefix = "/_fn", endpoint = "reveal_secret")]
+pub async fn reveal_secret(app: String, endpoint: String) -> Result<SigningSecrets, PortalError> {
+    ssr::respond(
+        async move {
+            let t = ssr::account().await?.tenant();
+            let keys = ssr::services()?
+                .endpoint_signing_secrets(&t, &app, &endpoint)
+                .await?;
+            let current = keys
+                .iter()
+                .find(|(_, exp)| exp.is_none())
+                .map(|(k, _)| k.clone())
+                .unwrap_or_default();
+            let previous = keys.into_iter().find_map(|(k, exp)| exp.map(|e| (k, e)));
+            Ok(SigningSecrets {
+                endpoint_id: endpoint,
+                current,
+                previous,
+            })
+        }
+        .await,
+    )
+}
+
+/// Rotates the secret; the old one keeps signing for 24 hours. Returns both.
+#[server(prefix = "/_fn", endpoint = "rotate_secret")]
+pub async fn rotate_secret(app: String, endpoint: String) -> Result<SigningSecrets, PortalError> {
+    ssr::respond(
+        async move {
+            let t = ssr::account().await?.tenant();
+            let s = ssr::services()?;
+            s.rotate_endpoint_secret(&t, &app, &endpoint, Default::default())
+                .await?;
+            let keys = s.endpoint_signing_secrets(&t, &app, &endpoint).await?;
+            let current = keys
+                .iter()
+                .find(|(_, exp)| exp.is_none())
+                .map(|(k, _)| k.clone())
+                .unwrap_or_default();
+            let previous = keys.into_iter().find_map(|(k, exp)| exp.map(|e| (k, e)));
+            Ok(SigningSecrets {
+                endpoint_id: endpoint,
+                current,
+                previous,
+            })
+        }
+        .await,
+    )
+}

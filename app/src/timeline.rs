@@ -86,3 +86,15 @@ pub async fn message_timeline(app: String, msg: String) -> Result<Timeline, Port
         .await,
     )
 }
+
+/// Queues a manual resend of the message to one endpoint.
+#[server(prefix = "/_fn", endpoint = "resend")]
+pub async fn resend(app: String, msg: String, endpoint: String) -> Result<(), PortalError> {
+    ssr::respond(
+        async move {
+            let t = ssr::account().await?.tenant();
+            Ok(ssr::services()?.resend(&t, &app, &msg, &endpoint).await?)
+        }
+        .await,
+    )
+}

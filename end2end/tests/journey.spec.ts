@@ -2,6 +2,14 @@ import { test, expect } from "@playwright/test";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectConsoleErrors, shot } from "./helpers";
+import * as crypto from "node:crypto";
+
+/** Standard Webhooks check, written out here so the test does not trust our own code. */
+function verifies(secret: string, h: http.IncomingHttpHeaders, body: string): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const mac = crypto.createHmac("sha256", key).update(`${h["webhook-id"]}.${h["webhook-timestamp"]}.${body}`).digest("base64");
+  return String(h["webhook-signature"]).split(" ").includes(`v1,${mac}`);
+}
 
 /** A real receiver on 127.0.0.1 that records every webhook it gets. */
 async function startReceiver(failFirst = 0) {
@@ -76,6 +84,19 @@ test("from signup to a delivered test event", async ({ page }) => {
   await shot(page, "timeline");
   await page.getByRole("link", { name: /Shop/ }).click();
   await expect(page.getByText("1 succeeded")).toBeVisible();
+
+  // step 6: reveal the secret, check the delivery's signature with it, rotate
+  await hydrated();
+  await expect(page.getByTestId("current-secret")).toHaveCount(0);
+  await page.getByRole("button", { name: "Reveal" }).click();
+  const secret = (await page.getByTestId("current-secret").textContent())!.trim();
+  expect(secret).toMatch(/^whsec_/);
+  expect(verifies(secret, receiver.received[0].headers, receiver.received[0].body)).toBe(true);
+  await page.getByRole("button", { name: "Rotate" }).click();
+  await expect(page.getByTestId("previous-secret")).toHaveText(secret);
+  const rotated = (await page.getByTestId("current-secret").textContent())!.trim();
+  expect(rotated).not.toBe(secret);
+  await shot(page, "secrets-rotated");
   console.log(`signup to a delivered, succeeded test event: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   await shot(page, "app-page");
   receiver.close();
@@ -123,5 +144,43 @@ test("a failing endpoint shows its failed attempt and next retry, then turns gre
   expect(receiver.received.length).toBe(2);
   expect(receiver.received[1].headers["webhook-id"]).toBe(receiver.received[0].headers["webhook-id"]);
   await shot(page, "timeline-recovered");
+  receiver.close();
+});
+
+test("resend after fixing the receiver turns a failed delivery green", async ({ page }) => {
+  const receiver = await startReceiver(1);
+  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const hydrated = () => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
+  await page.goto("/signup");
+  await hydrated();
+  await page.getByLabel("Email").fill(`resend-${id}@example.com`);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByLabel("Organisation name").fill(`Resend ${id}`);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/apps$/);
+  await page.goto("/event-types");
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill("user.created");
+  await page.getByRole("button", { name: "Create event type" }).click();
+  await expect(page.getByRole("cell", { name: "user.created" })).toBeVisible();
+  await page.goto("/apps");
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill("Replays");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("link", { name: "Replays" }).click();
+  await hydrated();
+  await page.getByLabel("URL").fill(receiver.url);
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await expect(page).toHaveURL(/\/msg\/msg_/);
+  await hydrated();
+  const block = page.getByRole("region", { name: `Deliveries to ${receiver.url}` });
+  await expect(block.getByText("HTTP 500")).toBeVisible();
+  // the receiver answers 200 from now on; resend instead of waiting for the retry
+  await block.getByRole("button", { name: "Resend" }).click();
+  await expect(block.getByText("succeeded")).toBeVisible({ timeout: 4_000 });
+  await expect(block.getByText("manual")).toBeVisible();
+  await shot(page, "timeline-resent");
   receiver.close();
 });

@@ -1,5 +1,7 @@
 //! The portal's browser entry point: hydrates the server-rendered page.
 #![forbid(unsafe_code)]
+// The portal's view types nest deeply; type-checking them needs more than the default 128.
+#![recursion_limit = "256"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -1,7 +1,11 @@
 //! One application: its endpoints (add more), a test-event sender, and its recent messages.
 use super::{field_error, Field, Topbar};
-use crate::catalog::{app_overview, example_payload, AddEndpoint, AppDashboard, SendTestEvent};
+use crate::catalog::{
+    app_overview, example_payload, AddEndpoint, AppDashboard, RevealSecret, RotateSecret, SendTestEvent,
+    SigningSecrets,
+};
 use crate::error::PortalError;
+use domain::types::EndpointOut;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -79,6 +83,7 @@ fn Overview(
                     </table>
                 }.into_any()
             }}
+            {(!o.endpoints.is_empty()).then(|| view! { <SecretsPanel app=o.app.id.clone() endpoints=o.endpoints.clone()/> })}
             <h3>"Add an endpoint"</h3>
             <ActionForm action=add attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="app" value=app_for_add/>
@@ -160,5 +165,65 @@ fn Overview(
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// Signing secrets, hidden until asked for; rotation explains the grace period.
+#[component]
+fn SecretsPanel(app: String, endpoints: Vec<EndpointOut>) -> impl IntoView {
+    let reveal = ServerAction::<RevealSecret>::new();
+    let rotate = ServerAction::<RotateSecret>::new();
+    let shown = move || {
+        let r = rotate.value().get().and_then(|r| r.ok());
+        r.or_else(|| reveal.value().get().and_then(|r| r.ok()))
+    };
+    view! {
+        <h3>"Signing secrets"</h3>
+        <p class="muted">"Receivers verify each webhook with the endpoint's secret (Standard Webhooks)."</p>
+        <ul class="secrets">
+            {endpoints.into_iter().map(|e| {
+                let (app_a, app_b) = (app.clone(), app.clone());
+                let (ep_a, ep_b) = (e.id.clone(), e.id.clone());
+                let id = e.id.clone();
+                view! {
+                    <li>
+                        <code>{e.url.clone()}</code>
+                        <ActionForm action=reveal attr:class="inline">
+                            <input type="hidden" name="app" value=app_a/>
+                            <input type="hidden" name="endpoint" value=ep_a/>
+                            <button type="submit" class="button small">"Reveal"</button>
+                        </ActionForm>
+                        " "
+                        <ActionForm action=rotate attr:class="inline">
+                            <input type="hidden" name="app" value=app_b/>
+                            <input type="hidden" name="endpoint" value=ep_b/>
+                            <button type="submit" class="button small secondary">"Rotate"</button>
+                        </ActionForm>
+                        {move || shown().filter(|s: &SigningSecrets| s.endpoint_id == id).map(|s| view! { <SecretView s=s/> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        <p class="hint">"Rotating makes a new secret at once; the old one keeps signing for 24 hours, so receivers can switch without missing a webhook."</p>
+    }
+}
+
+#[component]
+fn SecretView(s: SigningSecrets) -> impl IntoView {
+    view! {
+        <div class="secret-box" role="status">
+            <p>"Current secret: " <code class="secret" data-testid="current-secret">{s.current.clone()}</code> " "
+                <button type="button" class="button small" data-key=s.current.clone()
+                    onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">"Copy"</button>
+            </p>
+            {s.previous.map(|(k, until)| view! {
+                <p>"Previous secret, still signing until " {until.format("%Y-%m-%d %H:%M UTC").to_string()} ": "
+                    <code class="secret" data-testid="previous-secret">{k}</code></p>
+            })}
+            <details>
+                <summary>"Verify in your code"</summary>
+                <pre>{format!("# Python (pip install standardwebhooks)\nfrom standardwebhooks.webhooks import Webhook\nWebhook(\"{0}\").verify(body, headers)\n\n// Node (npm install standardwebhooks)\nimport {{ Webhook }} from \"standardwebhooks\";\nnew Webhook(\"{1}\").verify(body, headers);\n\n// Rust: v1,base64(HMAC-SHA256(key, \"{{id}}.{{timestamp}}.{{body}}\")), key = base64-decoded secret after whsec_", s.current, s.current.trim_start_matches("whsec_"))}</pre>
+            </details>
+        </div>
     }
 }

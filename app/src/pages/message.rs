@@ -1,7 +1,7 @@
 //! The delivery timeline of one message, refreshed every second until it settles.
 use super::Topbar;
 use crate::error::PortalError;
-use crate::timeline::{message_timeline, EndpointTimeline, Timeline};
+use crate::timeline::{message_timeline, EndpointTimeline, Resend, Timeline};
 use domain::types::MessageStatus;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -16,9 +16,16 @@ pub fn MessagePage() -> impl IntoView {
     };
     let (tick, set_tick) = signal(0u64);
     let (settled, set_settled) = signal(false);
+    let resend = ServerAction::<Resend>::new();
+    // a resend makes the message pending again: refresh and resume polling
+    Effect::new(move |_| {
+        if resend.version().get() > 0 {
+            set_settled.set(false);
+        }
+    });
     let timeline = Resource::new(
-        move || (ids(), tick.get()),
-        |((app, msg), _)| message_timeline(app, msg),
+        move || (ids(), tick.get(), resend.version().get()),
+        |((app, msg), _, _)| message_timeline(app, msg),
     );
     // Live updates: poll while anything is pending (effects and intervals run only in the browser).
     Effect::new(move |_| {
@@ -41,7 +48,7 @@ pub fn MessagePage() -> impl IntoView {
                     match timeline.await {
                         Ok(t) => {
                             set_settled.set(t.settled());
-                            view! { <TimelineView t=t/> }.into_any()
+                            view! { <TimelineView t=t resend=resend/> }.into_any()
                         }
                         Err(PortalError::LoggedOut) => view! {
                             <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
@@ -65,7 +72,7 @@ fn state_badge(s: MessageStatus) -> impl IntoView {
 }
 
 #[component]
-fn TimelineView(t: Timeline) -> impl IntoView {
+fn TimelineView(t: Timeline, resend: ServerAction<Resend>) -> impl IntoView {
     view! {
         <p><a href=crate::paths::app(&t.app_id)>{format!("← {}", t.app_name)}</a></p>
         <h1>"Message " <code>{t.message.id.clone()}</code></h1>
@@ -79,17 +86,36 @@ fn TimelineView(t: Timeline) -> impl IntoView {
         {if t.endpoints.is_empty() {
             view! { <p class="empty">"No endpoint was subscribed to this message."</p> }.into_any()
         } else {
-            t.endpoints.into_iter().map(|e| view! { <EndpointBlock e=e/> }).collect_view().into_any()
+            let (app, msg) = (t.app_id.clone(), t.message.id.clone());
+            t.endpoints
+                .into_iter()
+                .map(|e| view! { <EndpointBlock e=e app=app.clone() msg=msg.clone() resend=resend/> })
+                .collect_view()
+                .into_any()
         }}
     }
 }
 
 #[component]
-fn EndpointBlock(e: EndpointTimeline) -> impl IntoView {
+fn EndpointBlock(
+    e: EndpointTimeline,
+    app: String,
+    msg: String,
+    resend: ServerAction<Resend>,
+) -> impl IntoView {
     let pending = matches!(e.status, MessageStatus::Pending | MessageStatus::Sending);
     view! {
         <section class="card timeline" aria-label=format!("Deliveries to {}", e.url)>
-            <h2><code>{e.url.clone()}</code> " " {state_badge(e.status)}</h2>
+            <h2>
+                <code>{e.url.clone()}</code> " " {state_badge(e.status)}
+                <ActionForm action=resend attr:class="inline push-right">
+                    <input type="hidden" name="app" value=app/>
+                    <input type="hidden" name="msg" value=msg/>
+                    <input type="hidden" name="endpoint" value=e.endpoint_id.clone()/>
+                    <button type="submit" class="button small" disabled=move || resend.pending().get()>"Resend"</button>
+                </ActionForm>
+            </h2>
+            {move || resend.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             {(pending && e.next_attempt.is_some()).then(|| view! {
                 <p class="next">
                     "Next attempt at " {e.next_attempt.map(|n| n.format("%H:%M:%S UTC").to_string())}
