@@ -278,6 +278,26 @@ pub struct SigningSecrets {
     pub previous: Option<(String, chrono::DateTime<chrono::Utc>)>,
 }
 
+impl SigningSecrets {
+    /// From the service's `(secret, expires_at)` list: the one without expiry is current.
+    pub fn from_keys(
+        endpoint_id: String,
+        keys: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)>,
+    ) -> Self {
+        let current = keys
+            .iter()
+            .find(|(_, exp)| exp.is_none())
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
+        let previous = keys.into_iter().find_map(|(k, exp)| exp.map(|e| (k, e)));
+        Self {
+            endpoint_id,
+            current,
+            previous,
+        }
+    }
+}
+
 #[server(prefix = "/_fn", endpoint = "reveal_secret")]
 pub async fn reveal_secret(app: String, endpoint: String) -> Result<SigningSecrets, PortalError> {
     ssr::respond(
@@ -286,17 +306,7 @@ pub async fn reveal_secret(app: String, endpoint: String) -> Result<SigningSecre
             let keys = ssr::services()?
                 .endpoint_signing_secrets(&t, &app, &endpoint)
                 .await?;
-            let current = keys
-                .iter()
-                .find(|(_, exp)| exp.is_none())
-                .map(|(k, _)| k.clone())
-                .unwrap_or_default();
-            let previous = keys.into_iter().find_map(|(k, exp)| exp.map(|e| (k, e)));
-            Ok(SigningSecrets {
-                endpoint_id: endpoint,
-                current,
-                previous,
-            })
+            Ok(SigningSecrets::from_keys(endpoint, keys))
         }
         .await,
     )
@@ -312,17 +322,7 @@ pub async fn rotate_secret(app: String, endpoint: String) -> Result<SigningSecre
             s.rotate_endpoint_secret(&t, &app, &endpoint, Default::default())
                 .await?;
             let keys = s.endpoint_signing_secrets(&t, &app, &endpoint).await?;
-            let current = keys
-                .iter()
-                .find(|(_, exp)| exp.is_none())
-                .map(|(k, _)| k.clone())
-                .unwrap_or_default();
-            let previous = keys.into_iter().find_map(|(k, exp)| exp.map(|e| (k, e)));
-            Ok(SigningSecrets {
-                endpoint_id: endpoint,
-                current,
-                previous,
-            })
+            Ok(SigningSecrets::from_keys(endpoint, keys))
         }
         .await,
     )

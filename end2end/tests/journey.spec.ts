@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect, type Page } from "@playwright/test";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectConsoleErrors, shot } from "./helpers";
@@ -26,6 +26,35 @@ async function startReceiver(failFirst = 0) {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
   return { url: `http://127.0.0.1:${port}/webhooks`, received, close: () => server.close() };
+}
+
+/** Signs up a new account, creates an event type and an application, and subscribes an
+ * endpoint at `url`; leaves the page on the application. Returns the hydration wait. */
+async function newAccountWithEndpoint(page: Page, tag: string, eventType: string, appName: string, url: string) {
+  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const hydrated = () => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
+  await page.goto("/signup");
+  await hydrated();
+  await page.getByLabel("Email").fill(`${tag.toLowerCase()}-${id}@example.com`);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByLabel("Organisation name").fill(`${tag} ${id}`);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/apps$/);
+  await page.goto("/event-types");
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill(eventType);
+  await page.getByRole("button", { name: "Create event type" }).click();
+  await expect(page.getByRole("cell", { name: eventType })).toBeVisible();
+  await page.goto("/apps");
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill(appName);
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("link", { name: appName }).click();
+  await hydrated();
+  await page.getByLabel("URL").fill(url);
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
+  return hydrated;
 }
 
 test("from signup to a delivered test event", async ({ page }) => {
@@ -107,29 +136,7 @@ test("from signup to a delivered test event", async ({ page }) => {
 
 test("a failing endpoint shows its failed attempt and next retry, then turns green live", async ({ page }) => {
   const receiver = await startReceiver(1);
-  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  const hydrated = () => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
-  await page.goto("/signup");
-  await hydrated();
-  await page.getByLabel("Email").fill(`retry-${id}@example.com`);
-  await page.getByLabel("Password").fill("a long enough passphrase");
-  await page.getByLabel("Organisation name").fill(`Retry ${id}`);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/apps$/);
-  await page.goto("/event-types");
-  await hydrated();
-  await page.getByLabel("Name", { exact: true }).fill("order.shipped");
-  await page.getByRole("button", { name: "Create event type" }).click();
-  await expect(page.getByRole("cell", { name: "order.shipped" })).toBeVisible();
-  await page.goto("/apps");
-  await hydrated();
-  await page.getByLabel("Name", { exact: true }).fill("Flaky");
-  await page.getByRole("button", { name: "Create" }).click();
-  await page.getByRole("link", { name: "Flaky" }).click();
-  await hydrated();
-  await page.getByLabel("URL").fill(receiver.url);
-  await page.getByRole("button", { name: "Add endpoint" }).click();
-  await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
+  const hydrated = await newAccountWithEndpoint(page, "Retry", "order.shipped", "Flaky", receiver.url);
   await page.getByRole("button", { name: "Send test event" }).click();
   await expect(page).toHaveURL(/\/msg\/msg_/);
   await hydrated();
@@ -149,29 +156,7 @@ test("a failing endpoint shows its failed attempt and next retry, then turns gre
 
 test("resend after fixing the receiver turns a failed delivery green", async ({ page }) => {
   const receiver = await startReceiver(1);
-  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  const hydrated = () => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
-  await page.goto("/signup");
-  await hydrated();
-  await page.getByLabel("Email").fill(`resend-${id}@example.com`);
-  await page.getByLabel("Password").fill("a long enough passphrase");
-  await page.getByLabel("Organisation name").fill(`Resend ${id}`);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/apps$/);
-  await page.goto("/event-types");
-  await hydrated();
-  await page.getByLabel("Name", { exact: true }).fill("user.created");
-  await page.getByRole("button", { name: "Create event type" }).click();
-  await expect(page.getByRole("cell", { name: "user.created" })).toBeVisible();
-  await page.goto("/apps");
-  await hydrated();
-  await page.getByLabel("Name", { exact: true }).fill("Replays");
-  await page.getByRole("button", { name: "Create" }).click();
-  await page.getByRole("link", { name: "Replays" }).click();
-  await hydrated();
-  await page.getByLabel("URL").fill(receiver.url);
-  await page.getByRole("button", { name: "Add endpoint" }).click();
-  await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
+  const hydrated = await newAccountWithEndpoint(page, "Resend", "user.created", "Replays", receiver.url);
   await page.getByRole("button", { name: "Send test event" }).click();
   await expect(page).toHaveURL(/\/msg\/msg_/);
   await hydrated();

@@ -4,7 +4,6 @@ use crate::catalog::{
     app_overview, example_payload, AddEndpoint, AppDashboard, RevealSecret, RotateSecret, SendTestEvent,
     SigningSecrets,
 };
-use crate::error::PortalError;
 use domain::types::EndpointOut;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -26,10 +25,7 @@ pub fn AppDetailPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match overview.await {
                         Ok(o) => view! { <Overview o=o add=add send=send/> }.into_any(),
-                        Err(PortalError::LoggedOut) => view! {
-                            <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
-                        }.into_any(),
-                        Err(e) => view! { <h1>"Application"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => super::load_error(e),
                     }
                 })}
             </Suspense>

@@ -1,7 +1,6 @@
 //! The organisation's applications: list, create, delete.
 use super::{Field, Topbar};
 use crate::api::{list_apps, CreateApp, DeleteApp};
-use crate::error::PortalError;
 use leptos::prelude::*;
 
 #[component]
@@ -72,10 +71,7 @@ pub fn AppsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(PortalError::LoggedOut) => view! {
-                            <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
-                        }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => super::load_error(e),
                     }
                 })}
             </Suspense>

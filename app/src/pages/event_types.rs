@@ -1,7 +1,6 @@
 //! The event-type catalogue: create (name, description, JSON schema, example), archive.
 use super::{field_error, Field, Topbar};
 use crate::catalog::{list_event_types, AddEventType, ArchiveEventType};
-use crate::error::PortalError;
 use leptos::prelude::*;
 
 #[component]
@@ -62,10 +61,7 @@ pub fn EventTypesPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(PortalError::LoggedOut) => view! {
-                            <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
-                        }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => super::load_error(e),
                     }
                 })}
             </Suspense>

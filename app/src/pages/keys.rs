@@ -1,7 +1,6 @@
 //! API keys: create (shown once, with a copy button), list with prefix and last use, revoke.
 use super::{Field, Topbar};
 use crate::api::{list_api_keys, CreateApiKey, RevokeApiKey};
-use crate::error::PortalError;
 use leptos::prelude::*;
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -84,10 +83,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(PortalError::LoggedOut) => view! {
-                            <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
-                        }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => super::load_error(e),
                     }
                 })}
             </Suspense>

@@ -1,6 +1,5 @@
 //! The delivery timeline of one message, refreshed every second until it settles.
 use super::Topbar;
-use crate::error::PortalError;
 use crate::timeline::{message_timeline, EndpointTimeline, Resend, Timeline};
 use domain::types::MessageStatus;
 use leptos::prelude::*;
@@ -50,10 +49,7 @@ pub fn MessagePage() -> impl IntoView {
                             set_settled.set(t.settled());
                             view! { <TimelineView t=t resend=resend/> }.into_any()
                         }
-                        Err(PortalError::LoggedOut) => view! {
-                            <p>"Your session has ended. " <a href=crate::paths::LOGIN>"Log in again"</a></p>
-                        }.into_any(),
-                        Err(e) => view! { <h1>"Message"</h1><p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => super::load_error(e),
                     }
                 })}
             </Transition>

@@ -89,3 +89,15 @@ pub fn Field(
         </div>
     }
 }
+
+/// What a page shows when loading its data failed: a way back in after the session ended,
+/// otherwise the error in words.
+pub fn load_error(e: PortalError) -> AnyView {
+    match e {
+        PortalError::LoggedOut => view! {
+            <p>"Your session has ended. " <a href=paths::LOGIN>"Log in again"</a></p>
+        }
+        .into_any(),
+        e => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+    }
+}
