@@ -164,10 +164,7 @@ impl Services {
         with_content: bool,
     ) -> DomainResult<MessageOut> {
         let app = self.app(t, app).await?;
-        store::messages::get(&self.pool, &app.id, msg)
-            .await?
-            .map(|m| m.into_out(with_content))
-            .ok_or(DomainError::NotFound("message"))
+        Ok(self.message(&app.id, msg).await?.into_out(with_content))
     }
 
     pub async fn list_messages(
@@ -185,9 +182,7 @@ impl Services {
 
     pub async fn expunge_message(&self, t: &Tenant, app: &str, msg: &str) -> DomainResult<()> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg)
-            .await?
-            .ok_or(DomainError::NotFound("message"))?;
+        let m = self.message(&app.id, msg).await?;
         store::messages::expunge_content(&self.pool, &app.id, &m.id).await?;
         Ok(())
     }
@@ -202,9 +197,7 @@ impl Services {
         page: &Page,
     ) -> DomainResult<ListResponse<MessageAttemptOut>> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg)
-            .await?
-            .ok_or(DomainError::NotFound("message"))?;
+        let m = self.message(&app.id, msg).await?;
         let list = store::attempts::list(&self.pool, &app.id, "message_id", &m.id, f, page).await?;
         Ok(map_list(list, |a| a.into_out(with_content)))
     }
@@ -218,9 +211,7 @@ impl Services {
         msg: &str,
     ) -> DomainResult<Vec<(MessageAttemptOut, Vec<(String, String)>)>> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg)
-            .await?
-            .ok_or(DomainError::NotFound("message"))?;
+        let m = self.message(&app.id, msg).await?;
         let page = Page::new(Some(250), None, Ordering::Ascending);
         let rows = store::attempts::list(
             &self.pool,
@@ -281,19 +272,19 @@ impl Services {
         attempt: &str,
     ) -> DomainResult<store::attempts::AttemptRow> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg)
-            .await?
-            .ok_or(DomainError::NotFound("message"))?;
+        let m = self.message(&app.id, msg).await?;
         store::attempts::get(&self.pool, &app.id, &m.id, attempt)
             .await?
             .ok_or(DomainError::NotFound("attempt"))
     }
 
     pub async fn expunge_attempt(&self, t: &Tenant, app: &str, msg: &str, attempt: &str) -> DomainResult<()> {
-        let a = self.get_attempt(t, app, msg, attempt).await?;
         let app = self.app(t, app).await?;
-        store::attempts::expunge_content(&self.pool, &app.id, &a.message_id, &a.id).await?;
-        Ok(())
+        let m = self.message(&app.id, msg).await?;
+        store::attempts::expunge_content(&self.pool, &app.id, &m.id, attempt)
+            .await?
+            .then_some(())
+            .ok_or(DomainError::NotFound("attempt"))
     }
 
     pub async fn message_destinations(
@@ -304,9 +295,7 @@ impl Services {
         page: &Page,
     ) -> DomainResult<ListResponse<MessageEndpointOut>> {
         let app = self.app(t, app).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg)
-            .await?
-            .ok_or(DomainError::NotFound("message"))?;
+        let m = self.message(&app.id, msg).await?;
         Ok(store::attempts::destinations(&self.pool, &app.id, &m.id, page).await?)
     }
 
@@ -326,9 +315,7 @@ impl Services {
     /// Queues a manual attempt of the message to the endpoint now.
     pub async fn resend(&self, t: &Tenant, app: &str, msg: &str, ep: &str) -> DomainResult<()> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
-        let m = store::messages::get(&self.pool, &app.id, msg)
-            .await?
-            .ok_or(DomainError::NotFound("message"))?;
+        let m = self.message(&app.id, msg).await?;
         if ep.disabled {
             return Err(DomainError::bad_request(
                 "endpoint_disabled",

@@ -57,6 +57,19 @@ impl Services {
     }
 }
 
+impl Services {
+    /// The message `id_or_event_id` of an application already resolved for the tenant, or 404.
+    pub async fn message(
+        &self,
+        app_id: &str,
+        id_or_event_id: &str,
+    ) -> DomainResult<store::messages::MessageRow> {
+        store::messages::get(&self.pool, app_id, id_or_event_id)
+            .await?
+            .ok_or(DomainError::NotFound("message"))
+    }
+}
+
 /// Maps a unique violation to a 409 with `what`, other errors unchanged.
 pub(crate) fn conflict_on_unique(e: sqlx::Error, what: &str) -> DomainError {
     if store::is_unique_violation(&e) {
