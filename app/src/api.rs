@@ -15,11 +15,14 @@ pub struct AccountView {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use super::*;
+    use domain::service::accounts::PortalScope;
     use domain::service::users::Account;
-    use domain::service::Services;
+    use domain::service::{Services, Tenant};
     use tower_sessions::Session;
 
     pub const USER_KEY: &str = "user_id";
+    /// A consumer-portal session's grant: the hash of its link's token.
+    pub const PORTAL_KEY: &str = "portal_grant";
 
     /// Gives a failing server function the HTTP status that fits: a person's mistake is a 4xx,
     /// never a 500.
@@ -51,6 +54,91 @@ pub mod ssr {
         let user_id = user_id.ok_or(PortalError::LoggedOut)?;
         services()?.account(&user_id).await?.ok_or(PortalError::LoggedOut)
     }
+
+    /// Who a request acts as: a logged-in developer (their whole organisation) or a consumer
+    /// holding a portal link (one application).
+    pub enum Viewer {
+        Developer(Account),
+        Consumer(PortalScope),
+    }
+
+    /// The viewer of this request's session. A developer login wins over a portal grant in the
+    /// same browser; opening a link of another organisation ends that login (see
+    /// [`start_portal_session`]), so both always name the same organisation.
+    pub async fn viewer() -> Result<Viewer, PortalError> {
+        match account().await {
+            Ok(a) => return Ok(Viewer::Developer(a)),
+            Err(PortalError::LoggedOut) => {}
+            Err(e) => return Err(e),
+        }
+        let session = session().await?;
+        let grant: Option<String> = session.get(PORTAL_KEY).await.map_err(|_| PortalError::Internal)?;
+        let grant = grant.ok_or(PortalError::LoggedOut)?;
+        match services()?.resolve_portal_grant(&grant).await {
+            Ok(scope) => Ok(Viewer::Consumer(scope)),
+            Err(domain::DomainError::Unauthorized(_)) => Err(PortalError::LinkExpired),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The tenant to act for on application `app`. A developer reaches every application of
+    /// their organisation; a consumer only the one its link names, and any other answers 404.
+    pub async fn tenant_for(app: &str) -> Result<Tenant, PortalError> {
+        match viewer().await? {
+            Viewer::Developer(a) => Ok(a.tenant()),
+            Viewer::Consumer(p) => {
+                let row = services()?.app(&p.tenant, app).await?;
+                if row.id == p.app_id {
+                    Ok(p.tenant)
+                } else {
+                    Err(PortalError::NotFound)
+                }
+            }
+        }
+    }
+
+    /// Turns a consumer-portal token into a session for its application, and returns the
+    /// application's id. A developer of the same organisation stays logged in; one of another
+    /// organisation is logged out, so one session never spans two organisations.
+    pub async fn start_portal_session(
+        session: &Session,
+        services: &Services,
+        token: &str,
+    ) -> Result<String, PortalError> {
+        let scope = services.resolve_portal_token(token).await.map_err(|e| match e {
+            domain::DomainError::Unauthorized(_) => PortalError::LinkExpired,
+            e => e.into(),
+        })?;
+        let user: Option<String> = session.get(USER_KEY).await.map_err(|_| PortalError::Internal)?;
+        if let Some(user) = user {
+            let same_org = services
+                .account(&user)
+                .await?
+                .is_some_and(|a| a.org_id == scope.tenant.org_id);
+            if !same_org {
+                session.flush().await.map_err(|_| PortalError::Internal)?;
+            }
+        }
+        session.cycle_id().await.map_err(|_| PortalError::Internal)?;
+        session
+            .insert(PORTAL_KEY, domain::service::accounts::portal_grant(token))
+            .await
+            .map_err(|_| PortalError::Internal)?;
+        Ok(scope.app_id)
+    }
+
+    /// A new consumer-portal link to the organisation's application `app`, valid for an hour.
+    pub async fn consumer_portal_url(app: &str) -> Result<String, PortalError> {
+        let t = account().await?.tenant();
+        let input = domain::types::AppPortalAccessIn {
+            expiry: Some(CONSUMER_LINK_SECS),
+            ..Default::default()
+        };
+        Ok(services()?.app_portal_access(&t, app, input).await?.url)
+    }
+
+    /// How long a link made from the portal stays valid.
+    pub const CONSUMER_LINK_SECS: i64 = 3600;
 
     /// Starts a fresh session (a new id, against fixation) for the account.
     pub async fn start_session(account: &Account) -> Result<(), PortalError> {
@@ -205,4 +293,24 @@ pub async fn revoke_api_key(id: String) -> Result<(), PortalError> {
         }
         .await,
     )
+}
+
+/// Makes an app-portal-access link (valid for an hour) and opens it: the developer sees the
+/// consumer portal exactly as their customer will.
+#[server(prefix = "/_fn", endpoint = "open_consumer_portal")]
+pub async fn open_consumer_portal(app: String) -> Result<(), PortalError> {
+    ssr::respond(
+        async move {
+            let url = ssr::consumer_portal_url(&app).await?;
+            leptos_axum::redirect(&url);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Makes an app-portal-access link to hand to a customer, valid for an hour.
+#[server(prefix = "/_fn", endpoint = "consumer_portal_link")]
+pub async fn consumer_portal_link(app: String) -> Result<String, PortalError> {
+    ssr::respond(ssr::consumer_portal_url(&app).await)
 }

@@ -1,20 +1,11 @@
 //! Server functions for an application's endpoints, the event-type catalogue, and test events.
 use crate::error::PortalError;
-use domain::types::{ApplicationOut, EndpointOut, EventTypeOut, MessageOut};
+use domain::types::{ApplicationOut, EndpointOut, EventTypeOut, MessageOut, MessageOutcome};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use crate::api::ssr;
-
-/// A message with how its deliveries stand, for the application page.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MessageSummary {
-    pub message: MessageOut,
-    pub succeeded: usize,
-    pub pending: usize,
-    pub failed: usize,
-}
 
 /// Everything the application page shows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,7 +13,7 @@ pub struct AppDashboard {
     pub app: ApplicationOut,
     pub endpoints: Vec<EndpointOut>,
     pub event_types: Vec<EventTypeOut>,
-    pub messages: Vec<MessageSummary>,
+    pub messages: Vec<MessageOutcome>,
 }
 
 #[server(prefix = "/_fn", endpoint = "app_overview")]
@@ -30,8 +21,8 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
     ssr::respond(
         async move {
             use domain::store::Page;
-            use domain::types::{MessageStatus, Ordering};
-            let t = ssr::account().await?.tenant();
+            use domain::types::Ordering;
+            let t = ssr::tenant_for(&app).await?;
             let s = ssr::services()?;
             let app = s.get_app(&t, &app).await?;
             let endpoints = s
@@ -42,34 +33,15 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
                 .list_event_types(&t, false, &Page::new(Some(250), None, Ordering::Ascending))
                 .await?
                 .data;
-            let recent = s
-                .list_messages(
+            let messages = s
+                .message_log(
                     &t,
                     &app.id,
                     &Default::default(),
-                    true,
-                    &Page::new(Some(20), None, Ordering::Descending),
+                    &Page::new(Some(10), None, Ordering::Descending),
                 )
                 .await?
                 .data;
-            let mut messages = Vec::with_capacity(recent.len());
-            for m in recent {
-                let dest = s
-                    .message_destinations(
-                        &t,
-                        &app.id,
-                        &m.id,
-                        &Page::new(Some(250), None, Ordering::Ascending),
-                    )
-                    .await?;
-                let count = |st: MessageStatus| dest.data.iter().filter(|d| d.status == st).count();
-                messages.push(MessageSummary {
-                    succeeded: count(MessageStatus::Success),
-                    pending: count(MessageStatus::Pending) + count(MessageStatus::Sending),
-                    failed: count(MessageStatus::Fail),
-                    message: m,
-                });
-            }
             Ok(AppDashboard {
                 app,
                 endpoints,
@@ -81,7 +53,9 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
     )
 }
 
-/// Adds an endpoint. `event_types` empty means every type; `channels` is comma-separated.
+/// Adds an endpoint. `event_types` empty means every type; `channels` is comma-separated;
+/// `headers` is one `Name: value` per line.
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/_fn", endpoint = "add_endpoint")]
 pub async fn add_endpoint(
     app: String,
@@ -90,32 +64,31 @@ pub async fn add_endpoint(
     event_types: Option<Vec<String>>,
     channels: String,
     rate_limit: String,
+    headers: Option<String>,
 ) -> Result<EndpointOut, PortalError> {
     ssr::respond(
         async move {
+            use crate::endpoint::{parse_channels, parse_header_lines, parse_rate_limit};
             use crate::error::FieldProblem;
-            let t = ssr::account().await?.tenant();
-            let rate = match rate_limit.trim() {
-                "" => None,
-                r => Some(r.parse::<i64>().map_err(|_| {
-                    PortalError::Invalid(vec![FieldProblem {
-                        field: Some("rate_limit".into()),
-                        message: "Enter the rate limit as a whole number of messages per second.".into(),
-                    }])
-                })?),
-            };
-            let channels: Vec<String> = channels
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect();
+            let t = ssr::tenant_for(&app).await?;
+            let headers = parse_header_lines(headers.as_deref().unwrap_or_default()).map_err(|m| {
+                PortalError::Invalid(vec![FieldProblem {
+                    field: Some("headers".into()),
+                    message: m,
+                }])
+            })?;
             let input = domain::types::EndpointIn {
                 url: url.trim().to_string(),
                 description: Some(description),
                 event_types: event_types.filter(|v| !v.is_empty()),
-                channels: (!channels.is_empty()).then_some(channels),
-                throttle_rate: rate,
+                channels: parse_channels(&channels),
+                throttle_rate: parse_rate_limit(&rate_limit)?,
+                headers: (!headers.is_empty()).then(|| {
+                    headers
+                        .into_iter()
+                        .map(|(k, v)| (k, serde_json::Value::String(v)))
+                        .collect()
+                }),
                 ..Default::default()
             };
             ssr::services()?
@@ -129,7 +102,7 @@ pub async fn add_endpoint(
 
 /// Maps API field names (camelCase) to the form's input names.
 #[cfg(feature = "ssr")]
-fn field_names(e: domain::DomainError) -> PortalError {
+pub(crate) fn field_names(e: domain::DomainError) -> PortalError {
     let mut err = PortalError::from(e);
     if let PortalError::Invalid(ps) = &mut err {
         for p in ps {
@@ -219,11 +192,12 @@ pub async fn send_test_event(
     app: String,
     event_type: String,
     payload: String,
+    area: Option<crate::paths::Area>,
 ) -> Result<MessageOut, PortalError> {
     ssr::respond(
         async move {
             use crate::error::FieldProblem;
-            let t = ssr::account().await?.tenant();
+            let t = ssr::tenant_for(&app).await?;
             let payload =
                 serde_json::value::RawValue::from_string(payload.trim().to_string()).map_err(|e| {
                     PortalError::Invalid(vec![FieldProblem {
@@ -245,7 +219,7 @@ pub async fn send_test_event(
                 .map_err(field_names)?;
             // straight to the message's timeline
             let app_id = ssr::services()?.get_app(&t, &app).await?.id;
-            leptos_axum::redirect(&crate::paths::message(&app_id, &msg.id));
+            leptos_axum::redirect(&area.unwrap_or_default().message(&app_id, &msg.id));
             Ok(msg)
         }
         .await,
@@ -302,7 +276,7 @@ impl SigningSecrets {
 pub async fn reveal_secret(app: String, endpoint: String) -> Result<SigningSecrets, PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::account().await?.tenant();
+            let t = ssr::tenant_for(&app).await?;
             let keys = ssr::services()?
                 .endpoint_signing_secrets(&t, &app, &endpoint)
                 .await?;
@@ -317,7 +291,7 @@ pub async fn reveal_secret(app: String, endpoint: String) -> Result<SigningSecre
 pub async fn rotate_secret(app: String, endpoint: String) -> Result<SigningSecrets, PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::account().await?.tenant();
+            let t = ssr::tenant_for(&app).await?;
             let s = ssr::services()?;
             s.rotate_endpoint_secret(&t, &app, &endpoint, Default::default())
                 .await?;

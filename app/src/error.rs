@@ -17,6 +17,8 @@ pub enum PortalError {
     Invalid(Vec<FieldProblem>),
     #[error("Please log in to continue.")]
     LoggedOut,
+    #[error("This portal link is invalid or has expired. Ask for a new link.")]
+    LinkExpired,
     #[error("{0}")]
     TooManyAttempts(String),
     #[error("That could not be found. It may have been deleted.")]
@@ -39,7 +41,7 @@ impl PortalError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Invalid(_) => 422,
-            Self::LoggedOut => 401,
+            Self::LoggedOut | Self::LinkExpired => 401,
             Self::TooManyAttempts(_) => 429,
             Self::NotFound => 404,
             Self::Internal => 500,

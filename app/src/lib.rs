@@ -8,15 +8,20 @@ use leptos_router::{ParamSegment, StaticSegment};
 
 pub mod api;
 pub mod catalog;
+pub mod charts;
+pub mod endpoint;
 pub mod error;
+pub mod log;
 pub mod pages;
 pub mod timeline;
 
 use leptos_router::SsrMode;
 use pages::{
-    app_detail::AppDetailPage, apps::AppsPage, auth::LoginPage, auth::SignupPage,
+    app_detail::AppDetailPage, apps::AppsPage, auth::LoginPage, auth::SignupPage, endpoint::EndpointPage,
     event_types::EventTypesPage, home::HomePage, home::NotFound, keys::ApiKeysPage, message::MessagePage,
+    messages::MessagesPage,
 };
+use paths::Area;
 
 /// Route paths, shared by the router, links, the server's guards and tests.
 pub mod paths {
@@ -28,14 +33,48 @@ pub mod paths {
     pub const API_KEYS: &str = "/api-keys";
     pub const EVENT_TYPES: &str = "/event-types";
 
+    /// Where consumer-portal pages live (`/portal/{token}` itself opens a link).
+    pub const CONSUMER_APPS: &str = "/portal/app";
+
     /// The delivery timeline of one message.
     pub fn message(app: &str, msg: &str) -> String {
-        format!("{APPS}/{app}/msg/{msg}")
+        Area::Developer.message(app, msg)
     }
 
     /// The page of one application.
     pub fn app(id: &str) -> String {
-        format!("{APPS}/{id}")
+        Area::Developer.app(id)
+    }
+
+    /// Which portal a page belongs to: the developer's, behind a login, or the consumer portal
+    /// opened by an app-portal-access link, which sees one application.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Area {
+        #[default]
+        Developer,
+        Consumer,
+    }
+
+    impl Area {
+        fn base(self) -> &'static str {
+            match self {
+                Area::Developer => APPS,
+                Area::Consumer => CONSUMER_APPS,
+            }
+        }
+        pub fn app(self, id: &str) -> String {
+            format!("{}/{id}", self.base())
+        }
+        pub fn message(self, app: &str, msg: &str) -> String {
+            format!("{}/{app}/msg/{msg}", self.base())
+        }
+        pub fn endpoint(self, app: &str, ep: &str) -> String {
+            format!("{}/{app}/endpoint/{ep}", self.base())
+        }
+        pub fn messages(self, app: &str) -> String {
+            format!("{}/{app}/messages", self.base())
+        }
     }
     /// Pages a stranger is redirected away from (to the login page, and back after it).
     pub const PROTECTED: [&str; 3] = [APPS, API_KEYS, EVENT_TYPES];
@@ -77,10 +116,41 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("signup") view=SignupPage/>
                     <Route path=StaticSegment("login") view=LoginPage/>
                     <Route path=StaticSegment("apps") view=AppsPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("apps"), ParamSegment("id")) view=AppDetailPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("apps"), ParamSegment("id")) view=|| view! { <AppDetailPage area=Area::Developer/> } ssr=SsrMode::Async/>
                     <Route
                         path=(StaticSegment("apps"), ParamSegment("id"), StaticSegment("msg"), ParamSegment("msg"))
-                        view=MessagePage
+                        view=|| view! { <MessagePage area=Area::Developer/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("apps"), ParamSegment("id"), StaticSegment("endpoint"), ParamSegment("ep"))
+                        view=|| view! { <EndpointPage area=Area::Developer/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("apps"), ParamSegment("id"), StaticSegment("messages"))
+                        view=|| view! { <MessagesPage area=Area::Developer/> }
+                        ssr=SsrMode::Async
+                    />
+                    // the consumer portal: the same pages, scoped to the link's application
+                    <Route
+                        path=(StaticSegment("portal"), StaticSegment("app"), ParamSegment("id"))
+                        view=|| view! { <AppDetailPage area=Area::Consumer/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("portal"), StaticSegment("app"), ParamSegment("id"), StaticSegment("msg"), ParamSegment("msg"))
+                        view=|| view! { <MessagePage area=Area::Consumer/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("portal"), StaticSegment("app"), ParamSegment("id"), StaticSegment("endpoint"), ParamSegment("ep"))
+                        view=|| view! { <EndpointPage area=Area::Consumer/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("portal"), StaticSegment("app"), ParamSegment("id"), StaticSegment("messages"))
+                        view=|| view! { <MessagesPage area=Area::Consumer/> }
                         ssr=SsrMode::Async
                     />
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>

@@ -47,7 +47,7 @@ pub async fn message_timeline(app: String, msg: String) -> Result<Timeline, Port
     ssr::respond(
         async move {
             use domain::store::Page;
-            let t = ssr::account().await?.tenant();
+            let t = ssr::tenant_for(&app).await?;
             let s = ssr::services()?;
             let app = s.get_app(&t, &app).await?;
             let message = s.get_message(&t, &app.id, &msg, true).await?;
@@ -92,7 +92,7 @@ pub async fn message_timeline(app: String, msg: String) -> Result<Timeline, Port
 pub async fn resend(app: String, msg: String, endpoint: String) -> Result<(), PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::account().await?.tenant();
+            let t = ssr::tenant_for(&app).await?;
             Ok(ssr::services()?.resend(&t, &app, &msg, &endpoint).await?)
         }
         .await,

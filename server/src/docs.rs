@@ -1,8 +1,7 @@
 //! The API's own OpenAPI document and a docs page rendered from it on the server (no CDN, so
 //! it works offline), plus the consumer-portal landing page.
-use crate::api::AppState;
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use std::fmt::Write;
 use std::sync::OnceLock;
@@ -13,14 +12,14 @@ pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn page_html(title: &str, body: &str) -> String {
+pub(crate) fn page_html(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/hookline.css\"></head><body class=\"docs\"><main class=\"container\">{body}</main></body></html>"
@@ -107,26 +106,4 @@ fn render_docs() -> String {
 pub async fn page() -> Html<&'static str> {
     static PAGE: OnceLock<String> = OnceLock::new();
     Html(PAGE.get_or_init(render_docs).as_str())
-}
-
-/// Landing page of a consumer-portal link: checks the token and names the application.
-pub async fn portal_placeholder(State(s): State<AppState>, Path(token): Path<String>) -> Response {
-    match s.services.resolve_portal_token(&token).await {
-        Ok(scope) => match s.services.get_app(&scope.tenant, &scope.app_id).await {
-            Ok(app) => Html(page_html(
-                "Webhook portal",
-                &format!(
-                    "<h1>Webhooks for {}</h1><p>This link gives access to the endpoints and delivery logs of this application only.</p>",
-                    esc(&app.name)
-                ),
-            ))
-            .into_response(),
-            Err(_) => (StatusCode::NOT_FOUND, Html(page_html("Not found", "<h1>Application not found</h1>"))).into_response(),
-        },
-        Err(_) => (
-            StatusCode::UNAUTHORIZED,
-            Html(page_html("Link expired", "<h1>This portal link is invalid or has expired</h1><p>Ask for a new link.</p>")),
-        )
-            .into_response(),
-    }
 }

@@ -2,6 +2,7 @@
 //! portal host, metrics, docs) and the managed local PostgreSQL.
 pub mod api;
 pub mod config;
+pub mod consumer;
 pub mod docs;
 pub mod embedded_pg;
 pub mod portal_guard;

@@ -40,6 +40,25 @@ pub async fn csrf(req: Request, next: Next) -> Response {
         .into_response()
 }
 
+/// Leptos answers 500 when a server function's arguments cannot be decoded, though that is
+/// the caller's mistake (a hand-made or stale form). Such failures carry
+/// `PortalError::Transport`, so they are answered 400 instead; real server errors stay 500.
+pub async fn bad_arguments_are_400(req: Request, next: Next) -> Response {
+    let server_fn = req.uri().path().starts_with("/_fn/");
+    let res = next.run(req).await;
+    if !server_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if bytes.starts_with(br#"{"Transport""#) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 pub async fn login_wall(session: Session, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let protected = app::paths::PROTECTED

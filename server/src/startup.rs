@@ -4,7 +4,7 @@ use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::embedded_pg::{ManagedPostgres, PgOptions};
 use crate::sessions::HashedIdStore;
-use crate::{docs, portal_guard, telemetry};
+use crate::{consumer, docs, portal_guard, telemetry};
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::get;
@@ -145,7 +145,7 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(docs::openapi))
         .route("/docs", get(docs::page))
-        .route("/portal/{token}", get(docs::portal_placeholder))
+        .route("/portal/{token}", get(consumer::open_link))
         .layer(DefaultBodyLimit::max(state.settings.max_payload_bytes))
         .leptos_routes_with_context(
             &state,
@@ -158,6 +158,7 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .with_state(state)
+        .layer(axum::middleware::from_fn(portal_guard::bad_arguments_are_400))
         .layer(axum::middleware::from_fn(portal_guard::login_wall))
         .layer(axum::middleware::from_fn(portal_guard::csrf))
         .layer(session_layer)
@@ -169,7 +170,10 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
 /// The request path as logged: portal links carry a bearer token in the path, which must not
 /// reach the logs.
 fn loggable_path(path: &str) -> &str {
-    if path.starts_with("/portal/") {
+    let is_link = path
+        .strip_prefix("/portal/")
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+    if is_link {
         "/portal/<token>"
     } else {
         path

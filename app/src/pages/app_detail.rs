@@ -1,15 +1,17 @@
 //! One application: its endpoints (add more), a test-event sender, and its recent messages.
 use super::{field_error, Field, Topbar};
+use crate::api::ConsumerPortalLink;
 use crate::catalog::{
     app_overview, example_payload, AddEndpoint, AppDashboard, RevealSecret, RotateSecret, SendTestEvent,
     SigningSecrets,
 };
+use crate::paths::Area;
 use domain::types::EndpointOut;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 #[component]
-pub fn AppDetailPage() -> impl IntoView {
+pub fn AppDetailPage(#[prop(optional)] area: Area) -> impl IntoView {
     let params = use_params_map();
     let app_id = move || params.read().get("id").unwrap_or_default();
     let add = ServerAction::<AddEndpoint>::new();
@@ -19,13 +21,13 @@ pub fn AppDetailPage() -> impl IntoView {
         |(id, _, _)| app_overview(id),
     );
     view! {
-        <Topbar/>
+        <Topbar area/>
         <main class="container">
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match overview.await {
-                        Ok(o) => view! { <Overview o=o add=add send=send/> }.into_any(),
-                        Err(e) => super::load_error(e),
+                        Ok(o) => view! { <Overview o=o add=add send=send area/> }.into_any(),
+                        Err(e) => super::load_error(e, area),
                     }
                 })}
             </Suspense>
@@ -38,8 +40,11 @@ fn Overview(
     o: AppDashboard,
     add: ServerAction<AddEndpoint>,
     send: ServerAction<SendTestEvent>,
+    area: Area,
 ) -> impl IntoView {
     let app_id = o.app.id.clone();
+    let share = ServerAction::<ConsumerPortalLink>::new();
+    let shared = move || share.value().get().and_then(|r| r.ok());
     let add_result = add.value();
     let send_result = send.value();
     let add_general = move || add_result.get().and_then(|r| r.err()).and_then(|e| e.general());
@@ -57,6 +62,30 @@ fn Overview(
     view! {
         <h1>{o.app.name.clone()}</h1>
         <p class="muted"><code>{o.app.id.clone()}</code>{o.app.uid.clone().map(|u| format!("  uid: {u}"))}</p>
+        {(area == Area::Developer).then(|| {
+            let (open_app, share_app) = (o.app.id.clone(), o.app.id.clone());
+            view! {
+                <section class="card consumer">
+                    <h2>"Consumer portal"</h2>
+                    <p class="muted">"Your customer's own view of this application: their endpoints, secrets, deliveries and replays, without an account. Links are valid for one hour."</p>
+                    <form method="post" action="/_fn/open_consumer_portal" target="_blank" class="inline">
+                        <input type="hidden" name="app" value=open_app/>
+                        <button type="submit" class="button">"Open consumer portal"</button>
+                    </form>
+                    " "
+                    <ActionForm action=share attr:class="inline">
+                        <input type="hidden" name="app" value=share_app/>
+                        <button type="submit" class="button secondary">"Get a link to share"</button>
+                    </ActionForm>
+                    {move || shared().map(|url| view! {
+                        <p role="status">"Link: " <code class="secret" data-testid="portal-link">{url.clone()}</code> " "
+                            <button type="button" class="button small" data-key=url
+                                onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">"Copy"</button>
+                        </p>
+                    })}
+                </section>
+            }
+        })}
 
         <section class="card">
             <h2>"Endpoints"</h2>
@@ -69,7 +98,7 @@ fn Overview(
                         <tbody>
                             {o.endpoints.iter().map(|e| view! {
                                 <tr>
-                                    <td><code>{e.url.clone()}</code><br/><span class="muted">{e.description.clone()}</span></td>
+                                    <td><a href=area.endpoint(&o.app.id, &e.id)><code>{e.url.clone()}</code></a><br/><span class="muted">{e.description.clone()}</span></td>
                                     <td>{e.event_types.clone().map(|t| t.join(", ")).unwrap_or_else(|| "all".into())}</td>
                                     <td>{e.throttle_rate.map(|r| format!("{r}/s")).unwrap_or_else(|| "none".into())}</td>
                                     <td>{if e.disabled { "disabled" } else { "enabled" }}</td>
@@ -95,6 +124,7 @@ fn Overview(
                 </fieldset>
                 <Field label="Channels (comma-separated, optional)" name="channels" error=Signal::derive(field_error(add_result, "channels"))/>
                 <Field label="Rate limit (messages per second, optional)" name="rate_limit" error=Signal::derive(field_error(add_result, "rate_limit"))/>
+                <HeadersField error=Signal::derive(field_error(add_result, "headers")) value=String::new()/>
                 <p class="error" role="alert">{add_general}</p>
                 <button type="submit" class="button" disabled=move || add.pending().get()>"Add endpoint"</button>
             </ActionForm>
@@ -103,11 +133,15 @@ fn Overview(
         <section class="card">
             <h2>"Send a test event"</h2>
             {if types.is_empty() {
-                view! { <p class="empty">"Create an event type first, on the " <a href=crate::paths::EVENT_TYPES>"event types page"</a> "."</p> }.into_any()
+                match area {
+                    Area::Developer => view! { <p class="empty">"Create an event type first, on the " <a href=crate::paths::EVENT_TYPES>"event types page"</a> "."</p> }.into_any(),
+                    Area::Consumer => view! { <p class="empty">"No event types are defined yet."</p> }.into_any(),
+                }
             } else {
                 view! {
                     <ActionForm action=send attr:class="form" attr:novalidate=true>
                         <input type="hidden" name="app" value=app_for_send/>
+                        <input type="hidden" name="area" value=area_value(area)/>
                         <div class="field">
                             <label for="field-event_type">"Event type"</label>
                             <select id="field-event_type" name="event_type" on:change=move |ev| {
@@ -136,6 +170,7 @@ fn Overview(
 
         <section class="card">
             <h2>"Recent messages"</h2>
+            <p><a href=area.messages(&o.app.id)>"Message log: filter, search and page through every message →"</a></p>
             {let app_link = o.app.id.clone(); if o.messages.is_empty() {
                 view! { <p class="empty">"No messages yet."</p> }.into_any()
             } else {
@@ -145,7 +180,7 @@ fn Overview(
                         <tbody>
                             {o.messages.into_iter().map(|m| view! {
                                 <tr>
-                                    <td><a href=crate::paths::message(&app_link, &m.message.id)><code>{m.message.id.clone()}</code></a></td>
+                                    <td><a href=area.message(&app_link, &m.message.id)><code>{m.message.id.clone()}</code></a></td>
                                     <td>{m.message.event_type.clone()}</td>
                                     <td>{m.message.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
                                     <td>
@@ -166,7 +201,7 @@ fn Overview(
 
 /// Signing secrets, hidden until asked for; rotation explains the grace period.
 #[component]
-fn SecretsPanel(app: String, endpoints: Vec<EndpointOut>) -> impl IntoView {
+pub fn SecretsPanel(app: String, endpoints: Vec<EndpointOut>) -> impl IntoView {
     let reveal = ServerAction::<RevealSecret>::new();
     let rotate = ServerAction::<RotateSecret>::new();
     let shown = move || {
@@ -220,6 +255,27 @@ fn SecretView(s: SigningSecrets) -> impl IntoView {
                 <summary>"Verify in your code"</summary>
                 <pre>{format!("# Python (pip install standardwebhooks)\nfrom standardwebhooks.webhooks import Webhook\nWebhook(\"{0}\").verify(body, headers)\n\n// Node (npm install standardwebhooks)\nimport {{ Webhook }} from \"standardwebhooks\";\nnew Webhook(\"{1}\").verify(body, headers);\n\n// Rust: v1,base64(HMAC-SHA256(key, \"{{id}}.{{timestamp}}.{{body}}\")), key = base64-decoded secret after whsec_", s.current, s.current.trim_start_matches("whsec_"))}</pre>
             </details>
+        </div>
+    }
+}
+
+/// The value of a hidden `area` input, as server functions read it.
+pub fn area_value(area: Area) -> &'static str {
+    match area {
+        Area::Developer => "developer",
+        Area::Consumer => "consumer",
+    }
+}
+
+/// Custom headers, one `Name: value` per line.
+#[component]
+pub fn HeadersField(#[prop(into)] error: Signal<Option<String>>, value: String) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for="field-headers">"Custom headers (optional, one \"Name: value\" per line)"</label>
+            <textarea id="field-headers" name="headers" rows="3" aria-describedby="field-headers-error"
+                placeholder="X-Team: billing">{value}</textarea>
+            <p class="error" id="field-headers-error" role="alert">{move || error.get()}</p>
         </div>
     }
 }

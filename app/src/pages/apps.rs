@@ -1,6 +1,7 @@
 //! The organisation's applications: list, create, delete.
 use super::{Field, Topbar};
 use crate::api::{list_apps, CreateApp, DeleteApp};
+use crate::paths::Area;
 use leptos::prelude::*;
 
 #[component]
@@ -71,7 +72,7 @@ pub fn AppsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(e) => super::load_error(e),
+                        Err(e) => super::load_error(e, Area::Developer),
                     }
                 })}
             </Suspense>

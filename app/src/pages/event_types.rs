@@ -1,6 +1,7 @@
 //! The event-type catalogue: create (name, description, JSON schema, example), archive.
 use super::{field_error, Field, Topbar};
 use crate::catalog::{list_event_types, AddEventType, ArchiveEventType};
+use crate::paths::Area;
 use leptos::prelude::*;
 
 #[component]
@@ -61,7 +62,7 @@ pub fn EventTypesPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(e) => super::load_error(e),
+                        Err(e) => super::load_error(e, Area::Developer),
                     }
                 })}
             </Suspense>

@@ -1,6 +1,7 @@
 //! API keys: create (shown once, with a copy button), list with prefix and last use, revoke.
 use super::{Field, Topbar};
 use crate::api::{list_api_keys, CreateApiKey, RevokeApiKey};
+use crate::paths::Area;
 use leptos::prelude::*;
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
@@ -83,7 +84,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(e) => super::load_error(e),
+                        Err(e) => super::load_error(e, Area::Developer),
                     }
                 })}
             </Suspense>

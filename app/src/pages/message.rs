@@ -1,13 +1,14 @@
 //! The delivery timeline of one message, refreshed every second until it settles.
 use super::Topbar;
-use crate::timeline::{message_timeline, EndpointTimeline, Resend, Timeline};
+use crate::paths::Area;
+use crate::timeline::{message_timeline, AttemptView, EndpointTimeline, Resend, Timeline};
 use domain::types::MessageStatus;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::time::Duration;
 
 #[component]
-pub fn MessagePage() -> impl IntoView {
+pub fn MessagePage(#[prop(optional)] area: Area) -> impl IntoView {
     let params = use_params_map();
     let ids = move || {
         let p = params.read();
@@ -40,16 +41,16 @@ pub fn MessagePage() -> impl IntoView {
         }
     });
     view! {
-        <Topbar/>
+        <Topbar area/>
         <main class="container">
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match timeline.await {
                         Ok(t) => {
                             set_settled.set(t.settled());
-                            view! { <TimelineView t=t resend=resend/> }.into_any()
+                            view! { <TimelineView t=t resend=resend area/> }.into_any()
                         }
-                        Err(e) => super::load_error(e),
+                        Err(e) => super::load_error(e, area),
                     }
                 })}
             </Transition>
@@ -57,7 +58,7 @@ pub fn MessagePage() -> impl IntoView {
     }
 }
 
-fn state_badge(s: MessageStatus) -> impl IntoView {
+pub fn state_badge(s: MessageStatus) -> impl IntoView {
     let (class, text) = match s {
         MessageStatus::Success => ("badge ok", "succeeded"),
         MessageStatus::Fail => ("badge fail", "failed"),
@@ -68,9 +69,9 @@ fn state_badge(s: MessageStatus) -> impl IntoView {
 }
 
 #[component]
-fn TimelineView(t: Timeline, resend: ServerAction<Resend>) -> impl IntoView {
+fn TimelineView(t: Timeline, resend: ServerAction<Resend>, area: Area) -> impl IntoView {
     view! {
-        <p><a href=crate::paths::app(&t.app_id)>{format!("← {}", t.app_name)}</a></p>
+        <p><a href=area.app(&t.app_id)>{format!("← {}", t.app_name)}</a></p>
         <h1>"Message " <code>{t.message.id.clone()}</code></h1>
         <p class="muted">
             {t.message.event_type.clone()} " · sent " {t.message.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
@@ -85,7 +86,7 @@ fn TimelineView(t: Timeline, resend: ServerAction<Resend>) -> impl IntoView {
             let (app, msg) = (t.app_id.clone(), t.message.id.clone());
             t.endpoints
                 .into_iter()
-                .map(|e| view! { <EndpointBlock e=e app=app.clone() msg=msg.clone() resend=resend/> })
+                .map(|e| view! { <EndpointBlock e=e app=app.clone() msg=msg.clone() resend=resend area/> })
                 .collect_view()
                 .into_any()
         }}
@@ -98,12 +99,14 @@ fn EndpointBlock(
     app: String,
     msg: String,
     resend: ServerAction<Resend>,
+    area: Area,
 ) -> impl IntoView {
+    let endpoint_page = area.endpoint(&app, &e.endpoint_id);
     let pending = matches!(e.status, MessageStatus::Pending | MessageStatus::Sending);
     view! {
         <section class="card timeline" aria-label=format!("Deliveries to {}", e.url)>
             <h2>
-                <code>{e.url.clone()}</code> " " {state_badge(e.status)}
+                <a href=endpoint_page><code>{e.url.clone()}</code></a> " " {state_badge(e.status)}
                 <ActionForm action=resend attr:class="inline push-right">
                     <input type="hidden" name="app" value=app/>
                     <input type="hidden" name="msg" value=msg/>
@@ -123,31 +126,37 @@ fn EndpointBlock(
             } else {
                 view! {
                     <ol class="attempts">
-                        {e.attempts.into_iter().map(|a| {
-                            let at = a.attempt;
-                            let ok = at.status == MessageStatus::Success;
-                            view! {
-                                <li class:ok=ok class:fail=!ok>
-                                    <div class="attempt-line">
-                                        <span>{at.timestamp.format("%H:%M:%S%.3f UTC").to_string()}</span>
-                                        <span>{if at.response_status_code == 0 { "no response".to_string() } else { format!("HTTP {}", at.response_status_code) }}</span>
-                                        <span>{format!("{} ms", at.response_duration_ms)}</span>
-                                        {at.error_code.clone().map(|c| view! { <span class="badge fail">{c}</span> })}
-                                        <span class="muted">{if at.trigger_type == domain::types::TriggerType::Manual { "manual" } else { "scheduled" }}</span>
-                                    </div>
-                                    <details>
-                                        <summary>"Response and request headers"</summary>
-                                        <pre>{at.response.clone()}</pre>
-                                        <table class="headers">
-                                            {a.request_headers.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td><code>{v}</code></td></tr> }).collect_view()}
-                                        </table>
-                                    </details>
-                                </li>
-                            }
-                        }).collect_view()}
+                        {e.attempts.into_iter().map(|a| view! { <AttemptItem a=a/> }).collect_view()}
                     </ol>
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// One attempt: when, the HTTP status, how long, any error code, what triggered it; the
+/// response body and the request headers sent, collapsed.
+#[component]
+pub fn AttemptItem(a: AttemptView, #[prop(optional)] message_link: Option<String>) -> impl IntoView {
+    let at = a.attempt;
+    let ok = at.status == MessageStatus::Success;
+    view! {
+        <li class:ok=ok class:fail=!ok>
+            <div class="attempt-line">
+                <span>{at.timestamp.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()}</span>
+                <span>{if at.response_status_code == 0 { "no response".to_string() } else { format!("HTTP {}", at.response_status_code) }}</span>
+                <span>{format!("{} ms", at.response_duration_ms)}</span>
+                {at.error_code.clone().map(|c| view! { <span class="badge fail">{c}</span> })}
+                <span class="muted">{if at.trigger_type == domain::types::TriggerType::Manual { "manual" } else { "scheduled" }}</span>
+                {message_link.map(|href| view! { <a href=href>{at.msg_id.clone()}</a> })}
+            </div>
+            <details>
+                <summary>"Response and request headers"</summary>
+                <pre>{at.response.clone()}</pre>
+                <table class="headers">
+                    {a.request_headers.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td><code>{v}</code></td></tr> }).collect_view()}
+                </table>
+            </details>
+        </li>
     }
 }

@@ -2,19 +2,31 @@
 pub mod app_detail;
 pub mod apps;
 pub mod auth;
+pub mod endpoint;
 pub mod event_types;
 pub mod home;
 pub mod keys;
 pub mod message;
+pub mod messages;
 
 use crate::api::{current_account, Logout};
 use crate::error::PortalError;
-use crate::paths;
+use crate::paths::{self, Area};
 use leptos::prelude::*;
 
-/// The header on every page: brand, navigation, and who is logged in.
+/// The header on every page: brand, navigation, and who is logged in. The consumer portal's
+/// header names no organisation and links nowhere outside the one application.
 #[component]
-pub fn Topbar() -> impl IntoView {
+pub fn Topbar(#[prop(optional)] area: Area) -> impl IntoView {
+    if area == Area::Consumer {
+        return view! {
+            <header class="topbar">
+                <span class="brand">"Webhooks"</span>
+                <nav class="nav"><span class="who">"Endpoints, deliveries and signing secrets"</span></nav>
+            </header>
+        }
+        .into_any();
+    }
     let account = Resource::new(|| (), |_| current_account());
     let logout = ServerAction::<Logout>::new();
     view! {
@@ -44,6 +56,7 @@ pub fn Topbar() -> impl IntoView {
             </nav>
         </header>
     }
+    .into_any()
 }
 
 /// The message under one input, from the last submission's error.
@@ -92,12 +105,16 @@ pub fn Field(
 
 /// What a page shows when loading its data failed: a way back in after the session ended,
 /// otherwise the error in words.
-pub fn load_error(e: PortalError) -> AnyView {
-    match e {
-        PortalError::LoggedOut => view! {
+pub fn load_error(e: PortalError, area: Area) -> AnyView {
+    match (e, area) {
+        (PortalError::LoggedOut, Area::Developer) => view! {
             <p>"Your session has ended. " <a href=paths::LOGIN>"Log in again"</a></p>
         }
         .into_any(),
-        e => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        (PortalError::LoggedOut | PortalError::LinkExpired, Area::Consumer) => view! {
+            <p class="error" role="alert">"This portal link has expired. Ask for a new link to continue."</p>
+        }
+        .into_any(),
+        (e, _) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     }
 }

@@ -71,6 +71,11 @@ impl Services {
     }
 }
 
+/// What a consumer-portal session keeps: the token's SHA-256 in hex, never the token.
+pub fn portal_grant(token: &str) -> String {
+    hex::encode(crypto::sha256(token))
+}
+
 /// Where a consumer-portal token leads.
 #[derive(Debug, Clone)]
 pub struct PortalScope {
@@ -121,7 +126,16 @@ impl Services {
 
     /// The application a portal token opens, or `Unauthorized` when unknown or expired.
     pub async fn resolve_portal_token(&self, token: &str) -> DomainResult<PortalScope> {
-        let (org_id, app_id, read_only) = orgs::find_portal_token(&self.pool, &crypto::sha256(token))
+        self.resolve_portal_grant(&portal_grant(token)).await
+    }
+
+    /// Like [`Self::resolve_portal_token`], from the grant a portal session keeps instead of the
+    /// token itself (see [`portal_grant`]). Checked on every request, so an expired or revoked
+    /// token ends the session at once.
+    pub async fn resolve_portal_grant(&self, grant: &str) -> DomainResult<PortalScope> {
+        let hash = hex::decode(grant)
+            .map_err(|_| DomainError::Unauthorized("this portal link is invalid or has expired".into()))?;
+        let (org_id, app_id, read_only) = orgs::find_portal_token(&self.pool, &hash)
             .await?
             .ok_or_else(|| DomainError::Unauthorized("this portal link is invalid or has expired".into()))?;
         Ok(PortalScope {

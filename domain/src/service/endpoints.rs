@@ -346,6 +346,57 @@ impl Services {
     }
 }
 
+impl Services {
+    /// The endpoint with its health: breaker state, failures in a row, any disabled reason.
+    pub async fn endpoint_health(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+    ) -> DomainResult<(EndpointOut, crate::types::EndpointHealth)> {
+        let (_, row) = self.endpoint(t, app, ep).await?;
+        let health = crate::types::EndpointHealth {
+            disabled: row.disabled,
+            disabled_reason: row.disabled_reason.clone(),
+            consecutive_failures: row.consecutive_failures.into(),
+            failing_since: row.failing_since,
+            breaker: crate::types::BreakerState::at(row.circuit_open_until, Utc::now()),
+        };
+        Ok((row.into(), health))
+    }
+
+    /// The portal's edit form: settings and custom headers (merged) together. The headers are
+    /// checked before anything is written, so a bad form changes nothing.
+    pub async fn edit_endpoint(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        patch: EndpointPatch,
+        headers: EndpointHeadersIn,
+    ) -> DomainResult<EndpointOut> {
+        let mut p = Problems::default();
+        validation::headers(&mut p, &headers.headers);
+        p.finish()?;
+        let out = self.patch_endpoint(t, app, ep, patch).await?;
+        self.set_endpoint_headers(t, app, ep, headers, true).await?;
+        Ok(out)
+    }
+
+    /// The endpoint's attempts over `range`, bucketed for the portal's charts.
+    pub async fn endpoint_chart(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        range: crate::types::ChartRange,
+    ) -> DomainResult<Vec<crate::types::ChartBucket>> {
+        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let (len, n) = range.buckets();
+        Ok(store::attempts::chart(&self.pool, &ep.id, range.window_start(Utc::now()), len, n).await?)
+    }
+}
+
 fn write_of<'a>(input: &'a EndpointIn, metadata: &'a Map<String, Value>) -> EndpointWrite<'a> {
     EndpointWrite {
         uid: input.uid.as_deref(),

@@ -187,6 +187,31 @@ impl Services {
         Ok(())
     }
 
+    /// A page of the application's messages, each with how its deliveries stand, for the
+    /// portal's message log.
+    pub async fn message_log(
+        &self,
+        t: &Tenant,
+        app: &str,
+        filter: &MessageFilter,
+        page: &Page,
+    ) -> DomainResult<ListResponse<crate::types::MessageOutcome>> {
+        let app = self.app(t, app).await?;
+        let list = store::messages::list(&self.pool, &app.id, filter, page).await?;
+        let ids: Vec<String> = list.data.iter().map(|m| m.id.clone()).collect();
+        let counts = store::deliveries::outcomes(&self.pool, &app.id, &ids).await?;
+        Ok(map_list(list, |m| {
+            let (_, succeeded, pending, failed) =
+                counts.iter().find(|c| c.0 == m.id).cloned().unwrap_or_default();
+            crate::types::MessageOutcome {
+                message: m.into_out(false),
+                succeeded,
+                pending,
+                failed,
+            }
+        }))
+    }
+
     pub async fn list_attempts_by_msg(
         &self,
         t: &Tenant,
@@ -222,31 +247,29 @@ impl Services {
             &page,
         )
         .await?;
-        Ok(rows
-            .data
-            .into_iter()
-            .map(|row| {
-                let headers = row
-                    .request_headers
-                    .as_ref()
-                    .and_then(|h| h.0.as_object())
-                    .map(|h| {
-                        h.iter()
-                            .map(|(k, v)| {
-                                let v = v.as_str().unwrap_or_default();
-                                let shown = if super::endpoints::is_sensitive(k) {
-                                    "•••"
-                                } else {
-                                    v
-                                };
-                                (k.clone(), shown.to_string())
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (row.into_out(true), headers)
-            })
-            .collect())
+        Ok(rows.data.into_iter().map(with_shown_headers).collect())
+    }
+
+    /// A page of an endpoint's attempts, newest first, each with the request headers sent
+    /// (sensitive values masked), for the portal's endpoint page.
+    pub async fn endpoint_attempts_with_headers(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        page: &Page,
+    ) -> DomainResult<ListResponse<(MessageAttemptOut, Vec<(String, String)>)>> {
+        let (app, ep) = self.endpoint(t, app, ep).await?;
+        let list = store::attempts::list(
+            &self.pool,
+            &app.id,
+            "endpoint_id",
+            &ep.id,
+            &Default::default(),
+            page,
+        )
+        .await?;
+        Ok(map_list(list, with_shown_headers))
     }
 
     pub async fn list_attempts_by_endpoint(
@@ -356,4 +379,27 @@ pub fn example_of(schemas: Option<&serde_json::Value>) -> Option<String> {
 fn now_micros() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// An attempt with the request headers it sent, values of sensitive custom headers masked.
+fn with_shown_headers(row: store::attempts::AttemptRow) -> (MessageAttemptOut, Vec<(String, String)>) {
+    let headers = row
+        .request_headers
+        .as_ref()
+        .and_then(|h| h.0.as_object())
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| {
+                    let v = v.as_str().unwrap_or_default();
+                    let shown = if super::endpoints::is_sensitive(k) {
+                        "•••"
+                    } else {
+                        v
+                    };
+                    (k.clone(), shown.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (row.into_out(true), headers)
 }

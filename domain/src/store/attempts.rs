@@ -227,3 +227,30 @@ pub async fn endpoint_messages(
         .collect();
     Ok(page.finish(out, |m: &EndpointMessageOut| m.id.clone()))
 }
+
+/// An endpoint's attempts in `n` buckets of `len_secs` from `start`: count, successes and the
+/// median and 95th-percentile duration. Every bucket is returned, empty ones too.
+pub async fn chart(
+    db: impl PgExecutor<'_>,
+    endpoint_id: &str,
+    start: DateTime<Utc>,
+    len_secs: i64,
+    n: i64,
+) -> sqlx::Result<Vec<crate::types::ChartBucket>> {
+    sqlx::query_as(
+        "SELECT b.start, count(a.id) AS attempts, count(a.id) FILTER (WHERE a.status = 0) AS succeeded,
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY a.duration_ms) AS p50_ms,
+                percentile_cont(0.95) WITHIN GROUP (ORDER BY a.duration_ms) AS p95_ms
+         FROM (SELECT $2 + make_interval(secs => i * $3) AS start
+               FROM generate_series(0, $4 - 1) AS i) b
+         LEFT JOIN attempts a ON a.endpoint_id = $1
+              AND a.created_at >= b.start AND a.created_at < b.start + make_interval(secs => $3)
+         GROUP BY b.start ORDER BY b.start",
+    )
+    .bind(endpoint_id)
+    .bind(start)
+    .bind(len_secs as f64)
+    .bind(n)
+    .fetch_all(db)
+    .await
+}

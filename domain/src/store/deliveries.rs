@@ -282,3 +282,21 @@ pub async fn next_due_at(db: impl PgExecutor<'_>) -> sqlx::Result<Option<DateTim
     .fetch_one(db)
     .await
 }
+
+/// For each of the application's messages in `ids`: deliveries succeeded, still pending (or in
+/// flight), and failed for good.
+pub async fn outcomes(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    ids: &[String],
+) -> sqlx::Result<Vec<(String, i64, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT message_id, count(*) FILTER (WHERE status = 0), count(*) FILTER (WHERE status = 1),
+                count(*) FILTER (WHERE status = 2)
+         FROM deliveries WHERE app_id = $1 AND message_id = ANY($2) GROUP BY message_id",
+    )
+    .bind(app_id)
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}

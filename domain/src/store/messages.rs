@@ -150,6 +150,11 @@ pub struct MessageFilter {
     pub channel: Option<String>,
     pub before: Option<DateTime<Utc>>,
     pub after: Option<DateTime<Utc>>,
+    /// How the message's deliveries stand (portal log): `Success` when every delivery
+    /// succeeded, `Pending` when any is still to be delivered, `Fail` when any failed for good.
+    pub outcome: Option<crate::types::MessageStatus>,
+    /// Only the message with this id or eventId (portal search).
+    pub id_or_event_id: Option<String>,
 }
 
 impl MessageFilter {
@@ -167,6 +172,27 @@ impl MessageFilter {
         if let Some(a) = self.after {
             qb.push(" AND m.created_at > ").push_bind(a);
         }
+        if let Some(q) = &self.id_or_event_id {
+            qb.push(" AND (m.id = ")
+                .push_bind(q)
+                .push(" OR m.event_id = ")
+                .push_bind(q)
+                .push(")");
+        }
+        use crate::types::MessageStatus as S;
+        match self.outcome {
+            Some(S::Success) => qb.push(
+                " AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id)
+                  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status <> 0)",
+            ),
+            Some(S::Pending | S::Sending) => {
+                qb.push(" AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 1)")
+            }
+            Some(S::Fail) => {
+                qb.push(" AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 2)")
+            }
+            None => qb,
+        };
     }
 }
 

@@ -82,7 +82,8 @@ impl Page {
             data: rows,
             iterator: Some(iterator),
             prev_iterator: first.map(|f| format!("-{f}")),
-            done: if backwards { false } else { !more },
+            // in either direction: nothing further that way
+            done: !more,
         }
     }
 }

@@ -147,6 +147,8 @@ impl Params {
             channel: self.channel.clone(),
             before: self.before,
             after: self.after,
+            outcome: None,
+            id_or_event_id: None,
         }
     }
     pub fn attempt_filter(&self) -> AttemptFilter {

@@ -10,6 +10,7 @@ mod health_and_breaker;
 mod idempotency;
 mod pagination_and_tenancy;
 mod portal;
+mod portal_pages;
 mod resources;
 mod sdk;
 mod ssrf;

@@ -43,6 +43,13 @@ async fn lists_page_with_iterator_and_prev_iterator() {
         .map(|a| a["id"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(back, ids[2..4]);
+    assert_eq!(p3["done"], true);
+    let (_, back_more) = app.get(&format!("/api/v1/app?limit=2&iterator={prev}")).await;
+    assert_eq!(back_more["done"], false, "page 1 lies further back");
+    let first = format!("-{}", ids[2]);
+    let (_, start) = app.get(&format!("/api/v1/app?limit=2&iterator={first}")).await;
+    assert_eq!(start["data"].as_array().unwrap().len(), 2);
+    assert_eq!(start["done"], true, "nothing before the first page");
     // descending
     let (_, d) = app.get("/api/v1/app?limit=1&order=descending").await;
     assert_eq!(d["data"][0]["id"], ids[4].as_str());

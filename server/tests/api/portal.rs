@@ -2,14 +2,14 @@
 use crate::helpers::*;
 use reqwest::{header, StatusCode};
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
 }
 
-async fn post_form(
+pub(crate) async fn post_form(
     c: &reqwest::Client,
     app: &TestApp,
     path: &str,
@@ -187,7 +187,7 @@ async fn signup_explains_what_is_wrong() {
 }
 
 /// Signs up through the portal and returns the `Cookie` header value of the session.
-async fn logged_in(app: &TestApp, email: &str, org: &str) -> String {
+pub(crate) async fn logged_in(app: &TestApp, email: &str, org: &str) -> String {
     let form = [
         ("email", email),
         ("password", "analytical engine 1843"),
@@ -203,7 +203,7 @@ async fn logged_in(app: &TestApp, email: &str, org: &str) -> String {
         .to_string()
 }
 
-async fn portal_call(
+pub(crate) async fn portal_call(
     app: &TestApp,
     cookie: &str,
     endpoint: &str,

@@ -1,0 +1,141 @@
+//! The message log of an application: filtered by event type, delivery outcome and time,
+//! searchable by id or eventId, paginated.
+use crate::error::PortalError;
+use domain::types::{MessageOutcome, MessageStatus};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use crate::api::ssr;
+
+/// The log's filters, as the page's query string carries them (every one optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogQuery {
+    pub event_type: String,
+    /// `succeeded`, `pending` or `failed`
+    pub status: String,
+    /// `datetime-local` values, taken as UTC
+    pub after: String,
+    pub before: String,
+    /// a message id or eventId
+    pub q: String,
+    pub iterator: String,
+}
+
+impl LogQuery {
+    pub fn outcome(&self) -> Option<MessageStatus> {
+        match self.status.as_str() {
+            "succeeded" => Some(MessageStatus::Success),
+            "pending" => Some(MessageStatus::Pending),
+            "failed" => Some(MessageStatus::Fail),
+            _ => None,
+        }
+    }
+
+    /// The query string of this search on another page of results.
+    pub fn with_iterator(&self, iterator: &str) -> String {
+        let pairs = [
+            ("event_type", self.event_type.as_str()),
+            ("status", self.status.as_str()),
+            ("after", self.after.as_str()),
+            ("before", self.before.as_str()),
+            ("q", self.q.as_str()),
+            ("iterator", iterator),
+        ];
+        let mut qs = form_urlencoded::Serializer::new(String::new());
+        qs.extend_pairs(pairs.iter().filter(|(_, v)| !v.is_empty()));
+        format!("?{}", qs.finish())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogPage {
+    pub app_id: String,
+    pub app_name: String,
+    pub event_types: Vec<String>,
+    pub messages: Vec<MessageOutcome>,
+    /// Iterators of the older and newer pages, when there are such pages.
+    pub older: Option<String>,
+    pub newer: Option<String>,
+}
+
+pub const LOG_PAGE_SIZE: i64 = 25;
+
+#[server(prefix = "/_fn", endpoint = "message_log")]
+pub async fn message_log(app: String, #[server(default)] query: LogQuery) -> Result<LogPage, PortalError> {
+    ssr::respond(
+        async move {
+            use crate::endpoint::parse_since;
+            use crate::error::FieldProblem;
+            use domain::store::{messages::MessageFilter, Page};
+            use domain::types::Ordering;
+            let t = ssr::tenant_for(&app).await?;
+            let s = ssr::services()?;
+            let app = s.get_app(&t, &app).await?;
+            let time = |field: &str, text: &str| match text.trim() {
+                "" => Ok(None),
+                v => parse_since(v).map(Some).ok_or_else(|| {
+                    PortalError::Invalid(vec![FieldProblem {
+                        field: Some(field.into()),
+                        message: "Pick a date and time.".into(),
+                    }])
+                }),
+            };
+            let filter = MessageFilter {
+                event_types: Some(vec![query.event_type.clone()]).filter(|_| !query.event_type.is_empty()),
+                after: time("after", &query.after)?,
+                before: time("before", &query.before)?,
+                outcome: query.outcome(),
+                id_or_event_id: Some(query.q.trim().to_string()).filter(|q| !q.is_empty()),
+                ..Default::default()
+            };
+            let backwards = query.iterator.starts_with('-');
+            let iterator = Some(query.iterator.clone()).filter(|i| !i.is_empty());
+            let page = Page::new(Some(LOG_PAGE_SIZE), iterator.clone(), Ordering::Descending);
+            let list = s.message_log(&t, &app.id, &filter, &page).await?;
+            let event_types = s
+                .list_event_types(&t, true, &Page::new(Some(250), None, Ordering::Ascending))
+                .await?
+                .data
+                .into_iter()
+                .map(|e| e.name)
+                .collect();
+            // `done` says whether anything lies further in the direction this page was read.
+            let at_end = list.done && !backwards;
+            let at_start = iterator.is_none() || (backwards && list.done);
+            let first = list.data.first().map(|m| format!("-{}", m.message.id));
+            let last = list.data.last().map(|m| m.message.id.clone());
+            Ok(LogPage {
+                app_id: app.id,
+                app_name: app.name,
+                event_types,
+                older: if at_end { None } else { last },
+                newer: if at_start { None } else { first },
+                messages: list.data,
+            })
+        }
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_keeps_the_filters() {
+        let q = LogQuery {
+            event_type: "invoice.paid".into(),
+            status: "failed".into(),
+            q: "a b".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            q.with_iterator("msg_1"),
+            "?event_type=invoice.paid&status=failed&q=a+b&iterator=msg_1"
+        );
+        assert_eq!(q.outcome(), Some(MessageStatus::Fail));
+        assert_eq!(LogQuery::default().outcome(), None);
+    }
+}

@@ -1,0 +1,32 @@
+//! Opening a consumer-portal link: the token in `/portal/{token}` becomes a session scoped to
+//! its one application, and the browser goes on to that application's portal page (so the
+//! token leaves the address bar at once).
+use crate::api::AppState;
+use crate::docs::{esc, page_html};
+use app::error::PortalError;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+pub async fn open_link(State(s): State<AppState>, session: Session, Path(token): Path<String>) -> Response {
+    match app::api::ssr::start_portal_session(&session, &s.services, &token).await {
+        Ok(app_id) => Redirect::to(&app::paths::Area::Consumer.app(&app_id)).into_response(),
+        Err(e @ PortalError::LinkExpired) => (
+            StatusCode::UNAUTHORIZED,
+            Html(page_html(
+                "Link expired",
+                &format!(
+                    "<h1>This portal link cannot be opened</h1><p>{}</p>",
+                    esc(&e.to_string())
+                ),
+            )),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Html(page_html("Error", &format!("<h1>{}</h1>", esc(&e.to_string())))),
+        )
+            .into_response(),
+    }
+}
