@@ -127,36 +127,81 @@ pub async fn add_event_type(
 ) -> Result<EventTypeOut, PortalError> {
     ssr::respond(
         async move {
-            use crate::error::FieldProblem;
             let t = ssr::account().await?.tenant();
-            let parse = |field: &str, text: &str| -> Result<Option<serde_json::Value>, PortalError> {
-                if text.trim().is_empty() {
-                    return Ok(None);
-                }
-                match serde_json::from_str::<serde_json::Value>(text) {
-                    Ok(v) if v.is_object() => Ok(Some(v)),
-                    Ok(_) => Err(PortalError::Invalid(vec![FieldProblem {
-                        field: Some(field.into()),
-                        message: "This must be a JSON object, like {\"id\": \"inv_1\"}.".into(),
-                    }])),
-                    Err(e) => Err(PortalError::Invalid(vec![FieldProblem {
-                        field: Some(field.into()),
-                        message: format!("This is not valid JSON: {e}."),
-                    }])),
-                }
-            };
-            let mut schema =
-                parse("schema", &schema)?.unwrap_or_else(|| serde_json::json!({"type": "object"}));
-            if let Some(ex) = parse("example", &example)? {
-                schema["examples"] = serde_json::json!([ex]);
-            }
+            let schema = schema_from_form(&schema, &example)?;
             let input = domain::types::EventTypeIn {
                 name: name.trim().to_string(),
                 description,
-                schemas: Some(serde_json::json!({ "1": schema })),
+                schemas: Some(schema),
                 ..Default::default()
             };
             Ok(ssr::services()?.create_event_type(&t, input).await?)
+        }
+        .await,
+    )
+}
+
+/// The `schemas` of an event type from the form's two text areas: version "1" is the schema
+/// (an object; `{"type": "object"}` when empty) with the example, if any, under `examples`.
+pub fn schema_from_form(schema: &str, example: &str) -> Result<serde_json::Value, PortalError> {
+    use crate::error::FieldProblem;
+    let parse = |field: &str, text: &str| -> Result<Option<serde_json::Value>, PortalError> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) if v.is_object() => Ok(Some(v)),
+            Ok(_) => Err(PortalError::Invalid(vec![FieldProblem {
+                field: Some(field.into()),
+                message: "This must be a JSON object, like {\"id\": \"inv_1\"}.".into(),
+            }])),
+            Err(e) => Err(PortalError::Invalid(vec![FieldProblem {
+                field: Some(field.into()),
+                message: format!("This is not valid JSON: {e}."),
+            }])),
+        }
+    };
+    let mut schema = parse("schema", schema)?.unwrap_or_else(|| serde_json::json!({"type": "object"}));
+    if let Some(ex) = parse("example", example)? {
+        schema["examples"] = serde_json::json!([ex]);
+    } else if let Some(obj) = schema.as_object_mut() {
+        obj.remove("examples");
+    }
+    Ok(serde_json::json!({ "1": schema }))
+}
+
+/// The form's view of an event type's schema: version "1" without its examples, pretty.
+pub fn schema_text(et: &EventTypeOut) -> String {
+    et.schemas
+        .as_ref()
+        .and_then(|s| s.get("1"))
+        .map(|v| {
+            let mut v = v.clone();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("examples");
+            }
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        })
+        .unwrap_or_default()
+}
+
+/// Edits an event type's description, schema and example; its name stays.
+#[server(prefix = "/_fn", endpoint = "update_event_type")]
+pub async fn update_event_type(
+    name: String,
+    description: String,
+    schema: String,
+    example: String,
+) -> Result<EventTypeOut, PortalError> {
+    ssr::respond(
+        async move {
+            let t = ssr::account().await?.tenant();
+            let patch = domain::types::EventTypePatch {
+                description: Some(description),
+                schemas: Some(Some(schema_from_form(&schema, &example)?)),
+                ..Default::default()
+            };
+            Ok(ssr::services()?.patch_event_type(&t, &name, patch).await?)
         }
         .await,
     )
@@ -192,6 +237,7 @@ pub async fn send_test_event(
     app: String,
     event_type: String,
     payload: String,
+    endpoint: Option<String>,
     area: Option<crate::paths::Area>,
 ) -> Result<MessageOut, PortalError> {
     ssr::respond(
@@ -205,18 +251,30 @@ pub async fn send_test_event(
                         message: format!("The payload is not valid JSON: {e}. Nothing was sent."),
                     }])
                 })?;
-            let input = domain::types::MessageIn {
-                event_type,
-                payload,
-                event_id: None,
-                channels: None,
-                payload_retention_period: None,
-                application: None,
+            let s = ssr::services()?;
+            let msg = match endpoint.filter(|e| !e.is_empty()) {
+                // just one endpoint, as the API's send-example does
+                Some(ep) => {
+                    let input = domain::types::EventExampleIn {
+                        event_type,
+                        payload: Some(payload),
+                    };
+                    s.send_example(&t, &app, &ep, input).await.map_err(field_names)?
+                }
+                None => {
+                    let input = domain::types::MessageIn {
+                        event_type,
+                        payload,
+                        event_id: None,
+                        channels: None,
+                        payload_retention_period: None,
+                        application: None,
+                    };
+                    s.create_message(&t, &app, input, true, None)
+                        .await
+                        .map_err(field_names)?
+                }
             };
-            let msg = ssr::services()?
-                .create_message(&t, &app, input, true, None)
-                .await
-                .map_err(field_names)?;
             // straight to the message's timeline
             let app_id = ssr::services()?.get_app(&t, &app).await?.id;
             leptos_axum::redirect(&area.unwrap_or_default().message(&app_id, &msg.id));
@@ -226,8 +284,8 @@ pub async fn send_test_event(
     )
 }
 
-/// The first example of an event type's schema, pretty-printed, to pre-fill the payload.
-pub fn example_payload(et: &EventTypeOut) -> String {
+/// The first example of an event type's schema, pretty-printed, if it has one.
+pub fn example_text(et: &EventTypeOut) -> Option<String> {
     et.schemas
         .as_ref()
         .and_then(|s| s.as_object())
@@ -240,7 +298,11 @@ pub fn example_payload(et: &EventTypeOut) -> String {
             })
         })
         .and_then(|ex| serde_json::to_string_pretty(&ex).ok())
-        .unwrap_or_else(|| "{\n  \"hello\": \"world\"\n}".into())
+}
+
+/// The payload to pre-fill for a test event: the type's example, or a small placeholder.
+pub fn example_payload(et: &EventTypeOut) -> String {
+    example_text(et).unwrap_or_else(|| "{\n  \"hello\": \"world\"\n}".into())
 }
 
 /// An endpoint's signing secrets: the current one, and during a rotation's grace period the

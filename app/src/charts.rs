@@ -6,7 +6,7 @@ use leptos::prelude::*;
 const W: f64 = 600.0;
 const H: f64 = 140.0;
 /// Room on the left for the axis labels.
-const LEFT: f64 = 44.0;
+const LEFT: f64 = 60.0;
 
 /// One bar of the success-rate chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,13 +98,28 @@ pub fn latency_points(buckets: &[ChartBucket], scale: f64, pick: fn(&ChartBucket
 fn axis_labels(buckets: &[ChartBucket], range: ChartRange) -> impl IntoView {
     let slot = (W - LEFT) / buckets.len().max(1) as f64;
     let picks = [0, buckets.len() / 2, buckets.len().saturating_sub(1)];
+    let last = buckets.len().saturating_sub(1);
     picks
         .into_iter()
         .filter(|&i| i < buckets.len())
         .map(|i| {
-            let x = LEFT + i as f64 * slot + slot / 2.0;
-            view! { <text x=format!("{x:.1}") y=H + 16.0 class="axis" text-anchor="middle">{bucket_label(&buckets[i], range)}</text> }
+            // the outer labels align with the chart's edges so that none is cut off
+            let (x, anchor) = match i {
+                0 => (LEFT, "start"),
+                i if i == last => (W, "end"),
+                i => (LEFT + i as f64 * slot + slot / 2.0, "middle"),
+            };
+            view! { <text x=format!("{x:.1}") y=H + 18.0 class="axis" text-anchor=anchor>{bucket_label(&buckets[i], range)}</text> }
         })
+        .collect_view()
+}
+
+/// A dot on every point of a series, so that a lone bucket still shows.
+fn dots(points: &str, class: &'static str) -> impl IntoView {
+    points
+        .split(' ')
+        .filter_map(|p| p.split_once(','))
+        .map(|(x, y)| view! { <circle cx=x.to_string() cy=y.to_string() r="3.5" class=class/> })
         .collect_view()
 }
 
@@ -126,7 +141,7 @@ pub fn SuccessChart(buckets: Vec<ChartBucket>, range: ChartRange) -> impl IntoVi
     view! {
         <figure class="chart">
             <figcaption>"Success rate"</figcaption>
-            <svg viewBox=format!("0 0 {W} {}", H + 22.0) role="img" aria-label=summary.clone() data-testid="success-chart">
+            <svg viewBox=format!("0 0 {W} {}", H + 24.0) role="img" aria-label=summary.clone() data-testid="success-chart">
                 <line x1=LEFT y1=0 x2=W y2=0 class="grid"/>
                 <line x1=LEFT y1=H / 2.0 x2=W y2=H / 2.0 class="grid"/>
                 <line x1=LEFT y1=H x2=W y2=H class="baseline"/>
@@ -166,15 +181,17 @@ pub fn LatencyChart(buckets: Vec<ChartBucket>, range: ChartRange) -> impl IntoVi
     view! {
         <figure class="chart">
             <figcaption>"Response time " <span class="key p50">"median"</span> " " <span class="key p95">"95th percentile"</span></figcaption>
-            <svg viewBox=format!("0 0 {W} {}", H + 22.0) role="img" aria-label=summary.clone() data-testid="latency-chart">
+            <svg viewBox=format!("0 0 {W} {}", H + 24.0) role="img" aria-label=summary.clone() data-testid="latency-chart">
                 <line x1=LEFT y1=0 x2=W y2=0 class="grid"/>
                 <line x1=LEFT y1=H / 2.0 x2=W y2=H / 2.0 class="grid"/>
                 <line x1=LEFT y1=H x2=W y2=H class="baseline"/>
                 <text x=LEFT - 6.0 y=10 class="axis" text-anchor="end">{format!("{scale:.0} ms")}</text>
                 <text x=LEFT - 6.0 y=H / 2.0 + 4.0 class="axis" text-anchor="end">{format!("{:.0}", scale / 2.0)}</text>
                 <text x=LEFT - 6.0 y=H class="axis" text-anchor="end">"0"</text>
-                <polyline points=p95 class="line p95"/>
-                <polyline points=p50 class="line p50"/>
+                <polyline points=p95.clone() class="line p95"/>
+                <polyline points=p50.clone() class="line p50"/>
+                {dots(&p95, "dot p95")}
+                {dots(&p50, "dot p50")}
                 {axis_labels(&buckets, range)}
             </svg>
             <p class="muted">{summary}</p>

@@ -1,4 +1,7 @@
-import { test, type Page } from "@playwright/test";
+import { test, expect, type Page } from "@playwright/test";
+import * as crypto from "node:crypto";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 
 /**
@@ -33,3 +36,64 @@ export async function shot(page: Page, name: string): Promise<string> {
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
+
+/** Standard Webhooks check, written out here so the test does not trust our own code. */
+export function verifies(secret: string, h: http.IncomingHttpHeaders, body: string): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const mac = crypto.createHmac("sha256", key).update(`${h["webhook-id"]}.${h["webhook-timestamp"]}.${body}`).digest("base64");
+  return String(h["webhook-signature"]).split(" ").includes(`v1,${mac}`);
+}
+
+/** A real receiver on 127.0.0.1 that records every webhook it gets. */
+export async function startReceiver(failFirst = 0) {
+  const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const state = { failing: false };
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body });
+      if (state.failing || received.length <= failFirst) res.writeHead(500).end("receiver is down");
+      else res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/webhooks`,
+    received,
+    /** Answer 500 to everything (true) or 200 (false) from now on. */
+    setFailing: (failing: boolean) => (state.failing = failing),
+    close: () => server.close(),
+  };
+}
+
+/** Signs up a new account, creates an event type and an application, and subscribes an
+ * endpoint at `url`; leaves the page on the application. Returns the hydration wait. */
+export async function newAccountWithEndpoint(page: Page, tag: string, eventType: string, appName: string, url: string) {
+  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const hydrated = () => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
+  await page.goto("/signup");
+  await hydrated();
+  await page.getByLabel("Email").fill(`${tag.toLowerCase()}-${id}@example.com`);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByLabel("Organisation name").fill(`${tag} ${id}`);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/apps$/);
+  await page.goto("/event-types");
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill(eventType);
+  await page.getByRole("button", { name: "Create event type" }).click();
+  await expect(page.getByRole("cell", { name: eventType, exact: true })).toBeVisible();
+  await page.goto("/apps");
+  await hydrated();
+  await page.getByLabel("Name", { exact: true }).fill(appName);
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("link", { name: appName }).click();
+  await hydrated();
+  await page.getByLabel("URL").fill(url);
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
+  return hydrated;
+}
+

@@ -55,6 +55,11 @@ fn Overview(
     let (payload, set_payload) = signal(first_example);
     let form_types = types.clone();
     let (app_for_add, app_for_send) = (app_id.clone(), app_id);
+    let send_targets: Vec<(String, String)> = o
+        .endpoints
+        .iter()
+        .map(|e| (e.id.clone(), e.url.clone()))
+        .collect();
     let examples: Vec<(String, String)> = types
         .iter()
         .map(|t| (t.name.clone(), example_payload(t)))
@@ -151,6 +156,13 @@ fn Overview(
                                 }
                             }>
                                 {types.iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view()}
+                            </select>
+                        </div>
+                        <div class="field">
+                            <label for="field-endpoint">"Send to"</label>
+                            <select id="field-endpoint" name="endpoint">
+                                <option value="">"Every subscribed endpoint"</option>
+                                {send_targets.iter().map(|(id, url)| view! { <option value=id.clone()>{format!("Only {url}")}</option> }).collect_view()}
                             </select>
                         </div>
                         <div class="field">

@@ -1,15 +1,28 @@
-//! The event-type catalogue: create (name, description, JSON schema, example), archive.
+//! The event-type catalogue: create or edit (name, description, JSON schema, example), and
+//! archive. `?edit=NAME` opens the edit form, so every step works without JavaScript too.
 use super::{field_error, Field, Topbar};
-use crate::catalog::{list_event_types, AddEventType, ArchiveEventType};
-use crate::paths::Area;
+use crate::catalog::{
+    example_text, list_event_types, schema_text, AddEventType, ArchiveEventType, UpdateEventType,
+};
+use crate::paths::{self, Area};
+use domain::types::EventTypeOut;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn EventTypesPage() -> impl IntoView {
     let add = ServerAction::<AddEventType>::new();
+    let update = ServerAction::<UpdateEventType>::new();
     let archive = ServerAction::<ArchiveEventType>::new();
+    let query = use_query_map();
     let types = Resource::new(
-        move || (add.version().get(), archive.version().get()),
+        move || {
+            (
+                add.version().get(),
+                update.version().get(),
+                archive.version().get(),
+            )
+        },
         |_| list_event_types(),
     );
     let result = add.value();
@@ -19,8 +32,26 @@ pub fn EventTypesPage() -> impl IntoView {
         <main class="container">
             <h1>"Event types"</h1>
             <p class="lead">"The kinds of events your service sends. Endpoints subscribe to them; messages must use one."</p>
-            <section class="card">
-                <h2>"New event type"</h2>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let editing = query.read().get("edit");
+                    match types.await {
+                        Ok(list) => {
+                            let form = editing
+                                .and_then(|n| list.iter().find(|t| t.name == n).cloned())
+                                .map(|t| view! { <EditForm t=t update=update/> });
+                            view! {
+                                {form}
+                                <TypeList list=list archive=archive/>
+                            }
+                            .into_any()
+                        }
+                        Err(e) => super::load_error(e, Area::Developer),
+                    }
+                })}
+            </Suspense>
+            <section class="card" aria-labelledby="new-type-h">
+                <h2 id="new-type-h">"New event type"</h2>
                 <ActionForm action=add attr:class="form" attr:novalidate=true>
                     <Field label="Name" name="name" required=true hint="Letters, digits, '.', '-' and '_', e.g. invoice.paid."
                         error=Signal::derive(field_error(result, "name"))/>
@@ -39,33 +70,71 @@ pub fn EventTypesPage() -> impl IntoView {
                     <button type="submit" class="button" disabled=move || add.pending().get()>"Create event type"</button>
                 </ActionForm>
             </section>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match types.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"No event types yet."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <table class="list" aria-label="Event types">
-                                <thead><tr><th>"Name"</th><th>"Description"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|t| view! {
-                                        <tr>
-                                            <td><code>{t.name.clone()}</code></td>
-                                            <td>{t.description.clone()}</td>
-                                            <td>
-                                                <ActionForm action=archive attr:class="inline">
-                                                    <input type="hidden" name="name" value=t.name.clone()/>
-                                                    <button type="submit" class="link danger">"Archive"</button>
-                                                </ActionForm>
-                                            </td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                        Err(e) => super::load_error(e, Area::Developer),
-                    }
-                })}
-            </Suspense>
         </main>
+    }
+}
+
+#[component]
+fn TypeList(list: Vec<EventTypeOut>, archive: ServerAction<ArchiveEventType>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="empty">"No event types yet."</p> }.into_any();
+    }
+    view! {
+        <table class="list" aria-label="Event types">
+            <thead><tr><th>"Name"</th><th>"Description"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+            <tbody>
+                {list.into_iter().map(|t| view! {
+                    <tr>
+                        <td><code>{t.name.clone()}</code></td>
+                        <td>{t.description.clone()}</td>
+                        <td class="actions">
+                            <a href=format!("{}?edit={}", paths::EVENT_TYPES, t.name) aria-label=format!("Edit {}", t.name)>"Edit"</a>
+                            " "
+                            <ActionForm action=archive attr:class="inline">
+                                <input type="hidden" name="name" value=t.name.clone()/>
+                                <button type="submit" class="link danger" aria-label=format!("Archive {}", t.name)>"Archive"</button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn EditForm(t: EventTypeOut, update: ServerAction<UpdateEventType>) -> impl IntoView {
+    let result = update.value();
+    let saved = move || result.get().is_some_and(|r| r.is_ok());
+    let general = move || result.get().and_then(|r| r.err()).and_then(|e| e.general());
+    let example = example_text(&t).unwrap_or_default();
+    view! {
+        <section class="card" aria-labelledby="edit-type-h">
+            <h2 id="edit-type-h">"Edit " <code>{t.name.clone()}</code></h2>
+            <ActionForm action=update attr:class="form" attr:novalidate=true>
+                <input type="hidden" name="name" value=t.name.clone()/>
+                <div class="field">
+                    <label for="edit-description">"Description"</label>
+                    <input id="edit-description" name="description" value=t.description.clone()/>
+                </div>
+                <div class="field">
+                    <label for="edit-schema">"JSON schema"</label>
+                    <textarea id="edit-schema" name="schema" rows="6">{schema_text(&t)}</textarea>
+                    <p class="error" role="alert">{field_error(result, "schema")}</p>
+                </div>
+                <div class="field">
+                    <label for="edit-example">"Example payload"</label>
+                    <textarea id="edit-example" name="example" rows="4">{example}</textarea>
+                    <p class="error" role="alert">{field_error(result, "example")}</p>
+                </div>
+                <p class="error" role="alert">{general}</p>
+                <div>
+                    <button type="submit" class="button" disabled=move || update.pending().get()>"Save event type"</button>
+                    " " <a href=paths::EVENT_TYPES>"Done"</a>
+                    {move || saved().then(|| view! { <span role="status" class="ok">" Saved."</span> })}
+                </div>
+            </ActionForm>
+        </section>
     }
 }

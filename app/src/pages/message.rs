@@ -153,8 +153,11 @@ pub fn AttemptItem(a: AttemptView, #[prop(optional)] message_link: Option<String
             <details>
                 <summary>"Response and request headers"</summary>
                 <pre>{at.response.clone()}</pre>
+                // an explicit tbody: the browser inserts one anyway, and hydration must match it
                 <table class="headers">
-                    {a.request_headers.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td><code>{v}</code></td></tr> }).collect_view()}
+                    <tbody>
+                        {a.request_headers.into_iter().map(|(k, v)| view! { <tr><th>{k}</th><td><code>{v}</code></td></tr> }).collect_view()}
+                    </tbody>
                 </table>
             </details>
         </li>

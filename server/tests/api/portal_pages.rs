@@ -795,3 +795,135 @@ async fn the_message_log_filters_searches_and_pages() {
     let (s, body) = portal_call(&app, &dev, "endpoint_page", &[("app", a)]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
 }
+
+#[tokio::test]
+async fn event_types_are_edited_in_place_and_a_test_event_can_go_to_one_endpoint() {
+    let app = spawn_app().await;
+    let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
+    let form = [
+        ("name", "invoice.paid"),
+        ("description", "paid"),
+        ("schema", ""),
+        ("example", ""),
+    ];
+    let (s, body) = portal_call(&app, &dev, "add_event_type", &form).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = portal_call(
+        &app,
+        &dev,
+        "update_event_type",
+        &[
+            ("name", "invoice.paid"),
+            ("description", "An invoice was paid"),
+            ("schema", r#"{"type": "object", "required": ["id"]}"#),
+            ("example", "{ nope"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("not valid JSON"), "{body}");
+    let (s, body) = portal_call(
+        &app,
+        &dev,
+        "update_event_type",
+        &[
+            ("name", "invoice.paid"),
+            ("description", "An invoice was paid"),
+            ("schema", r#"{"type": "object", "required": ["id"]}"#),
+            ("example", r#"{"id": "inv_9"}"#),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let got = api(
+        &app,
+        &key,
+        reqwest::Method::GET,
+        "/api/v1/event-type/invoice.paid",
+        None,
+    )
+    .await;
+    assert_eq!(got["description"], "An invoice was paid");
+    assert_eq!(
+        got["schemas"],
+        json!({"1": {"type": "object", "required": ["id"], "examples": [{"id": "inv_9"}]}})
+    );
+    // another organisation has no such event type
+    let eve = logged_in(&app, "eve@example.com", "Other org").await;
+    let (s, _) = portal_call(
+        &app,
+        &eve,
+        "update_event_type",
+        &[
+            ("name", "invoice.paid"),
+            ("description", "mine now"),
+            ("schema", ""),
+            ("example", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // a test event to just one of two endpoints
+    let a = api(
+        &app,
+        &key,
+        reqwest::Method::POST,
+        "/api/v1/app",
+        Some(json!({"name": "Shop"})),
+    )
+    .await;
+    let a = a["id"].as_str().unwrap();
+    let (one, two) = (Receiver::start().await, Receiver::start().await);
+    let ep1 = api(
+        &app,
+        &key,
+        reqwest::Method::POST,
+        &format!("/api/v1/app/{a}/endpoint"),
+        Some(json!({"url": one.url("/")})),
+    )
+    .await;
+    api(
+        &app,
+        &key,
+        reqwest::Method::POST,
+        &format!("/api/v1/app/{a}/endpoint"),
+        Some(json!({"url": two.url("/")})),
+    )
+    .await;
+    let (s, body) = portal_call(
+        &app,
+        &dev,
+        "send_test_event",
+        &[
+            ("app", a),
+            ("event_type", "invoice.paid"),
+            ("payload", r#"{"id": "inv_1"}"#),
+            ("endpoint", ep1["id"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    eventually(10, "delivered to the one", || async {
+        (one.count() == 1).then_some(())
+    })
+    .await;
+    let (s, _) = portal_call(
+        &app,
+        &dev,
+        "send_test_event",
+        &[
+            ("app", a),
+            ("event_type", "invoice.paid"),
+            ("payload", r#"{"id": "inv_2"}"#),
+            ("endpoint", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    eventually(10, "delivered to both", || async {
+        (one.count() == 2 && two.count() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(two.received()[0].body, r#"{"id": "inv_2"}"#);
+}

@@ -1,0 +1,69 @@
+import { test, expect, type Page } from "@playwright/test";
+import { collectConsoleErrors, newAccountWithEndpoint, shot, startReceiver } from "./helpers";
+
+const hydrated = (page: Page) => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
+
+/** Nothing sticks out sideways: the page needs no horizontal scrolling. */
+async function fitsWidth(page: Page) {
+  const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  expect(scroll, `page is ${scroll}px wide in a ${client}px window`).toBeLessThanOrEqual(client);
+}
+
+test("signup works with the keyboard alone, with a visible focus ring", async ({ page }) => {
+  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  await page.goto("/signup");
+  await hydrated(page);
+  await page.getByLabel("Email").focus();
+  await page.keyboard.type(`keys-${id}@example.com`);
+  const ring = await page.getByLabel("Email").evaluate((el) => getComputedStyle(el).outlineStyle);
+  expect(ring).not.toBe("none");
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Password")).toBeFocused();
+  await page.keyboard.type("a long enough passphrase");
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Organisation name")).toBeFocused();
+  await page.keyboard.type(`Keys ${id}`);
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "Sign up" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/apps$/);
+  await hydrated(page);
+  // create an application by keyboard too
+  await page.getByLabel("Name", { exact: true }).focus();
+  await page.keyboard.type("Keyboard app");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("cell", { name: "Keyboard app" })).toBeVisible();
+});
+
+test("pages fit a 360 px wide phone screen, and each renders on the server and hydrates cleanly", async ({ page }) => {
+  const errors = collectConsoleErrors(page);
+  const receiver = await startReceiver();
+  await newAccountWithEndpoint(page, "Narrow", "invoice.paid", "Phone", receiver.url);
+  const appUrl = page.url();
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await expect(page).toHaveURL(/\/msg\/msg_/);
+  await hydrated(page);
+  await expect(page.getByText("succeeded").first()).toBeVisible();
+  const timeline = page.url();
+  await page.getByRole("link", { name: receiver.url }).click();
+  await expect(page).toHaveURL(/\/endpoint\/ep_/);
+  const endpoint = page.url();
+
+  await page.setViewportSize({ width: 360, height: 740 });
+  for (const [name, url] of [
+    ["apps", "/apps"],
+    ["app", appUrl],
+    ["timeline", timeline],
+    ["endpoint", endpoint],
+    ["messages", `${appUrl}/messages`],
+    ["event-types", "/event-types"],
+    ["api-keys", "/api-keys"],
+  ]) {
+    await page.goto(url);
+    await hydrated(page);
+    await fitsWidth(page);
+    await shot(page, `narrow-${name}`);
+  }
+  receiver.close();
+  expect(errors, errors.join("\n")).toEqual([]);
+});
