@@ -63,8 +63,9 @@ pub mod ssr {
     }
 
     /// The viewer of this request's session. A developer login wins over a portal grant in the
-    /// same browser; opening a link of another organisation ends that login (see
-    /// [`start_portal_session`]), so both always name the same organisation.
+    /// same browser; a link of another organisation is refused while logged in, and logging in
+    /// drops any portal grant (see [`start_portal_session`], [`start_session`]), so both always
+    /// name the same organisation.
     pub async fn viewer() -> Result<Viewer, PortalError> {
         match account().await {
             Ok(a) => return Ok(Viewer::Developer(a)),
@@ -97,9 +98,15 @@ pub mod ssr {
         }
     }
 
+    /// True when this request comes from a consumer-portal session (not a developer).
+    pub async fn is_consumer() -> Result<bool, PortalError> {
+        Ok(matches!(viewer().await?, Viewer::Consumer(_)))
+    }
+
     /// Turns a consumer-portal token into a session for its application, and returns the
-    /// application's id. A developer of the same organisation stays logged in; one of another
-    /// organisation is logged out, so one session never spans two organisations.
+    /// application's id. A developer of the same organisation stays logged in; a developer of
+    /// another organisation is asked to log out first, so one session never spans two
+    /// organisations.
     pub async fn start_portal_session(
         session: &Session,
         services: &Services,
@@ -111,12 +118,14 @@ pub mod ssr {
         })?;
         let user: Option<String> = session.get(USER_KEY).await.map_err(|_| PortalError::Internal)?;
         if let Some(user) = user {
-            let same_org = services
-                .account(&user)
-                .await?
-                .is_some_and(|a| a.org_id == scope.tenant.org_id);
-            if !same_org {
-                session.flush().await.map_err(|_| PortalError::Internal)?;
+            if let Some(a) = services.account(&user).await? {
+                if a.org_id != scope.tenant.org_id {
+                    // Not a silent logout (anyone can send a link): the person decides.
+                    return Err(PortalError::form(
+                        "You are logged in to Hookline for another organisation. Log out first, or open \
+                         this link in a private window.",
+                    ));
+                }
             }
         }
         session.cycle_id().await.map_err(|_| PortalError::Internal)?;
@@ -144,6 +153,10 @@ pub mod ssr {
     pub async fn start_session(account: &Account) -> Result<(), PortalError> {
         let session = session().await?;
         session.cycle_id().await.map_err(|_| PortalError::Internal)?;
+        session
+            .remove::<String>(PORTAL_KEY)
+            .await
+            .map_err(|_| PortalError::Internal)?;
         session
             .insert(USER_KEY, &account.user_id)
             .await

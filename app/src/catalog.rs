@@ -196,12 +196,21 @@ pub async fn update_event_type(
     ssr::respond(
         async move {
             let t = ssr::account().await?.tenant();
+            let s = ssr::services()?;
+            // the form edits version "1"; other versions made through the API stay
+            let mut schemas = s
+                .get_event_type(&t, &name)
+                .await?
+                .schemas
+                .filter(|v| v.is_object())
+                .unwrap_or_else(|| serde_json::json!({}));
+            schemas["1"] = schema_from_form(&schema, &example)?["1"].take();
             let patch = domain::types::EventTypePatch {
                 description: Some(description),
-                schemas: Some(Some(schema_from_form(&schema, &example)?)),
+                schemas: Some(Some(schemas)),
                 ..Default::default()
             };
-            Ok(ssr::services()?.patch_event_type(&t, &name, patch).await?)
+            Ok(s.patch_event_type(&t, &name, patch).await?)
         }
         .await,
     )
@@ -252,7 +261,15 @@ pub async fn send_test_event(
                     }])
                 })?;
             let s = ssr::services()?;
-            let msg = match endpoint.filter(|e| !e.is_empty()) {
+            let endpoint = endpoint.filter(|e| !e.is_empty());
+            // a consumer tests its own endpoints one at a time (as Svix's send-example)
+            if endpoint.is_none() && ssr::is_consumer().await? {
+                return Err(PortalError::Invalid(vec![FieldProblem {
+                    field: Some("endpoint".into()),
+                    message: "Pick the endpoint to send the test event to.".into(),
+                }]));
+            }
+            let msg = match endpoint {
                 // just one endpoint, as the API's send-example does
                 Some(ep) => {
                     let input = domain::types::EventExampleIn {

@@ -53,13 +53,20 @@ pub async fn endpoint_page(
             let attempts = s
                 .endpoint_attempts_with_headers(&t, &app.id, &ep.id, &page)
                 .await?;
-            let event_types = s
+            // the catalogue, plus anything subscribed that it no longer lists (archived), so
+            // that saving the form never drops a subscription by accident
+            let mut event_types: Vec<String> = s
                 .list_event_types(&t, false, &Page::new(Some(250), None, Ordering::Ascending))
                 .await?
                 .data
                 .into_iter()
                 .map(|e| e.name)
                 .collect();
+            for name in ep.event_types.iter().flatten() {
+                if !event_types.contains(name) {
+                    event_types.push(name.clone());
+                }
+            }
             Ok(EndpointPageData {
                 app_id: app.id,
                 app_name: app.name,
@@ -139,8 +146,10 @@ pub fn parse_channels(text: &str) -> Option<Vec<String>> {
     (!channels.is_empty()).then_some(channels)
 }
 
-/// Saves the edit form: settings, and custom headers. Sensitive headers (whose values are
-/// never shown) are kept unless ticked in `remove_headers` or typed again.
+/// Saves the edit form: settings, and custom headers. Of the headers the form showed
+/// (`shown_headers`), those no longer in the text are removed; sensitive headers (whose values
+/// are never shown) are kept unless ticked in `remove_headers` or typed again. Headers added
+/// elsewhere since the form was loaded are kept.
 #[server(prefix = "/_fn", endpoint = "update_endpoint")]
 pub async fn update_endpoint(
     app: String,
@@ -151,6 +160,7 @@ pub async fn update_endpoint(
     channels: String,
     rate_limit: String,
     headers: String,
+    shown_headers: Option<Vec<String>>,
     remove_headers: Option<Vec<String>>,
 ) -> Result<EndpointOut, PortalError> {
     ssr::respond(
@@ -167,17 +177,14 @@ pub async fn update_endpoint(
                 throttle_rate: Some(rate),
                 ..Default::default()
             };
-            let current = s.endpoint_headers(&t, &app, &endpoint).await?;
             let mut map = serde_json::Map::new();
             for (k, v) in &lines {
                 map.insert(k.clone(), serde_json::Value::String(v.clone()));
             }
-            // shown headers left out of the form are removed; sensitive ones only when ticked
-            let mut delete: Vec<String> = current
-                .headers
-                .keys()
+            let mut delete: Vec<String> = shown_headers
+                .unwrap_or_default()
+                .into_iter()
                 .filter(|k| !lines.iter().any(|(n, _)| n.eq_ignore_ascii_case(k)))
-                .cloned()
                 .collect();
             delete.extend(remove_headers.unwrap_or_default());
             let headers_in = domain::types::EndpointHeadersIn {
@@ -246,6 +253,9 @@ pub async fn delete_endpoint(
 pub struct Recovery {
     pub queued: u64,
     pub since: DateTime<Utc>,
+    /// When the recovery started: its progress counts messages from `since` until then, so new
+    /// traffic does not keep it from finishing.
+    pub at: DateTime<Utc>,
 }
 
 /// Parses the time picker's value (`datetime-local`, taken as UTC) or an RFC 3339 time.
@@ -268,12 +278,22 @@ pub async fn recover_failed(app: String, endpoint: String, since: String) -> Res
             if since > Utc::now() {
                 return Err(invalid("since", "Pick a time in the past."));
             }
-            let input = domain::types::RecoverIn { since, until: None };
-            let (_, queued) = ssr::services()?
+            let s = ssr::services()?;
+            if s.endpoint_health(&t, &app, &endpoint).await?.1.disabled {
+                return Err(PortalError::form(
+                    "This endpoint is disabled: enable it first, or the recovered messages would wait.",
+                ));
+            }
+            let at = Utc::now();
+            let input = domain::types::RecoverIn {
+                since,
+                until: Some(at),
+            };
+            let (_, queued) = s
                 .recover_endpoint(&t, &app, &endpoint, input)
                 .await
                 .map_err(field_names)?;
-            Ok(Recovery { queued, since })
+            Ok(Recovery { queued, since, at })
         }
         .await,
     )
@@ -285,12 +305,13 @@ pub async fn recovery_progress(
     app: String,
     endpoint: String,
     since: DateTime<Utc>,
+    until: DateTime<Utc>,
 ) -> Result<EndpointStats, PortalError> {
     ssr::respond(
         async move {
             let t = ssr::tenant_for(&app).await?;
             Ok(ssr::services()?
-                .endpoint_stats(&t, &app, &endpoint, Some(since), None)
+                .endpoint_stats(&t, &app, &endpoint, Some(since), Some(until))
                 .await?)
         }
         .await,

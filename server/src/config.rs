@@ -35,6 +35,7 @@ struct Raw {
     log_format: String,
     workers: bool,
     lease: Option<String>,
+    retention_sweep: String,
 }
 
 impl Default for Raw {
@@ -58,6 +59,7 @@ impl Default for Raw {
             disable_after: "5d".into(),
             db_max_connections: 20,
             log_format: "text".into(),
+            retention_sweep: "5m".into(),
             workers: true,
             lease: None,
         }
@@ -169,6 +171,7 @@ impl Settings {
             max_response_bytes: 16 * 1024,
             guard: SsrfGuard::new(allowed),
             lease: None,
+            retention_sweep: dur("RETENTION_SWEEP", &raw.retention_sweep)?.max(Duration::from_millis(100)),
         };
         let mut delivery = delivery;
         if let Some(l) = raw.lease.as_deref().filter(|l| !l.is_empty()) {

@@ -23,6 +23,17 @@ pub async fn open_link(State(s): State<AppState>, session: Session, Path(token):
             )),
         )
             .into_response(),
+        Err(e @ PortalError::Invalid(_)) => (
+            StatusCode::CONFLICT,
+            Html(page_html(
+                "Logged in elsewhere",
+                &format!(
+                    "<h1>This portal link cannot be opened here</h1><p>{}</p>",
+                    esc(&e.to_string())
+                ),
+            )),
+        )
+            .into_response(),
         Err(e) => (
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             Html(page_html("Error", &format!("<h1>{}</h1>", esc(&e.to_string())))),

@@ -185,6 +185,10 @@ async fn metrics(State(s): State<AppState>) -> String {
         metrics::gauge!("hookline_queue_depth").set(depth as f64);
         metrics::gauge!("hookline_queue_oldest_due_age_seconds").set(age);
     }
+    if let Ok((open, disabled)) = domain::store::endpoints::health_gauges(&s.services.pool).await {
+        metrics::gauge!("hookline_endpoints_circuit_open").set(open as f64);
+        metrics::gauge!("hookline_endpoints_disabled").set(disabled as f64);
+    }
     s.metrics.render()
 }
 

@@ -67,31 +67,6 @@ fn Overview(
     view! {
         <h1>{o.app.name.clone()}</h1>
         <p class="muted"><code>{o.app.id.clone()}</code>{o.app.uid.clone().map(|u| format!("  uid: {u}"))}</p>
-        {(area == Area::Developer).then(|| {
-            let (open_app, share_app) = (o.app.id.clone(), o.app.id.clone());
-            view! {
-                <section class="card consumer">
-                    <h2>"Consumer portal"</h2>
-                    <p class="muted">"Your customer's own view of this application: their endpoints, secrets, deliveries and replays, without an account. Links are valid for one hour."</p>
-                    <form method="post" action="/_fn/open_consumer_portal" target="_blank" class="inline">
-                        <input type="hidden" name="app" value=open_app/>
-                        <button type="submit" class="button">"Open consumer portal"</button>
-                    </form>
-                    " "
-                    <ActionForm action=share attr:class="inline">
-                        <input type="hidden" name="app" value=share_app/>
-                        <button type="submit" class="button secondary">"Get a link to share"</button>
-                    </ActionForm>
-                    {move || shared().map(|url| view! {
-                        <p role="status">"Link: " <code class="secret" data-testid="portal-link">{url.clone()}</code> " "
-                            <button type="button" class="button small" data-key=url
-                                onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">"Copy"</button>
-                        </p>
-                    })}
-                </section>
-            }
-        })}
-
         <section class="card">
             <h2>"Endpoints"</h2>
             {if o.endpoints.is_empty() {
@@ -161,7 +136,8 @@ fn Overview(
                         <div class="field">
                             <label for="field-endpoint">"Send to"</label>
                             <select id="field-endpoint" name="endpoint">
-                                <option value="">"Every subscribed endpoint"</option>
+                                // a consumer tests its endpoints one at a time
+                                {(area == Area::Developer).then(|| view! { <option value="">"Every subscribed endpoint"</option> })}
                                 {send_targets.iter().map(|(id, url)| view! { <option value=id.clone()>{format!("Only {url}")}</option> }).collect_view()}
                             </select>
                         </div>
@@ -208,6 +184,32 @@ fn Overview(
                 }.into_any()
             }}
         </section>
+
+        {(area == Area::Developer).then(|| {
+            let (open_app, share_app) = (o.app.id.clone(), o.app.id.clone());
+            view! {
+                <section class="card consumer">
+                    <h2>"Consumer portal"</h2>
+                    <p class="muted">"Your customer's own view of this application: their endpoints, secrets, deliveries and replays, without an account. Links are valid for one hour."</p>
+                    <form method="post" action="/_fn/open_consumer_portal" target="_blank" class="inline">
+                        <input type="hidden" name="app" value=open_app/>
+                        <button type="submit" class="button">"Open consumer portal"</button>
+                    </form>
+                    " "
+                    <ActionForm action=share attr:class="inline">
+                        <input type="hidden" name="app" value=share_app/>
+                        <button type="submit" class="button secondary">"Get a link to share"</button>
+                    </ActionForm>
+                    {move || shared().map(|url| view! {
+                        <p role="status">"Link: " <code class="secret" data-testid="portal-link">{url.clone()}</code> " "
+                            <button type="button" class="button small" data-key=url
+                                onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">"Copy"</button>
+                        </p>
+                    })}
+                </section>
+            }
+        })}
+
     }
 }
 

@@ -211,6 +211,9 @@ fn EndpointView(
                     <p class="error" role="alert">{field_error(update_result, "rate_limit")}</p>
                 </div>
                 <HeadersField error=Signal::derive(field_error(update_result, "headers")) value=headers_text/>
+                {d.headers.iter().enumerate().map(|(i, (name, _))| view! {
+                    <input type="hidden" name=format!("shown_headers[{i}]") value=name.clone()/>
+                }).collect_view()}
                 {(!d.sensitive_headers.is_empty()).then(|| view! {
                     <fieldset class="field">
                         <legend>"Hidden headers (values are never shown; typing one again replaces it)"</legend>
@@ -256,6 +259,7 @@ fn RecoverPanel(app: String, endpoint: String, recover: ServerAction<RecoverFail
     Effect::new(move |_| {
         if recover.version().get() > 0 {
             set_done.set(false);
+            set_tick.set(0);
         }
     });
     let (app_p, ep_p) = (app.clone(), endpoint.clone());
@@ -265,16 +269,17 @@ fn RecoverPanel(app: String, endpoint: String, recover: ServerAction<RecoverFail
             let (app, ep) = (app_p.clone(), ep_p.clone());
             async move {
                 match rec {
-                    Some(Recovery { since, .. }) => recovery_progress(app, ep, since).await.ok(),
+                    Some(Recovery { since, at, .. }) => recovery_progress(app, ep, since, at).await.ok(),
                     None => None,
                 }
             }
         },
     );
+    // poll while the recovered deliveries are pending, for at most two minutes
     Effect::new(move |_| {
         if let Ok(handle) = set_interval_with_handle(
             move || {
-                if !done.get_untracked() {
+                if !done.get_untracked() && tick.get_untracked() < 120 {
                     set_tick.update(|t| *t += 1);
                 }
             },

@@ -78,7 +78,9 @@ fn TimelineView(t: Timeline, resend: ServerAction<Resend>, area: Area) -> impl I
         </p>
         <details class="card">
             <summary>"Payload"</summary>
-            <pre>{t.message.payload.get().to_string()}</pre>
+            // text inside <code>, not straight in <pre>: the HTML parser drops a <pre>'s leading
+            // newline, and hydration would then miss the text node
+            <pre><code>{t.message.payload.get().to_string()}</code></pre>
         </details>
         {if t.endpoints.is_empty() {
             view! { <p class="empty">"No endpoint was subscribed to this message."</p> }.into_any()
@@ -152,7 +154,7 @@ pub fn AttemptItem(a: AttemptView, #[prop(optional)] message_link: Option<String
             </div>
             <details>
                 <summary>"Response and request headers"</summary>
-                <pre>{at.response.clone()}</pre>
+                <pre><code>{at.response.clone()}</code></pre>
                 // an explicit tbody: the browser inserts one anyway, and hydration must match it
                 <table class="headers">
                     <tbody>

@@ -32,6 +32,8 @@ pub struct DeliveryConfig {
     pub guard: SsrfGuard,
     /// How long a claim is held; `None` derives it from the timeout.
     pub lease: Option<Duration>,
+    /// How often a worker expunges the payloads of messages past their retention period.
+    pub retention_sweep: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -47,6 +49,7 @@ impl Default for DeliveryConfig {
             max_response_bytes: 16 * 1024,
             guard: SsrfGuard::default(),
             lease: None,
+            retention_sweep: Duration::from_secs(300),
         }
     }
 }

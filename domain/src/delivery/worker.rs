@@ -78,12 +78,44 @@ impl Engine {
         let (tx, rx) = mpsc::channel::<Outcome>(4 * RECORD_BATCH);
         let recorder = tokio::spawn(self.clone().record_loop(rx));
         let listener = tokio::spawn(self.clone().listen_loop(cancel.clone()));
+        let sweeper = tokio::spawn(self.clone().retention_loop(cancel.clone()));
         let task = tokio::spawn(async move {
             self.claim_loop(tx, cancel).await;
             listener.abort();
+            sweeper.abort();
             let _ = recorder.await;
         });
         EngineHandle { task }
+    }
+
+    /// Expunges the payloads of messages whose retention period has passed, in small batches
+    /// so that no sweep holds many row locks; every worker sweeps, skipping rows another
+    /// worker is already expunging.
+    async fn retention_loop(self, cancel: CancellationToken) {
+        const BATCH: i64 = 1_000;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.inner.cfg.retention_sweep) => {}
+            }
+            loop {
+                match store::messages::expunge_expired(&self.inner.pool, BATCH).await {
+                    Ok(n) => {
+                        if n > 0 {
+                            metrics::counter!("hookline_payloads_expunged_total").increment(n);
+                            debug!(expunged = n, "expired payloads expunged");
+                        }
+                        if n < BATCH as u64 || cancel.is_cancelled() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "retention sweep failed; will try again");
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     async fn listen_loop(self, cancel: CancellationToken) {

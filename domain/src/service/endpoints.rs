@@ -3,7 +3,7 @@ use super::{conflict_on_unique, Services, Tenant};
 use crate::crypto;
 use crate::error::{DomainError, DomainResult};
 use crate::ids;
-use crate::store::{self, applications::AppRow, endpoints::EndpointWrite, Page};
+use crate::store::{self, applications::AppRow, endpoints::EndpointRow, endpoints::EndpointWrite, Page};
 use crate::types::*;
 use crate::validation::{self, Problems};
 use chrono::Utc;
@@ -142,24 +142,7 @@ impl Services {
         p: EndpointPatch,
     ) -> DomainResult<EndpointOut> {
         let (app, cur) = self.endpoint(t, app, ep).await?;
-        let rate = p
-            .rate_limit
-            .or(p.throttle_rate)
-            .unwrap_or(cur.throttle_rate.map(i64::from));
-        let merged = EndpointIn {
-            url: p.url.unwrap_or(cur.url),
-            uid: p.uid.unwrap_or(cur.uid),
-            description: Some(p.description.unwrap_or(cur.description)),
-            version: Some(p.version.unwrap_or(cur.version.into())),
-            event_types: p.event_types.unwrap_or(cur.event_types),
-            channels: p.channels.unwrap_or(cur.channels),
-            throttle_rate: rate,
-            rate_limit: None,
-            disabled: Some(p.disabled.unwrap_or(cur.disabled)),
-            metadata: Some(p.metadata.unwrap_or(cur.metadata.0)),
-            secret: None,
-            headers: None,
-        };
+        let merged = merge_patch(cur.clone(), p);
         self.check_endpoint(t, &merged).await?;
         let metadata = merged.metadata.clone().unwrap_or_default();
         let row = store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&merged, &metadata))
@@ -273,27 +256,8 @@ impl Services {
         merge: bool,
     ) -> DomainResult<()> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
-        let mut p = Problems::default();
-        validation::headers(&mut p, &input.headers);
-        p.finish()?;
-        let mut headers = if merge { ep.headers.0 } else { Map::new() };
-        for (k, v) in input.headers {
-            if v.is_null() {
-                headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
-            } else {
-                headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
-                headers.insert(k, v);
-            }
-        }
-        for k in input.delete_headers.unwrap_or_default() {
-            headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
-        }
-        if headers.len() > validation::MAX_HEADERS {
-            return Err(DomainError::validation(
-                "headers",
-                format!("at most {} custom headers are allowed", validation::MAX_HEADERS),
-            ));
-        }
+        let current = if merge { ep.headers.0 } else { Map::new() };
+        let headers = merge_headers(current, input)?;
         store::endpoints::set_headers(&self.pool, &ep.id, &headers).await?;
         Ok(())
     }
@@ -365,8 +329,8 @@ impl Services {
         Ok((row.into(), health))
     }
 
-    /// The portal's edit form: settings and custom headers (merged) together. The headers are
-    /// checked before anything is written, so a bad form changes nothing.
+    /// The portal's edit form: settings and custom headers (merged into the current ones),
+    /// checked whole and written in one transaction, so a bad form changes nothing.
     pub async fn edit_endpoint(
         &self,
         t: &Tenant,
@@ -375,12 +339,19 @@ impl Services {
         patch: EndpointPatch,
         headers: EndpointHeadersIn,
     ) -> DomainResult<EndpointOut> {
-        let mut p = Problems::default();
-        validation::headers(&mut p, &headers.headers);
-        p.finish()?;
-        let out = self.patch_endpoint(t, app, ep, patch).await?;
-        self.set_endpoint_headers(t, app, ep, headers, true).await?;
-        Ok(out)
+        let (app, cur) = self.endpoint(t, app, ep).await?;
+        let new_headers = merge_headers(cur.headers.0.clone(), headers)?;
+        let merged = merge_patch(cur.clone(), patch);
+        self.check_endpoint(t, &merged).await?;
+        let metadata = merged.metadata.clone().unwrap_or_default();
+        let mut tx = self.pool.begin().await?;
+        let row = store::endpoints::update(&mut *tx, &app.id, &cur.id, &write_of(&merged, &metadata))
+            .await
+            .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
+            .ok_or(DomainError::NotFound("endpoint"))?;
+        store::endpoints::set_headers(&mut *tx, &cur.id, &new_headers).await?;
+        tx.commit().await?;
+        Ok(row.into())
     }
 
     /// The endpoint's attempts over `range`, bucketed for the portal's charts.
@@ -409,4 +380,53 @@ fn write_of<'a>(input: &'a EndpointIn, metadata: &'a Map<String, Value>) -> Endp
         disabled: input.disabled.unwrap_or(false),
         metadata,
     }
+}
+
+/// The endpoint `cur` with the fields a PATCH sets replaced.
+fn merge_patch(cur: EndpointRow, p: EndpointPatch) -> EndpointIn {
+    let rate = p
+        .rate_limit
+        .or(p.throttle_rate)
+        .unwrap_or(cur.throttle_rate.map(i64::from));
+    EndpointIn {
+        url: p.url.unwrap_or(cur.url),
+        uid: p.uid.unwrap_or(cur.uid),
+        description: Some(p.description.unwrap_or(cur.description)),
+        version: Some(p.version.unwrap_or(cur.version.into())),
+        event_types: p.event_types.unwrap_or(cur.event_types),
+        channels: p.channels.unwrap_or(cur.channels),
+        throttle_rate: rate,
+        rate_limit: None,
+        disabled: Some(p.disabled.unwrap_or(cur.disabled)),
+        metadata: Some(p.metadata.unwrap_or(cur.metadata.0)),
+        secret: None,
+        headers: None,
+    }
+}
+
+/// Custom headers after a change: `input.headers` are validated, then added or overwritten
+/// (null removes), and `deleteHeaders` removed, names compared case-insensitively.
+fn merge_headers(
+    mut headers: Map<String, Value>,
+    input: EndpointHeadersIn,
+) -> DomainResult<Map<String, Value>> {
+    let mut p = Problems::default();
+    validation::headers(&mut p, &input.headers);
+    p.finish()?;
+    for (k, v) in input.headers {
+        headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
+        if !v.is_null() {
+            headers.insert(k, v);
+        }
+    }
+    for k in input.delete_headers.unwrap_or_default() {
+        headers.retain(|name, _| !name.eq_ignore_ascii_case(&k));
+    }
+    if headers.len() > validation::MAX_HEADERS {
+        return Err(DomainError::validation(
+            "headers",
+            format!("at most {} custom headers are allowed", validation::MAX_HEADERS),
+        ));
+    }
+    Ok(headers)
 }

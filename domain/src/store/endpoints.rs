@@ -346,3 +346,13 @@ pub async fn take_throttle_slot(
     .fetch_one(db)
     .await
 }
+
+/// Endpoints whose circuit is open now, and disabled endpoints (for `/metrics`).
+pub async fn health_gauges(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE circuit_open_until > now()), count(*) FILTER (WHERE disabled)
+         FROM endpoints",
+    )
+    .fetch_one(db)
+    .await
+}

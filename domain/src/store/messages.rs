@@ -219,3 +219,17 @@ pub async fn expunge_content(db: impl PgExecutor<'_>, app_id: &str, id: &str) ->
         .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Drops the payloads of up to `limit` messages past their retention period (`expires_at`),
+/// skipping rows another sweeper holds. Returns how many were expunged.
+pub async fn expunge_expired(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE messages SET payload = NULL WHERE id IN (
+             SELECT id FROM messages WHERE expires_at < now() AND payload IS NOT NULL
+             ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(limit)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}

@@ -405,3 +405,34 @@ async fn a_slow_endpoint_times_out_and_a_huge_response_is_stored_truncated() {
     let body = attempts[1]["response"].as_str().unwrap();
     assert_eq!(body.len(), 16 * 1024, "the stored response body is capped");
 }
+
+#[tokio::test]
+async fn payloads_past_their_retention_are_expunged_and_the_message_stays_listed() {
+    let app = spawn_app_with(|s| s.delivery.retention_sweep = Duration::from_millis(100)).await;
+    let id = app.setup_app(&["a.b"]).await;
+    let old = app
+        .send(
+            &id,
+            json!({"eventType": "a.b", "payload": {"secret": "old"}, "payloadRetentionPeriod": 1}),
+        )
+        .await;
+    let fresh = app
+        .send(&id, json!({"eventType": "a.b", "payload": {"secret": "fresh"}}))
+        .await;
+    let (old, fresh) = (old["id"].as_str().unwrap(), fresh["id"].as_str().unwrap());
+    // a day and a bit later, as far as the old message is concerned
+    sqlx::query("UPDATE messages SET expires_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(old)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    eventually(10, "the old payload is expunged", || async {
+        let (_, m) = app.get(&format!("/api/v1/app/{id}/msg/{old}")).await;
+        (m["payload"] == json!({})).then_some(())
+    })
+    .await;
+    let (_, m) = app.get(&format!("/api/v1/app/{id}/msg/{fresh}")).await;
+    assert_eq!(m["payload"], json!({"secret": "fresh"}), "within retention: kept");
+    let (_, list) = app.get(&format!("/api/v1/app/{id}/msg")).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2, "both still listed");
+}

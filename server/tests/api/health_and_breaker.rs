@@ -34,6 +34,19 @@ async fn consecutive_failures_open_the_circuit_and_a_probe_closes_it() {
         open.map(|_| ())
     })
     .await;
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hookline_endpoints_circuit_open 1"),
+        "the open breaker is a gauge: {metrics}"
+    );
 
     // The endpoint recovers, but the breaker holds new deliveries until the cooldown ends.
     r.set_default(Reply::status(200));

@@ -187,7 +187,7 @@ async fn a_consumer_portal_link_opens_one_application_and_nothing_else() {
 }
 
 #[tokio::test]
-async fn opening_another_organisations_link_ends_the_developer_session_there() {
+async fn a_developer_of_another_organisation_is_asked_to_log_out_before_opening_a_link() {
     let app = spawn_app().await;
     let (_ada, key) = developer(&app, "ada@example.com", "Analytical").await;
     let mine = api(
@@ -207,15 +207,42 @@ async fn opening_another_organisations_link_ends_the_developer_session_there() {
         Some(json!({})),
     )
     .await;
-    // Eve, of another organisation, opens Ada's customer's link in her browser
+    // Eve, of another organisation, opens Ada's customer's link in her browser: refused, and
+    // she stays logged in (a link anyone can send must not log people out)
     let eve = logged_in(&app, "eve@example.com", "Other org").await;
-    let (status, _, cookie) = open_link(link["url"].as_str().unwrap(), Some(&eve)).await;
+    let r = no_redirects()
+        .get(link["url"].as_str().unwrap())
+        .header(header::COOKIE, &eve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("Log out first"));
+    let (s, _) = portal_call(&app, &eve, "list_apps", &[]).await;
+    assert_eq!(s, StatusCode::OK, "still Eve's developer session");
+    let (s, _) = portal_call(&app, &eve, "app_overview", &[("app", mine)]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // in a fresh browser the same link works
+    let (status, _, cookie) = open_link(link["url"].as_str().unwrap(), None).await;
     assert!(status.is_redirection());
-    let session = cookie.expect("the session id is cycled");
-    let (s, _) = portal_call(&app, &session, "list_apps", &[]).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED, "no longer Eve's developer session");
-    let (s, body) = portal_call(&app, &session, "app_overview", &[("app", mine)]).await;
+    let consumer = cookie.unwrap();
+    let (s, body) = portal_call(&app, &consumer, "app_overview", &[("app", mine)]).await;
     assert_eq!(s, StatusCode::OK, "{body}");
+    // a consumer tests one endpoint at a time
+    let (s, body) = portal_call(
+        &app,
+        &consumer,
+        "send_test_event",
+        &[
+            ("app", mine),
+            ("event_type", "a.b"),
+            ("payload", "{}"),
+            ("endpoint", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("Pick the endpoint"), "{body}");
 
     // Ada herself keeps her developer session when she previews her customer's portal
     let (ada_cookie, _) = developer(&app, "ada2@example.com", "Babbage").await;
@@ -345,6 +372,42 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     )
     .await;
     assert_eq!(got["url"], r.url("/one"));
+    // nor does a bad URL with good headers
+    let (s, _) = portal_call(
+        &app,
+        &dev,
+        "update_endpoint",
+        &[
+            ("app", a),
+            ("endpoint", &ep),
+            ("url", "not a url"),
+            ("description", "x"),
+            ("channels", ""),
+            ("rate_limit", ""),
+            ("headers", "X-Other: 1"),
+            ("shown_headers[0]", "X-Team"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let headers = api(
+        &app,
+        &key,
+        reqwest::Method::GET,
+        &format!("/api/v1/app/{a}/endpoint/{ep}/headers"),
+        None,
+    )
+    .await;
+    assert_eq!(headers["headers"], json!({"X-Team": "billing"}), "unchanged");
+    // a header added through the API after the form was loaded survives the form's save
+    api(
+        &app,
+        &key,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/app/{a}/endpoint/{ep}/headers"),
+        Some(json!({"headers": {"X-Added-Later": "yes"}})),
+    )
+    .await;
 
     // a good one: new URL, one event type, a rate limit, X-Team replaced, Authorization kept
     let (s, body) = portal_call(
@@ -360,6 +423,7 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
             ("channels", "eu, us"),
             ("rate_limit", "7"),
             ("headers", "X-Region: eu"),
+            ("shown_headers[0]", "X-Team"),
         ],
     )
     .await;
@@ -384,7 +448,10 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
         None,
     )
     .await;
-    assert_eq!(headers["headers"], json!({"X-Region": "eu"}));
+    assert_eq!(
+        headers["headers"],
+        json!({"X-Region": "eu", "X-Added-Later": "yes"})
+    );
     assert_eq!(headers["sensitive"], json!(["Authorization"]));
     // deliveries carry them
     api(
@@ -413,6 +480,8 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
             ("channels", ""),
             ("rate_limit", ""),
             ("headers", ""),
+            ("shown_headers[0]", "X-Region"),
+            ("shown_headers[1]", "X-Added-Later"),
             ("remove_headers[0]", "Authorization"),
         ],
     )
@@ -610,12 +679,18 @@ async fn recover_failed_since_requeues_and_reports_progress_and_charts_count_att
     let rec = json_of(&body);
     assert_eq!(rec["queued"], 3);
     let since_rfc = rec["since"].as_str().unwrap().to_string();
+    let at_rfc = rec["at"].as_str().unwrap().to_string();
     let done = eventually(10, "recovered", || async {
         let (_, body) = portal_call(
             &app,
             &dev,
             "recovery_progress",
-            &[("app", a), ("endpoint", ep), ("since", &since_rfc)],
+            &[
+                ("app", a),
+                ("endpoint", ep),
+                ("since", &since_rfc),
+                ("until", &at_rfc),
+            ],
         )
         .await;
         let p = json_of(&body);
@@ -926,4 +1001,66 @@ async fn event_types_are_edited_in_place_and_a_test_event_can_go_to_one_endpoint
     })
     .await;
     assert_eq!(two.received()[0].body, r#"{"id": "inv_2"}"#);
+}
+
+#[tokio::test]
+async fn recovery_is_refused_on_a_disabled_endpoint_and_editing_keeps_other_schema_versions() {
+    let app = spawn_app().await;
+    let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
+    let two_versions = json!({"1": {"type": "object"}, "2": {"type": "object", "required": ["v2"]}});
+    api(
+        &app,
+        &key,
+        reqwest::Method::POST,
+        "/api/v1/event-type",
+        Some(json!({"name": "a.b", "description": "t", "schemas": two_versions})),
+    )
+    .await;
+    let (s, body) = portal_call(
+        &app,
+        &dev,
+        "update_event_type",
+        &[
+            ("name", "a.b"),
+            ("description", "t"),
+            ("schema", ""),
+            ("example", r#"{"x": 1}"#),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let got = api(&app, &key, reqwest::Method::GET, "/api/v1/event-type/a.b", None).await;
+    assert_eq!(got["schemas"]["2"], two_versions["2"], "version 2 untouched");
+    assert_eq!(got["schemas"]["1"]["examples"], json!([{"x": 1}]));
+
+    let a = api(
+        &app,
+        &key,
+        reqwest::Method::POST,
+        "/api/v1/app",
+        Some(json!({"name": "Shop"})),
+    )
+    .await;
+    let a = a["id"].as_str().unwrap();
+    let ep = api(
+        &app,
+        &key,
+        reqwest::Method::POST,
+        &format!("/api/v1/app/{a}/endpoint"),
+        Some(json!({"url": "http://127.0.0.1:9/", "disabled": true})),
+    )
+    .await;
+    let (s, body) = portal_call(
+        &app,
+        &dev,
+        "recover_failed",
+        &[
+            ("app", a),
+            ("endpoint", ep["id"].as_str().unwrap()),
+            ("since", "2026-01-01T00:00"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("enable it first"), "{body}");
 }
