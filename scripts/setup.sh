@@ -65,8 +65,8 @@ setup_build() {
   cargo_tool cargo-leptos "$LEPTOS_VERSION" cargo-leptos --locked --version "$LEPTOS_VERSION" --features no_downloads
   cargo_tool wasm-bindgen "$WASM_BINDGEN_VERSION" wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   command -v npm >/dev/null || apt_install nodejs npm
-  if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ]; then
-    say "npm ci (end2end: Playwright and binaryen's wasm-opt)"
+  if [ ! -x "$ROOT/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$ROOT/end2end/node_modules/@axe-core/playwright" ]; then
+    say "npm ci (end2end: Playwright, axe-core and binaryen's wasm-opt)"
     (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
   # Debian's binaryen is too old (its wasm-opt output fails to hydrate); use npm's.

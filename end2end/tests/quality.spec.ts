@@ -1,4 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { collectConsoleErrors, newAccountWithEndpoint, shot, startReceiver } from "./helpers";
 
 const hydrated = (page: Page) => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
@@ -66,4 +67,59 @@ test("pages fit a 360 px wide phone screen, and each renders on the server and h
   }
   receiver.close();
   expect(errors, errors.join("\n")).toEqual([]);
+});
+
+/** axe-core's WCAG 2.1 A/AA rules on the current page: no serious or critical violation. */
+async function accessible(page: Page, name: string) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  if (process.env.AXE_VERBOSE) console.log(name, results.passes.length, "rules passed;", results.violations.map((v) => `${v.id}/${v.impact}`).join(" "));
+  const bad = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${name}: ${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  expect(bad, bad.join("\n")).toEqual([]);
+}
+
+test("the key pages pass axe-core's WCAG 2.1 AA checks (labels, contrast, names, structure)", async ({ page, browser }) => {
+  await page.goto("/signup");
+  await hydrated(page);
+  await accessible(page, "signup");
+  await page.goto("/login");
+  await hydrated(page);
+  await accessible(page, "login");
+
+  const receiver = await startReceiver();
+  await newAccountWithEndpoint(page, "Axe", "invoice.paid", "Audited", receiver.url);
+  const appUrl = page.url();
+  await accessible(page, "app");
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await expect(page).toHaveURL(/\/msg\/msg_/);
+  await hydrated(page);
+  await expect(page.getByText("succeeded").first()).toBeVisible();
+  await accessible(page, "timeline");
+  await page.getByRole("link", { name: receiver.url }).click();
+  await expect(page).toHaveURL(/\/endpoint\/ep_/);
+  await hydrated(page);
+  await accessible(page, "endpoint");
+  for (const [name, url] of [
+    ["apps", "/apps"],
+    ["messages", `${appUrl}/messages`],
+    ["event-types", "/event-types"],
+    ["api-keys", "/api-keys"],
+  ]) {
+    await page.goto(url);
+    await hydrated(page);
+    await accessible(page, name);
+  }
+  // the consumer portal, in a browser without an account
+  await page.goto(appUrl);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Get a link to share" }).click();
+  const link = (await page.getByTestId("portal-link").textContent())!.trim();
+  const customer = await browser.newContext();
+  const c = await customer.newPage();
+  await c.goto(link);
+  await hydrated(c);
+  await accessible(c, "consumer-portal");
+  await customer.close();
+  receiver.close();
 });
