@@ -123,3 +123,28 @@ test("the key pages pass axe-core's WCAG 2.1 AA checks (labels, contrast, names,
   await customer.close();
   receiver.close();
 });
+
+test("without JavaScript, pages are readable and forms work as plain posts", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill(`nojs-${id}@example.com`);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByLabel("Organisation name").fill(`NoJS ${id}`);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(/\/apps$/);
+  await expect(page.getByRole("heading", { name: "Applications" })).toBeVisible();
+  await page.getByLabel("Name", { exact: true }).fill("Plain forms");
+  await page.getByRole("button", { name: "Create" }).click();
+  await expect(page.getByRole("cell", { name: "Plain forms" })).toBeVisible();
+  await page.getByRole("link", { name: "Plain forms" }).click();
+  await expect(page.getByRole("heading", { name: "Plain forms" })).toBeVisible();
+  await expect(page.getByText("No endpoints yet")).toBeVisible();
+  await page.getByLabel("URL").fill("http://127.0.0.1:9/hooks");
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await expect(page.getByRole("cell", { name: /127\.0\.0\.1:9/ })).toBeVisible();
+  await page.goto("/event-types");
+  await expect(page.getByRole("heading", { name: "Event types" })).toBeVisible();
+  await context.close();
+});
