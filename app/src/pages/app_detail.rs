@@ -1,5 +1,5 @@
 //! One application: its endpoints (add more), a test-event sender, and its recent messages.
-use super::{field_error, Field, Topbar};
+use super::{field_error, CopyButton, Field, Topbar};
 use crate::api::ConsumerPortalLink;
 use crate::catalog::{
     app_overview, example_payload, AddEndpoint, AppDashboard, RevealSecret, RotateSecret, SendTestEvent,
@@ -202,8 +202,7 @@ fn Overview(
                     </ActionForm>
                     {move || shared().map(|url| view! {
                         <p role="status">"Link: " <code class="secret" data-testid="portal-link">{url.clone()}</code> " "
-                            <button type="button" class="button small" data-key=url
-                                onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">"Copy"</button>
+                            <CopyButton text=url/>
                         </p>
                     })}
                 </section>
@@ -258,8 +257,7 @@ fn SecretView(s: SigningSecrets) -> impl IntoView {
     view! {
         <div class="secret-box" role="status">
             <p>"Current secret: " <code class="secret" data-testid="current-secret">{s.current.clone()}</code> " "
-                <button type="button" class="button small" data-key=s.current.clone()
-                    onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">"Copy"</button>
+                <CopyButton text=s.current.clone()/>
             </p>
             {s.previous.map(|(k, until)| view! {
                 <p>"Previous secret, still signing until " {until.format("%Y-%m-%d %H:%M UTC").to_string()} ": "

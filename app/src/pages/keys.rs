@@ -1,5 +1,5 @@
 //! API keys: create (shown once, with a copy button), list with prefix and last use, revoke.
-use super::{Field, Topbar};
+use super::{CopyButton, Field, Topbar};
 use crate::api::{list_api_keys, CreateApiKey, RevokeApiKey};
 use crate::paths::Area;
 use leptos::prelude::*;
@@ -42,10 +42,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                         <p><strong>"Copy this key now: it will not be shown again."</strong></p>
                         <code class="secret" id="new-api-key">{k.clone()}</code>
                         " "
-                        <button type="button" class="button small" data-key=k
-                            onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">
-                            "Copy"
-                        </button>
+                        <CopyButton text=k/>
                     </div>
                 })}
             </section>

@@ -118,3 +118,13 @@ pub fn load_error(e: PortalError, area: Area) -> AnyView {
         (e, _) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     }
 }
+
+/// A button that copies `text` to the clipboard. It works from the first paint (an inline
+/// handler, not a hydrated one), since secrets are shown in server-rendered pages too.
+#[component]
+pub fn CopyButton(text: String) -> impl IntoView {
+    view! {
+        <button type="button" class="button small" data-key=text
+            onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">"Copy"</button>
+    }
+}

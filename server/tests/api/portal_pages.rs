@@ -14,6 +14,14 @@ async fn developer(app: &TestApp, email: &str, org: &str) -> (String, String) {
     (cookie, serde_json::from_str(&body).unwrap())
 }
 
+async fn get(app: &TestApp, key: &str, path: &str) -> Value {
+    api(app, key, reqwest::Method::GET, path, None).await
+}
+
+async fn post(app: &TestApp, key: &str, path: &str, body: Value) -> Value {
+    api(app, key, reqwest::Method::POST, path, Some(body)).await
+}
+
 async fn api(app: &TestApp, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
     let (s, b) = app.call_as(key, method, path, body).await;
     assert!(s.is_success(), "{path}: {s} {b}");
@@ -63,38 +71,21 @@ async fn open_link(url: &str, cookie: Option<&str>) -> (StatusCode, Option<Strin
 async fn a_consumer_portal_link_opens_one_application_and_nothing_else() {
     let app = spawn_app().await;
     let (_dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    let post = reqwest::Method::POST;
-    api(
+    post(
         &app,
         &key,
-        post.clone(),
         "/api/v1/event-type",
-        Some(json!({"name": "a.b", "description": "t"})),
+        json!({"name": "a.b", "description": "t"}),
     )
     .await;
-    let mine = api(
-        &app,
-        &key,
-        post.clone(),
-        "/api/v1/app",
-        Some(json!({"name": "Customer One"})),
-    )
-    .await;
-    let other = api(
-        &app,
-        &key,
-        post.clone(),
-        "/api/v1/app",
-        Some(json!({"name": "Customer Two"})),
-    )
-    .await;
+    let mine = post(&app, &key, "/api/v1/app", json!({"name": "Customer One"})).await;
+    let other = post(&app, &key, "/api/v1/app", json!({"name": "Customer Two"})).await;
     let (mine, other) = (mine["id"].as_str().unwrap(), other["id"].as_str().unwrap());
-    let link = api(
+    let link = post(
         &app,
         &key,
-        post.clone(),
         &format!("/api/v1/auth/app-portal-access/{mine}"),
-        Some(json!({})),
+        json!({}),
     )
     .await;
     let url = link["url"].as_str().unwrap();
@@ -190,21 +181,13 @@ async fn a_consumer_portal_link_opens_one_application_and_nothing_else() {
 async fn a_developer_of_another_organisation_is_asked_to_log_out_before_opening_a_link() {
     let app = spawn_app().await;
     let (_ada, key) = developer(&app, "ada@example.com", "Analytical").await;
-    let mine = api(
-        &app,
-        &key,
-        reqwest::Method::POST,
-        "/api/v1/app",
-        Some(json!({"name": "Shop"})),
-    )
-    .await;
+    let mine = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
     let mine = mine["id"].as_str().unwrap();
-    let link = api(
+    let link = post(
         &app,
         &key,
-        reqwest::Method::POST,
         &format!("/api/v1/auth/app-portal-access/{mine}"),
-        Some(json!({})),
+        json!({}),
     )
     .await;
     // Eve, of another organisation, opens Ada's customer's link in her browser: refused, and
@@ -276,25 +259,16 @@ async fn a_developer_of_another_organisation_is_asked_to_log_out_before_opening_
 async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whole() {
     let app = spawn_app().await;
     let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    let post = reqwest::Method::POST;
     for name in ["a.b", "c.d"] {
-        api(
+        post(
             &app,
             &key,
-            post.clone(),
             "/api/v1/event-type",
-            Some(json!({"name": name, "description": "t"})),
+            json!({"name": name, "description": "t"}),
         )
         .await;
     }
-    let a = api(
-        &app,
-        &key,
-        post.clone(),
-        "/api/v1/app",
-        Some(json!({"name": "Shop"})),
-    )
-    .await;
+    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
     let a = a["id"].as_str().unwrap();
     let r = Receiver::start().await;
     let (s, body) = portal_call(
@@ -363,14 +337,7 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let got = api(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        &format!("/api/v1/app/{a}/endpoint/{ep}"),
-        None,
-    )
-    .await;
+    let got = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}")).await;
     assert_eq!(got["url"], r.url("/one"));
     // nor does a bad URL with good headers
     let (s, _) = portal_call(
@@ -390,14 +357,7 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let headers = api(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        &format!("/api/v1/app/{a}/endpoint/{ep}/headers"),
-        None,
-    )
-    .await;
+    let headers = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}/headers")).await;
     assert_eq!(headers["headers"], json!({"X-Team": "billing"}), "unchanged");
     // a header added through the API after the form was loaded survives the form's save
     api(
@@ -428,38 +388,23 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let got = api(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        &format!("/api/v1/app/{a}/endpoint/{ep}"),
-        None,
-    )
-    .await;
+    let got = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}")).await;
     assert_eq!(got["url"], r.url("/two"));
     assert_eq!(got["eventTypes"], json!(["c.d"]));
     assert_eq!(got["channels"], json!(["eu", "us"]));
     assert_eq!(got["throttleRate"], 7);
-    let headers = api(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        &format!("/api/v1/app/{a}/endpoint/{ep}/headers"),
-        None,
-    )
-    .await;
+    let headers = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}/headers")).await;
     assert_eq!(
         headers["headers"],
         json!({"X-Region": "eu", "X-Added-Later": "yes"})
     );
     assert_eq!(headers["sensitive"], json!(["Authorization"]));
     // deliveries carry them
-    api(
+    post(
         &app,
         &key,
-        post.clone(),
         &format!("/api/v1/app/{a}/msg"),
-        Some(json!({"eventType": "c.d", "payload": {}, "channels": ["eu"]})),
+        json!({"eventType": "c.d", "payload": {}, "channels": ["eu"]}),
     )
     .await;
     eventually(10, "delivered", || async { (r.count() == 1).then_some(()) }).await;
@@ -487,14 +432,7 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let headers = api(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        &format!("/api/v1/app/{a}/endpoint/{ep}/headers"),
-        None,
-    )
-    .await;
+    let headers = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}/headers")).await;
     assert_eq!(headers, json!({"headers": {}, "sensitive": []}));
 
     // disable and enable
@@ -506,14 +444,7 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let got = api(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        &format!("/api/v1/app/{a}/endpoint/{ep}"),
-        None,
-    )
-    .await;
+    let got = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}")).await;
     assert_eq!(got["disabled"], true);
     portal_call(
         &app,
@@ -522,18 +453,36 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
         &[("app", a), ("endpoint", &ep), ("enabled", "true")],
     )
     .await;
-    let got = api(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        &format!("/api/v1/app/{a}/endpoint/{ep}"),
-        None,
-    )
-    .await;
+    let got = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}")).await;
     assert_eq!(got["disabled"], false);
 
-    // another organisation cannot see or delete it
+    // another organisation cannot see or delete it: the pages themselves answer 404 too
     let eve = logged_in(&app, "eve@example.com", "Other org").await;
+    let msg = post(
+        &app,
+        &key,
+        &format!("/api/v1/app/{a}/msg"),
+        json!({"eventType": "c.d", "payload": {}}),
+    )
+    .await;
+    let msg = msg["id"].as_str().unwrap();
+    for path in [
+        format!("/apps/{a}"),
+        format!("/apps/{a}/endpoint/{ep}"),
+        format!("/apps/{a}/msg/{msg}"),
+        format!("/apps/{a}/messages"),
+    ] {
+        let page = no_redirects()
+            .get(format!("{}{path}", app.base))
+            .header(header::COOKIE, &eve)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{path}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("could not be found"), "{path}: {html}");
+        assert!(!html.contains(&r.url("/two")), "{path} shows nothing of it");
+    }
     let (s, _) = portal_call(
         &app,
         &eve,
@@ -578,14 +527,7 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
 async fn production_mode_refuses_plain_http_endpoints_in_the_form() {
     let app = spawn_app_with(|s| s.production = true).await;
     let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    let a = api(
-        &app,
-        &key,
-        reqwest::Method::POST,
-        "/api/v1/app",
-        Some(json!({"name": "Shop"})),
-    )
-    .await;
+    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
     let (s, body) = portal_call(
         &app,
         &dev,
@@ -607,32 +549,22 @@ async fn production_mode_refuses_plain_http_endpoints_in_the_form() {
 async fn recover_failed_since_requeues_and_reports_progress_and_charts_count_attempts() {
     let app = spawn_app().await;
     let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    let post = reqwest::Method::POST;
-    api(
+    post(
         &app,
         &key,
-        post.clone(),
         "/api/v1/event-type",
-        Some(json!({"name": "a.b", "description": "t"})),
+        json!({"name": "a.b", "description": "t"}),
     )
     .await;
-    let a = api(
-        &app,
-        &key,
-        post.clone(),
-        "/api/v1/app",
-        Some(json!({"name": "Shop"})),
-    )
-    .await;
+    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
     let a = a["id"].as_str().unwrap();
     let r = Receiver::start().await;
     r.set_default(Reply::status(500));
-    let ep = api(
+    let ep = post(
         &app,
         &key,
-        post.clone(),
         &format!("/api/v1/app/{a}/endpoint"),
-        Some(json!({"url": r.url("/")})),
+        json!({"url": r.url("/")}),
     )
     .await;
     let ep = ep["id"].as_str().unwrap();
@@ -641,12 +573,11 @@ async fn recover_failed_since_requeues_and_reports_progress_and_charts_count_att
         .to_string();
     let mut msgs = vec![];
     for n in 0..3 {
-        let m = api(
+        let m = post(
             &app,
             &key,
-            post.clone(),
             &format!("/api/v1/app/{a}/msg"),
-            Some(json!({"eventType": "a.b", "payload": {"n": n}})),
+            json!({"eventType": "a.b", "payload": {"n": n}}),
         )
         .await;
         msgs.push(m["id"].as_str().unwrap().to_string());
@@ -728,63 +659,50 @@ async fn recover_failed_since_requeues_and_reports_progress_and_charts_count_att
 async fn the_message_log_filters_searches_and_pages() {
     let app = spawn_app().await;
     let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    let post = reqwest::Method::POST;
     for name in ["order.paid", "order.refunded"] {
-        api(
+        post(
             &app,
             &key,
-            post.clone(),
             "/api/v1/event-type",
-            Some(json!({"name": name, "description": "t"})),
+            json!({"name": name, "description": "t"}),
         )
         .await;
     }
-    let a = api(
-        &app,
-        &key,
-        post.clone(),
-        "/api/v1/app",
-        Some(json!({"name": "Shop"})),
-    )
-    .await;
+    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
     let a = a["id"].as_str().unwrap();
     let ok = Receiver::start().await;
     let bad = Receiver::start().await;
     bad.set_default(Reply::status(500));
-    api(
+    post(
         &app,
         &key,
-        post.clone(),
         &format!("/api/v1/app/{a}/endpoint"),
-        Some(json!({"url": ok.url("/"), "eventTypes": ["order.paid"]})),
+        json!({"url": ok.url("/"), "eventTypes": ["order.paid"]}),
     )
     .await;
-    api(
+    post(
         &app,
         &key,
-        post.clone(),
         &format!("/api/v1/app/{a}/endpoint"),
-        Some(json!({"url": bad.url("/"), "eventTypes": ["order.refunded"]})),
+        json!({"url": bad.url("/"), "eventTypes": ["order.refunded"]}),
     )
     .await;
     let mut paid = vec![];
     for n in 0..30 {
-        let m = api(
+        let m = post(
             &app,
             &key,
-            post.clone(),
             &format!("/api/v1/app/{a}/msg"),
-            Some(json!({"eventType": "order.paid", "eventId": format!("evt-{n}"), "payload": {"n": n}})),
+            json!({"eventType": "order.paid", "eventId": format!("evt-{n}"), "payload": {"n": n}}),
         )
         .await;
         paid.push(m["id"].as_str().unwrap().to_string());
     }
-    let refund = api(
+    let refund = post(
         &app,
         &key,
-        post.clone(),
         &format!("/api/v1/app/{a}/msg"),
-        Some(json!({"eventType": "order.refunded", "payload": {}})),
+        json!({"eventType": "order.refunded", "payload": {}}),
     )
     .await;
     let refund = refund["id"].as_str().unwrap().to_string();
@@ -910,14 +828,7 @@ async fn event_types_are_edited_in_place_and_a_test_event_can_go_to_one_endpoint
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let got = api(
-        &app,
-        &key,
-        reqwest::Method::GET,
-        "/api/v1/event-type/invoice.paid",
-        None,
-    )
-    .await;
+    let got = get(&app, &key, "/api/v1/event-type/invoice.paid").await;
     assert_eq!(got["description"], "An invoice was paid");
     assert_eq!(
         got["schemas"],
@@ -940,30 +851,21 @@ async fn event_types_are_edited_in_place_and_a_test_event_can_go_to_one_endpoint
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // a test event to just one of two endpoints
-    let a = api(
-        &app,
-        &key,
-        reqwest::Method::POST,
-        "/api/v1/app",
-        Some(json!({"name": "Shop"})),
-    )
-    .await;
+    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
     let a = a["id"].as_str().unwrap();
     let (one, two) = (Receiver::start().await, Receiver::start().await);
-    let ep1 = api(
+    let ep1 = post(
         &app,
         &key,
-        reqwest::Method::POST,
         &format!("/api/v1/app/{a}/endpoint"),
-        Some(json!({"url": one.url("/")})),
+        json!({"url": one.url("/")}),
     )
     .await;
-    api(
+    post(
         &app,
         &key,
-        reqwest::Method::POST,
         &format!("/api/v1/app/{a}/endpoint"),
-        Some(json!({"url": two.url("/")})),
+        json!({"url": two.url("/")}),
     )
     .await;
     let (s, body) = portal_call(
@@ -1008,12 +910,11 @@ async fn recovery_is_refused_on_a_disabled_endpoint_and_editing_keeps_other_sche
     let app = spawn_app().await;
     let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
     let two_versions = json!({"1": {"type": "object"}, "2": {"type": "object", "required": ["v2"]}});
-    api(
+    post(
         &app,
         &key,
-        reqwest::Method::POST,
         "/api/v1/event-type",
-        Some(json!({"name": "a.b", "description": "t", "schemas": two_versions})),
+        json!({"name": "a.b", "description": "t", "schemas": two_versions}),
     )
     .await;
     let (s, body) = portal_call(
@@ -1029,25 +930,17 @@ async fn recovery_is_refused_on_a_disabled_endpoint_and_editing_keeps_other_sche
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    let got = api(&app, &key, reqwest::Method::GET, "/api/v1/event-type/a.b", None).await;
+    let got = get(&app, &key, "/api/v1/event-type/a.b").await;
     assert_eq!(got["schemas"]["2"], two_versions["2"], "version 2 untouched");
     assert_eq!(got["schemas"]["1"]["examples"], json!([{"x": 1}]));
 
-    let a = api(
-        &app,
-        &key,
-        reqwest::Method::POST,
-        "/api/v1/app",
-        Some(json!({"name": "Shop"})),
-    )
-    .await;
+    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
     let a = a["id"].as_str().unwrap();
-    let ep = api(
+    let ep = post(
         &app,
         &key,
-        reqwest::Method::POST,
         &format!("/api/v1/app/{a}/endpoint"),
-        Some(json!({"url": "http://127.0.0.1:9/", "disabled": true})),
+        json!({"url": "http://127.0.0.1:9/", "disabled": true}),
     )
     .await;
     let (s, body) = portal_call(
