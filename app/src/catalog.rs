@@ -12,6 +12,8 @@ use crate::api::ssr;
 pub struct AppDashboard {
     pub app: ApplicationOut,
     pub endpoints: Vec<EndpointOut>,
+    /// Each endpoint's health, by endpoint id.
+    pub health: Vec<(String, domain::types::EndpointHealth)>,
     pub event_types: Vec<EventTypeOut>,
     pub messages: Vec<MessageOutcome>,
 }
@@ -29,6 +31,7 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
                 .list_endpoints(&t, &app.id, &Page::new(Some(250), None, Ordering::Ascending))
                 .await?
                 .data;
+            let health = s.app_endpoints_health(&t, &app.id).await?;
             let event_types = s
                 .list_event_types(&t, false, &Page::new(Some(250), None, Ordering::Ascending))
                 .await?
@@ -45,6 +48,7 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
             Ok(AppDashboard {
                 app,
                 endpoints,
+                health,
                 event_types,
                 messages,
             })

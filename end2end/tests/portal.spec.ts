@@ -16,6 +16,7 @@ test("the endpoint page: charts, attempts, edit with custom headers, disable, de
   const receiver = await startReceiver();
   await newAccountWithEndpoint(page, "Endpoint", "invoice.paid", "Billing", receiver.url);
   const appUrl = page.url();
+  await expect(page.getByRole("table", { name: "Endpoints" }).getByText("healthy")).toBeVisible();
   await sendTestEvent(page, receiver.url, "succeeded");
 
   // from the timeline to the endpoint's own page
@@ -80,7 +81,10 @@ test("recover failed since a time re-sends the dead letters and shows the progre
   await newAccountWithEndpoint(page, "Recover", "order.created", "Orders", receiver.url);
   // three attempts (the e2e server's schedule is 4 s, 4 s), then the message is failed for good
   await sendTestEvent(page, receiver.url, "failed", 20_000);
-  await page.getByRole("link", { name: receiver.url }).click();
+  // the application page says how the endpoint is doing
+  await page.getByRole("link", { name: /Orders/ }).click();
+  await expect(page.getByRole("table", { name: "Endpoints" }).getByText("failing (3 in a row)")).toBeVisible();
+  await page.getByRole("table", { name: "Endpoints" }).getByRole("link", { name: receiver.url }).click();
   await hydrated(page);
   await expect(page.getByTestId("success-chart")).toHaveAttribute("aria-label", /0 of 3 attempts succeeded/);
   receiver.setFailing(false);

@@ -81,7 +81,7 @@ fn Overview(
                                     <td><a href=area.endpoint(&o.app.id, &e.id)><code>{e.url.clone()}</code></a><br/><span class="muted">{e.description.clone()}</span></td>
                                     <td>{e.event_types.clone().map(|t| t.join(", ")).unwrap_or_else(|| "all".into())}</td>
                                     <td>{e.throttle_rate.map(|r| format!("{r}/s")).unwrap_or_else(|| "none".into())}</td>
-                                    <td>{if e.disabled { "disabled" } else { "enabled" }}</td>
+                                    <td>{health_badge(o.health.iter().find(|(id, _)| *id == e.id).map(|(_, h)| h))}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -290,4 +290,33 @@ pub fn HeadersField(#[prop(into)] error: Signal<Option<String>>, value: String) 
             <p class="error" id="field-headers-error" role="alert">{move || error.get()}</p>
         </div>
     }
+}
+
+/// An endpoint's state in a word or two: disabled, paused by its circuit breaker, probing,
+/// failing, or healthy.
+pub fn health_badge(h: Option<&domain::types::EndpointHealth>) -> impl IntoView {
+    use domain::types::BreakerState;
+    let (class, text, title) = match h {
+        None => ("badge", "unknown".to_string(), String::new()),
+        Some(h) if h.disabled => (
+            "badge fail",
+            "disabled".to_string(),
+            h.disabled_reason.clone().unwrap_or_default(),
+        ),
+        Some(h) => match h.breaker {
+            BreakerState::Open(until) => (
+                "badge fail",
+                format!("paused until {}", until.format("%H:%M:%S UTC")),
+                format!("{} failures in a row", h.consecutive_failures),
+            ),
+            BreakerState::Probing => ("badge pending", "probing".to_string(), String::new()),
+            BreakerState::Closed if h.consecutive_failures > 0 => (
+                "badge pending",
+                format!("failing ({} in a row)", h.consecutive_failures),
+                String::new(),
+            ),
+            BreakerState::Closed => ("badge ok", "healthy".to_string(), String::new()),
+        },
+    };
+    view! { <span class=class title=title>{text}</span> }
 }

@@ -311,6 +311,32 @@ impl Services {
 }
 
 impl Services {
+    /// The health of every endpoint of the application, by endpoint id.
+    pub async fn app_endpoints_health(
+        &self,
+        t: &Tenant,
+        app: &str,
+    ) -> DomainResult<Vec<(String, crate::types::EndpointHealth)>> {
+        let app = self.app(t, app).await?;
+        let now = Utc::now();
+        Ok(store::endpoints::app_health(&self.pool, &app.id)
+            .await?
+            .into_iter()
+            .map(
+                |(id, disabled, disabled_reason, failures, failing_since, open_until)| {
+                    let health = crate::types::EndpointHealth {
+                        disabled,
+                        disabled_reason,
+                        consecutive_failures: failures.into(),
+                        failing_since,
+                        breaker: crate::types::BreakerState::at(open_until, now),
+                    };
+                    (id, health)
+                },
+            )
+            .collect())
+    }
+
     /// The endpoint with its health: breaker state, failures in a row, any disabled reason.
     pub async fn endpoint_health(
         &self,

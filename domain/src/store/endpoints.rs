@@ -356,3 +356,28 @@ pub async fn health_gauges(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, i64)> 
     .fetch_one(db)
     .await
 }
+
+/// Health columns of every endpoint of an application: (id, disabled, disabled reason,
+/// consecutive failures, failing since, circuit open until).
+#[allow(clippy::type_complexity)]
+pub async fn app_health(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+) -> sqlx::Result<
+    Vec<(
+        String,
+        bool,
+        Option<String>,
+        i32,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    )>,
+> {
+    sqlx::query_as(
+        "SELECT id, disabled, disabled_reason, consecutive_failures, failing_since, circuit_open_until
+         FROM endpoints WHERE app_id = $1",
+    )
+    .bind(app_id)
+    .fetch_all(db)
+    .await
+}
