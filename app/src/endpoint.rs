@@ -186,7 +186,13 @@ pub async fn update_endpoint(
                 .into_iter()
                 .filter(|k| !lines.iter().any(|(n, _)| n.eq_ignore_ascii_case(k)))
                 .collect();
-            delete.extend(remove_headers.unwrap_or_default());
+            // a hidden header ticked for removal but typed again is replaced, not removed
+            delete.extend(
+                remove_headers
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|k| !lines.iter().any(|(n, _)| n.eq_ignore_ascii_case(k))),
+            );
             let headers_in = domain::types::EndpointHeadersIn {
                 headers: map,
                 delete_headers: Some(delete),

@@ -60,6 +60,12 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
         .run(&pool)
         .await
         .context("running database migrations")?;
+    if !domain::store::sorts_bytewise(&pool).await.unwrap_or(true) {
+        tracing::warn!(
+            "the database's collation is not C: ids will not list in time order; create the \
+             database with LC_COLLATE='C' (Hookline's own cluster does)"
+        );
+    }
     Ok(Database { pool, managed })
 }
 

@@ -140,6 +140,7 @@ fn Overview(
                                 {(area == Area::Developer).then(|| view! { <option value="">"Every subscribed endpoint"</option> })}
                                 {send_targets.iter().map(|(id, url)| view! { <option value=id.clone()>{format!("Only {url}")}</option> }).collect_view()}
                             </select>
+                            <p class="error" role="alert">{field_error(send_result, "endpoint")}</p>
                         </div>
                         <div class="field">
                             <label for="field-payload">"Payload (JSON)"</label>

@@ -1,9 +1,7 @@
 //! The event-type catalogue: create or edit (name, description, JSON schema, example), and
 //! archive. `?edit=NAME` opens the edit form, so every step works without JavaScript too.
 use super::{field_error, Field, Topbar};
-use crate::catalog::{
-    example_text, list_event_types, schema_text, AddEventType, ArchiveEventType, UpdateEventType,
-};
+use crate::catalog::{list_event_types, schema_text, AddEventType, ArchiveEventType, UpdateEventType};
 use crate::paths::{self, Area};
 use domain::types::EventTypeOut;
 use leptos::prelude::*;
@@ -108,7 +106,16 @@ fn EditForm(t: EventTypeOut, update: ServerAction<UpdateEventType>) -> impl Into
     let result = update.value();
     let saved = move || result.get().is_some_and(|r| r.is_ok());
     let general = move || result.get().and_then(|r| r.err()).and_then(|e| e.general());
-    let example = example_text(&t).unwrap_or_default();
+    // the example of version "1", the version this form edits
+    let example = t
+        .schemas
+        .as_ref()
+        .and_then(|s| s.get("1"))
+        .and_then(|v| v.get("examples"))
+        .and_then(|e| e.as_array())
+        .and_then(|a| a.first())
+        .and_then(|ex| serde_json::to_string_pretty(ex).ok())
+        .unwrap_or_default();
     view! {
         <section class="card" aria-labelledby="edit-type-h">
             <h2 id="edit-type-h">"Edit " <code>{t.name.clone()}</code></h2>

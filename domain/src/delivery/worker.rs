@@ -352,21 +352,28 @@ impl Engine {
         let cfg = &self.inner.cfg;
         let now = Utc::now();
         let no_keys = Vec::new();
-        let payload = d.payload.as_deref().unwrap_or("{}");
-        let result = self
-            .inner
-            .sender
-            .send(&Outgoing {
-                url: &d.url,
-                msg_id: &d.message_id,
-                payload: payload.as_bytes(),
-                keys: keys.get(&d.endpoint_id).unwrap_or(&no_keys),
-                custom_headers: &d.headers.0,
-                now,
-            })
-            .await;
         let trigger = TriggerType::try_from(d.next_trigger).unwrap_or(TriggerType::Scheduled);
-        let (next_status, next_attempt_at) = next_state(cfg, &d, trigger, &result, now);
+        let (result, (next_status, next_attempt_at)) = match d.payload.as_deref() {
+            Some(payload) => {
+                let result = self
+                    .inner
+                    .sender
+                    .send(&Outgoing {
+                        url: &d.url,
+                        msg_id: &d.message_id,
+                        payload: payload.as_bytes(),
+                        keys: keys.get(&d.endpoint_id).unwrap_or(&no_keys),
+                        custom_headers: &d.headers.0,
+                        now,
+                    })
+                    .await;
+                let next = next_state(cfg, &d, trigger, &result, now);
+                (result, next)
+            }
+            // The payload was expunged (retention or by request): sending "{}" signed would
+            // pass for a real event, so the delivery fails for good instead, with the reason.
+            None => (expunged_result(), (FAILED, now)),
+        };
         record_metrics(&result, next_status);
         debug!(status = result.status_code, error = ?result.error_code, "attempt finished");
         let ok = result.ok();
@@ -433,12 +440,14 @@ impl Engine {
     async fn record(&self, batch: &[Outcome]) -> Result<(), sqlx::Error> {
         let now = Utc::now();
         let mut health: HashMap<&str, BatchHealth> = HashMap::new();
-        for o in batch {
+        // An expunged payload says nothing about the endpoint: it does not count for the breaker.
+        let judged = |o: &&Outcome| o.record.error_code.as_deref() != Some("E_EXPUNGED");
+        for o in batch.iter().filter(judged) {
             if !o.endpoint_was_healthy || o.record.status != MessageStatus::Success {
                 health.entry(o.record.endpoint_id.as_str()).or_default();
             }
         }
-        for o in batch {
+        for o in batch.iter().filter(judged) {
             if let Some(h) = health.get_mut(o.record.endpoint_id.as_str()) {
                 h.observe(o.record.status == MessageStatus::Success, o.record.at);
             }
@@ -486,6 +495,21 @@ impl Engine {
 }
 
 /// The delivery's state after an attempt: success, a retry per the policy, or the dead letter.
+/// The outcome of a delivery whose message no longer has a payload: nothing was sent.
+fn expunged_result() -> SendResult {
+    SendResult {
+        status_code: 0,
+        body: String::new(),
+        duration: Duration::ZERO,
+        error_code: Some("E_EXPUNGED"),
+        error_detail: Some(
+            "not sent: the message's payload was expunged (retention period or request)".into(),
+        ),
+        retry_after: None,
+        request_headers: serde_json::Value::Null,
+    }
+}
+
 fn next_state(
     cfg: &DeliveryConfig,
     d: &ClaimedDelivery,

@@ -26,10 +26,22 @@ pub(crate) fn is_sensitive(name: &str) -> bool {
 
 impl Services {
     /// Validates an endpoint body, including that its event types exist.
-    async fn check_endpoint(&self, t: &Tenant, input: &EndpointIn) -> DomainResult<()> {
+    /// Validates an endpoint; its event types must exist, except those it already had (an
+    /// archived type stays subscribed until removed, and must not block other edits).
+    async fn check_endpoint(
+        &self,
+        t: &Tenant,
+        input: &EndpointIn,
+        had: Option<&[String]>,
+    ) -> DomainResult<()> {
         validation::endpoint_in(input, self.opts.https_only)?;
         if let Some(types) = &input.event_types {
-            self.require_event_types(t, "eventTypes", types).await?;
+            let new: Vec<String> = types
+                .iter()
+                .filter(|n| !had.unwrap_or_default().contains(n))
+                .cloned()
+                .collect();
+            self.require_event_types(t, "eventTypes", &new).await?;
         }
         Ok(())
     }
@@ -50,7 +62,7 @@ impl Services {
         app: &AppRow,
         input: EndpointIn,
     ) -> DomainResult<EndpointOut> {
-        self.check_endpoint(t, &input).await?;
+        self.check_endpoint(t, &input, None).await?;
         let metadata = input.metadata.clone().unwrap_or_default();
         let headers = input.headers.clone().unwrap_or_default();
         let w = write_of(&input, &metadata);
@@ -118,7 +130,7 @@ impl Services {
                 input.secret = None;
                 // The path named it; leaving `uid` out of the body does not erase it.
                 input.uid = input.uid.or(cur.uid.clone());
-                self.check_endpoint(t, &input).await?;
+                self.check_endpoint(t, &input, cur.event_types.as_deref()).await?;
                 let metadata = input.metadata.clone().unwrap_or_default();
                 let row =
                     store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&input, &metadata))
@@ -143,7 +155,8 @@ impl Services {
     ) -> DomainResult<EndpointOut> {
         let (app, cur) = self.endpoint(t, app, ep).await?;
         let merged = merge_patch(cur.clone(), p);
-        self.check_endpoint(t, &merged).await?;
+        self.check_endpoint(t, &merged, cur.event_types.as_deref())
+            .await?;
         let metadata = merged.metadata.clone().unwrap_or_default();
         let row = store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&merged, &metadata))
             .await
@@ -365,12 +378,18 @@ impl Services {
         patch: EndpointPatch,
         headers: EndpointHeadersIn,
     ) -> DomainResult<EndpointOut> {
-        let (app, cur) = self.endpoint(t, app, ep).await?;
+        let (app, found) = self.endpoint(t, app, ep).await?;
+        let mut tx = self.pool.begin().await?;
+        // read it again under a row lock, so a change made meanwhile is merged, not overwritten
+        store::endpoints::lock(&mut *tx, &found.id).await?;
+        let cur = store::endpoints::get(&mut *tx, &app.id, &found.id)
+            .await?
+            .ok_or(DomainError::NotFound("endpoint"))?;
         let new_headers = merge_headers(cur.headers.0.clone(), headers)?;
         let merged = merge_patch(cur.clone(), patch);
-        self.check_endpoint(t, &merged).await?;
+        self.check_endpoint(t, &merged, cur.event_types.as_deref())
+            .await?;
         let metadata = merged.metadata.clone().unwrap_or_default();
-        let mut tx = self.pool.begin().await?;
         let row = store::endpoints::update(&mut *tx, &app.id, &cur.id, &write_of(&merged, &metadata))
             .await
             .map_err(|e| conflict_on_unique(e, UID_TAKEN))?

@@ -221,12 +221,16 @@ pub async fn expunge_content(db: impl PgExecutor<'_>, app_id: &str, id: &str) ->
 }
 
 /// Drops the payloads of up to `limit` messages past their retention period (`expires_at`),
-/// skipping rows another sweeper holds. Returns how many were expunged.
+/// skipping rows another sweeper holds. A message with a delivery still pending keeps its
+/// payload until that delivery settles (a 1-day retention is shorter than the default retry
+/// schedule). Returns how many were expunged.
 pub async fn expunge_expired(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<u64> {
     let r = sqlx::query(
         "UPDATE messages SET payload = NULL WHERE id IN (
-             SELECT id FROM messages WHERE expires_at < now() AND payload IS NOT NULL
-             ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)",
+             SELECT m.id FROM messages m
+             WHERE m.expires_at < now() AND m.payload IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 1)
+             ORDER BY m.expires_at LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED)",
     )
     .bind(limit)
     .execute(db)

@@ -98,3 +98,13 @@ pub async fn ping(db: &Db) -> sqlx::Result<()> {
     sqlx::query("SELECT 1").execute(db).await?;
     Ok(())
 }
+
+/// True when the database compares text byte-wise (collation C or POSIX). Ids sort by time
+/// only byte-wise, so lists and time windows over ids assume it.
+pub async fn sorts_bytewise(db: &Db) -> sqlx::Result<bool> {
+    let collation: String =
+        sqlx::query_scalar("SELECT datcollate::text FROM pg_database WHERE datname = current_database()")
+            .fetch_one(db)
+            .await?;
+    Ok(matches!(collation.as_str(), "C" | "POSIX" | "C.UTF-8" | "C.utf8"))
+}

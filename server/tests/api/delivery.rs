@@ -407,9 +407,12 @@ async fn a_slow_endpoint_times_out_and_a_huge_response_is_stored_truncated() {
 }
 
 #[tokio::test]
-async fn payloads_past_their_retention_are_expunged_and_the_message_stays_listed() {
+async fn payloads_past_their_retention_are_expunged_once_no_delivery_is_pending() {
     let app = spawn_app_with(|s| s.delivery.retention_sweep = Duration::from_millis(100)).await;
     let id = app.setup_app(&["a.b"]).await;
+    let r = Receiver::start().await;
+    let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    let ep = ep["id"].as_str().unwrap();
     let old = app
         .send(
             &id,
@@ -420,12 +423,30 @@ async fn payloads_past_their_retention_are_expunged_and_the_message_stays_listed
         .send(&id, json!({"eventType": "a.b", "payload": {"secret": "fresh"}}))
         .await;
     let (old, fresh) = (old["id"].as_str().unwrap(), fresh["id"].as_str().unwrap());
-    // a day and a bit later, as far as the old message is concerned
+    eventually(10, "both delivered", || async { (r.count() == 2).then_some(()) }).await;
+    // a day and a bit later, as far as the old message is concerned, with a retry still due
     sqlx::query("UPDATE messages SET expires_at = now() - interval '1 minute' WHERE id = $1")
         .bind(old)
         .execute(&app.pool)
         .await
         .unwrap();
+    let set_status = |status: i16| {
+        sqlx::query(
+            "UPDATE deliveries SET status = $2, next_attempt_at = now() + interval '1 hour' WHERE message_id = $1",
+        )
+        .bind(old)
+        .bind(status)
+        .execute(&app.pool)
+    };
+    set_status(1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (_, m) = app.get(&format!("/api/v1/app/{id}/msg/{old}")).await;
+    assert_eq!(
+        m["payload"],
+        json!({"secret": "old"}),
+        "kept while a delivery is pending"
+    );
+    set_status(2).await.unwrap();
     eventually(10, "the old payload is expunged", || async {
         let (_, m) = app.get(&format!("/api/v1/app/{id}/msg/{old}")).await;
         (m["payload"] == json!({})).then_some(())
@@ -435,4 +456,27 @@ async fn payloads_past_their_retention_are_expunged_and_the_message_stays_listed
     assert_eq!(m["payload"], json!({"secret": "fresh"}), "within retention: kept");
     let (_, list) = app.get(&format!("/api/v1/app/{id}/msg")).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2, "both still listed");
+
+    // resending a message without its payload sends nothing: a signed "{}" would pass for an event
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg/{old}/endpoint/{ep}/resend"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let last = eventually(10, "the resend is recorded", || async {
+        let attempts = app.attempts(&id, old).await;
+        (attempts.len() == 2).then(|| attempts[1].clone())
+    })
+    .await;
+    assert_eq!(last["errorCode"], "E_EXPUNGED", "{last}");
+    assert_eq!(app.delivery_status(&id, old, ep).await, Some(2));
+    assert_eq!(r.count(), 2, "nothing more arrived");
+    let (cf,): (i32,) = sqlx::query_as("SELECT consecutive_failures FROM endpoints WHERE id = $1")
+        .bind(ep)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(cf, 0, "not the endpoint's failure");
 }

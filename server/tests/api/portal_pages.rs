@@ -434,6 +434,38 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     assert_eq!(s, StatusCode::OK);
     let headers = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}/headers")).await;
     assert_eq!(headers, json!({"headers": {}, "sensitive": []}));
+    // a hidden header ticked for removal but typed again is replaced, not removed
+    api(
+        &app,
+        &key,
+        reqwest::Method::PATCH,
+        &format!("/api/v1/app/{a}/endpoint/{ep}/headers"),
+        Some(json!({"headers": {"Authorization": "Bearer old"}})),
+    )
+    .await;
+    let (s, _) = portal_call(
+        &app,
+        &dev,
+        "update_endpoint",
+        &[
+            ("app", a),
+            ("endpoint", &ep),
+            ("url", &r.url("/two")),
+            ("description", "second"),
+            ("channels", ""),
+            ("rate_limit", ""),
+            ("headers", "Authorization: Bearer new"),
+            ("remove_headers[0]", "Authorization"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let stored: serde_json::Value = sqlx::query_scalar("SELECT headers FROM endpoints WHERE id = $1")
+        .bind(&ep)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, json!({"Authorization": "Bearer new"}));
 
     // disable and enable
     let (s, _) = portal_call(
@@ -956,4 +988,74 @@ async fn recovery_is_refused_on_a_disabled_endpoint_and_editing_keeps_other_sche
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("enable it first"), "{body}");
+}
+
+#[tokio::test]
+async fn an_archived_event_type_stays_subscribed_without_blocking_other_edits() {
+    let app = spawn_app().await;
+    let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
+    for name in ["a.b", "c.d"] {
+        post(
+            &app,
+            &key,
+            "/api/v1/event-type",
+            json!({"name": name, "description": "t"}),
+        )
+        .await;
+    }
+    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
+    let a = a["id"].as_str().unwrap();
+    let ep = post(
+        &app,
+        &key,
+        &format!("/api/v1/app/{a}/endpoint"),
+        json!({"url": "http://127.0.0.1:9/", "eventTypes": ["a.b", "c.d"]}),
+    )
+    .await;
+    let ep = ep["id"].as_str().unwrap();
+    let (s, _) = portal_call(&app, &dev, "archive_event_type", &[("name", "a.b")]).await;
+    assert_eq!(s, StatusCode::OK);
+    // the form still offers (and ticks) the archived type, and saving it keeps working
+    let (_, body) = portal_call(
+        &app,
+        &dev,
+        "endpoint_page",
+        &[("app", a), ("endpoint", ep), ("range", "hour")],
+    )
+    .await;
+    assert!(json_of(&body)["event_types"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("a.b")));
+    let (s, body) = portal_call(
+        &app,
+        &dev,
+        "update_endpoint",
+        &[
+            ("app", a),
+            ("endpoint", ep),
+            ("url", "http://127.0.0.1:10/"),
+            ("description", ""),
+            ("event_types[0]", "a.b"),
+            ("event_types[1]", "c.d"),
+            ("channels", ""),
+            ("rate_limit", ""),
+            ("headers", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let got = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}")).await;
+    assert_eq!(got["eventTypes"], json!(["a.b", "c.d"]));
+    assert_eq!(got["url"], "http://127.0.0.1:10/");
+    // but a new subscription to it is refused
+    let (s, _) = app
+        .call_as(
+            &key,
+            reqwest::Method::POST,
+            &format!("/api/v1/app/{a}/endpoint"),
+            Some(json!({"url": "http://127.0.0.1:11/", "eventTypes": ["a.b"]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
