@@ -76,6 +76,7 @@ test("the endpoint page: charts, attempts, edit with custom headers, disable, de
 });
 
 test("recover failed since a time re-sends the dead letters and shows the progress", async ({ page }) => {
+  const errors = collectConsoleErrors(page);
   const receiver = await startReceiver();
   receiver.setFailing(true);
   await newAccountWithEndpoint(page, "Recover", "order.created", "Orders", receiver.url);
@@ -93,9 +94,13 @@ test("recover failed since a time re-sends the dead letters and shows the progre
   await recover.getByRole("button", { name: "Recover" }).click();
   await expect(recover.getByTestId("recover-result")).toHaveText("Queued 1 failed delivery again.");
   await expect(recover.getByTestId("recover-progress")).toHaveText("Since then: 1 succeeded, 0 pending, 0 failed. Done.");
+  // once it settles, the page's chart and attempts show the outcome too
+  await expect(page.getByTestId("success-chart")).toHaveAttribute("aria-label", /1 of 4 attempts succeeded/);
+  await expect(page.getByRole("region", { name: "Attempts" }).getByText("manual")).toBeVisible();
   await expect.poll(() => receiver.received.length).toBe(4);
   await shot(page, "endpoint-recovered");
   receiver.close();
+  expect(errors, errors.join("\n")).toEqual([]);
 });
 
 test("the message log filters by status and event type, and finds a message by id", async ({ page }) => {

@@ -22,6 +22,9 @@ pub fn EndpointPage(#[prop(optional)] area: Area) -> impl IntoView {
     let toggle = ServerAction::<SetEndpointEnabled>::new();
     let delete = ServerAction::<DeleteEndpoint>::new();
     let recover = ServerAction::<RecoverFailed>::new();
+    // the recovery (by action version) whose deliveries have all settled: the page reloads its
+    // charts and attempts once, when that happens
+    let (settled, set_settled) = signal(0usize);
     let data = Resource::new(
         move || {
             let p = params.read();
@@ -34,6 +37,7 @@ pub fn EndpointPage(#[prop(optional)] area: Area) -> impl IntoView {
                 update.version().get(),
                 toggle.version().get(),
                 recover.version().get(),
+                settled.get(),
             )
         },
         |(app, ep, range, before, ..)| endpoint_page(app, ep, range, before),
@@ -45,7 +49,7 @@ pub fn EndpointPage(#[prop(optional)] area: Area) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! {
-                            <EndpointView d=d area update toggle delete recover/>
+                            <EndpointView d=d area update toggle delete recover settled set_settled/>
                         }.into_any(),
                         Err(e) => super::load_error(e, area),
                     }
@@ -74,6 +78,8 @@ fn EndpointView(
     toggle: ServerAction<SetEndpointEnabled>,
     delete: ServerAction<DeleteEndpoint>,
     recover: ServerAction<RecoverFailed>,
+    settled: ReadSignal<usize>,
+    set_settled: WriteSignal<usize>,
 ) -> impl IntoView {
     let ep = d.endpoint.clone();
     let app_id = d.app_id.clone();
@@ -151,7 +157,7 @@ fn EndpointView(
             </div>
         </section>
 
-        <RecoverPanel app=app_id.clone() endpoint=ep.id.clone() recover=recover/>
+        <RecoverPanel app=app_id.clone() endpoint=ep.id.clone() recover=recover settled set_settled/>
 
         <section class="card" aria-labelledby="attempts-h">
             <h2 id="attempts-h">"Attempts"</h2>
@@ -251,7 +257,13 @@ fn EndpointView(
 /// "Recover failed since…": re-queues failed deliveries, then follows them until none is
 /// pending.
 #[component]
-fn RecoverPanel(app: String, endpoint: String, recover: ServerAction<RecoverFailed>) -> impl IntoView {
+fn RecoverPanel(
+    app: String,
+    endpoint: String,
+    recover: ServerAction<RecoverFailed>,
+    settled: ReadSignal<usize>,
+    set_settled: WriteSignal<usize>,
+) -> impl IntoView {
     let result = recover.value();
     let started = move || result.get().and_then(|r| r.ok());
     let (tick, set_tick) = signal(0u64);
@@ -320,6 +332,10 @@ fn RecoverPanel(app: String, endpoint: String, recover: ServerAction<RecoverFail
                     progress.await.map(|p| {
                         let pending = p.pending + p.sending;
                         set_done.set(pending == 0);
+                        let version = recover.version().get_untracked();
+                        if pending == 0 && version > 0 && settled.get_untracked() != version {
+                            set_settled.set(version);
+                        }
                         view! {
                             <p role="status" data-testid="recover-progress">
                                 {format!("Since then: {} succeeded, {} pending, {} failed.", p.success, pending, p.fail)}
