@@ -45,6 +45,25 @@ async fn delivery_status(app: &TestApp, key: &str, a: &str, msg: &str, ep: &str)
         .and_then(|d| d["status"].as_i64())
 }
 
+/// Saves the endpoint edit form: `url` and `fields` over an otherwise empty form.
+async fn save_endpoint_form(
+    app: &TestApp,
+    cookie: &str,
+    a: &str,
+    ep: &str,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut form = vec![("app", a), ("endpoint", ep), ("url", url)];
+    for blank in ["description", "channels", "rate_limit", "headers"] {
+        if !fields.iter().any(|(k, _)| *k == blank) {
+            form.push((blank, ""));
+        }
+    }
+    form.extend_from_slice(fields);
+    portal_call(app, cookie, "update_endpoint", &form).await
+}
+
 fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
@@ -304,53 +323,38 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     assert_eq!(page["health"]["breaker"], "Closed");
 
     // a bad header line changes nothing, not even the URL
-    let (s, body) = portal_call(
+    let (s, body) = save_endpoint_form(
         &app,
         &dev,
-        "update_endpoint",
-        &[
-            ("app", a),
-            ("endpoint", &ep),
-            ("url", &r.url("/two")),
-            ("description", "x"),
-            ("channels", ""),
-            ("rate_limit", ""),
-            ("headers", "no colon"),
-        ],
+        a,
+        &ep,
+        &r.url("/two"),
+        &[("description", "x"), ("headers", "no colon")],
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("Line 1"), "{body}");
-    let (s, body) = portal_call(
+    let (s, body) = save_endpoint_form(
         &app,
         &dev,
-        "update_endpoint",
-        &[
-            ("app", a),
-            ("endpoint", &ep),
-            ("url", &r.url("/two")),
-            ("description", "x"),
-            ("channels", ""),
-            ("rate_limit", ""),
-            ("headers", "Host: evil"),
-        ],
+        a,
+        &ep,
+        &r.url("/two"),
+        &[("description", "x"), ("headers", "Host: evil")],
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let got = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}")).await;
     assert_eq!(got["url"], r.url("/one"));
     // nor does a bad URL with good headers
-    let (s, _) = portal_call(
+    let (s, _) = save_endpoint_form(
         &app,
         &dev,
-        "update_endpoint",
+        a,
+        &ep,
+        "not a url",
         &[
-            ("app", a),
-            ("endpoint", &ep),
-            ("url", "not a url"),
             ("description", "x"),
-            ("channels", ""),
-            ("rate_limit", ""),
             ("headers", "X-Other: 1"),
             ("shown_headers[0]", "X-Team"),
         ],
@@ -370,14 +374,13 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     .await;
 
     // a good one: new URL, one event type, a rate limit, X-Team replaced, Authorization kept
-    let (s, body) = portal_call(
+    let (s, body) = save_endpoint_form(
         &app,
         &dev,
-        "update_endpoint",
+        a,
+        &ep,
+        &r.url("/two"),
         &[
-            ("app", a),
-            ("endpoint", &ep),
-            ("url", &r.url("/two")),
             ("description", "second"),
             ("event_types[0]", "c.d"),
             ("channels", "eu, us"),
@@ -413,18 +416,14 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     assert_eq!(got.header("authorization"), "Bearer s3cret");
 
     // ticking a hidden header removes it
-    let (s, _) = portal_call(
+    let (s, _) = save_endpoint_form(
         &app,
         &dev,
-        "update_endpoint",
+        a,
+        &ep,
+        &r.url("/two"),
         &[
-            ("app", a),
-            ("endpoint", &ep),
-            ("url", &r.url("/two")),
             ("description", "second"),
-            ("channels", ""),
-            ("rate_limit", ""),
-            ("headers", ""),
             ("shown_headers[0]", "X-Region"),
             ("shown_headers[1]", "X-Added-Later"),
             ("remove_headers[0]", "Authorization"),
@@ -443,17 +442,14 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
         Some(json!({"headers": {"Authorization": "Bearer old"}})),
     )
     .await;
-    let (s, _) = portal_call(
+    let (s, _) = save_endpoint_form(
         &app,
         &dev,
-        "update_endpoint",
+        a,
+        &ep,
+        &r.url("/two"),
         &[
-            ("app", a),
-            ("endpoint", &ep),
-            ("url", &r.url("/two")),
             ("description", "second"),
-            ("channels", ""),
-            ("rate_limit", ""),
             ("headers", "Authorization: Bearer new"),
             ("remove_headers[0]", "Authorization"),
         ],
@@ -1027,21 +1023,13 @@ async fn an_archived_event_type_stays_subscribed_without_blocking_other_edits() 
         .as_array()
         .unwrap()
         .contains(&json!("a.b")));
-    let (s, body) = portal_call(
+    let (s, body) = save_endpoint_form(
         &app,
         &dev,
-        "update_endpoint",
-        &[
-            ("app", a),
-            ("endpoint", ep),
-            ("url", "http://127.0.0.1:10/"),
-            ("description", ""),
-            ("event_types[0]", "a.b"),
-            ("event_types[1]", "c.d"),
-            ("channels", ""),
-            ("rate_limit", ""),
-            ("headers", ""),
-        ],
+        a,
+        ep,
+        "http://127.0.0.1:10/",
+        &[("event_types[0]", "a.b"), ("event_types[1]", "c.d")],
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
