@@ -44,15 +44,10 @@ pub async fn endpoint_page(
             use domain::types::Ordering;
             let t = ssr::tenant_for(&app).await?;
             let s = ssr::services()?;
-            let app = s.get_app(&t, &app).await?;
-            let (ep, health) = s.endpoint_health(&t, &app.id, &endpoint).await?;
-            let headers = s.endpoint_headers(&t, &app.id, &ep.id).await?;
             let range = ChartRange::parse(&range);
-            let chart = s.endpoint_chart(&t, &app.id, &ep.id, range).await?;
             let page = Page::new(Some(25), before, Ordering::Descending);
-            let attempts = s
-                .endpoint_attempts_with_headers(&t, &app.id, &ep.id, &page)
-                .await?;
+            let o = s.endpoint_overview(&t, &app, &endpoint, range, &page).await?;
+            let ep = o.endpoint;
             // the catalogue, plus anything subscribed that it no longer lists (archived), so
             // that saving the form never drops a subscription by accident
             let mut event_types: Vec<String> = s
@@ -68,19 +63,21 @@ pub async fn endpoint_page(
                 }
             }
             Ok(EndpointPageData {
-                app_id: app.id,
-                app_name: app.name,
-                headers: headers
+                app_id: o.app_id,
+                app_name: o.app_name,
+                headers: o
+                    .headers
                     .headers
                     .into_iter()
                     .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
                     .collect(),
-                sensitive_headers: headers.sensitive,
+                sensitive_headers: o.headers.sensitive,
                 event_types,
                 range,
-                chart,
-                older: (!attempts.done).then_some(attempts.iterator).flatten(),
-                attempts: attempts
+                chart: o.chart,
+                older: (!o.attempts.done).then_some(o.attempts.iterator).flatten(),
+                attempts: o
+                    .attempts
                     .data
                     .into_iter()
                     .map(|(attempt, request_headers)| AttemptView {
@@ -89,7 +86,7 @@ pub async fn endpoint_page(
                     })
                     .collect(),
                 endpoint: ep,
-                health,
+                health: o.health,
             })
         }
         .await,

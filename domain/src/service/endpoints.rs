@@ -246,16 +246,7 @@ impl Services {
         ep: &str,
     ) -> DomainResult<EndpointHeadersOut> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
-        let mut headers = Map::new();
-        let mut sensitive = Vec::new();
-        for (k, v) in ep.headers.0 {
-            if is_sensitive(&k) {
-                sensitive.push(k);
-            } else {
-                headers.insert(k, v);
-            }
-        }
-        Ok(EndpointHeadersOut { headers, sensitive })
+        Ok(shown_headers(ep.headers.0))
     }
 
     /// PUT replaces all custom headers; PATCH (`merge`) adds, overwrites, and removes those set
@@ -335,18 +326,12 @@ impl Services {
         Ok(store::endpoints::app_health(&self.pool, &app.id)
             .await?
             .into_iter()
-            .map(
-                |(id, disabled, disabled_reason, failures, failing_since, open_until)| {
-                    let health = crate::types::EndpointHealth {
-                        disabled,
-                        disabled_reason,
-                        consecutive_failures: failures.into(),
-                        failing_since,
-                        breaker: crate::types::BreakerState::at(open_until, now),
-                    };
-                    (id, health)
-                },
-            )
+            .map(|(id, disabled, reason, failures, failing_since, open_until)| {
+                (
+                    id,
+                    health(disabled, reason, failures, failing_since, open_until, now),
+                )
+            })
             .collect())
     }
 
@@ -358,13 +343,7 @@ impl Services {
         ep: &str,
     ) -> DomainResult<(EndpointOut, crate::types::EndpointHealth)> {
         let (_, row) = self.endpoint(t, app, ep).await?;
-        let health = crate::types::EndpointHealth {
-            disabled: row.disabled,
-            disabled_reason: row.disabled_reason.clone(),
-            consecutive_failures: row.consecutive_failures.into(),
-            failing_since: row.failing_since,
-            breaker: crate::types::BreakerState::at(row.circuit_open_until, Utc::now()),
-        };
+        let health = health_of(&row, Utc::now());
         Ok((row.into(), health))
     }
 
@@ -399,17 +378,39 @@ impl Services {
         Ok(row.into())
     }
 
-    /// The endpoint's attempts over `range`, bucketed for the portal's charts.
-    pub async fn endpoint_chart(
+    /// Everything the portal's endpoint page shows, from one lookup of the endpoint: its
+    /// health, custom headers, the attempts chart over `range`, and a page of attempts (newest
+    /// first, request headers with sensitive values masked).
+    pub async fn endpoint_overview(
         &self,
         t: &Tenant,
         app: &str,
         ep: &str,
         range: crate::types::ChartRange,
-    ) -> DomainResult<Vec<crate::types::ChartBucket>> {
-        let (_, ep) = self.endpoint(t, app, ep).await?;
+        page: &Page,
+    ) -> DomainResult<EndpointOverview> {
+        let (app, row) = self.endpoint(t, app, ep).await?;
         let (len, n) = range.buckets();
-        Ok(store::attempts::chart(&self.pool, &ep.id, range.window_start(Utc::now()), len, n).await?)
+        let chart =
+            store::attempts::chart(&self.pool, &row.id, range.window_start(Utc::now()), len, n).await?;
+        let attempts = store::attempts::list(
+            &self.pool,
+            &app.id,
+            "endpoint_id",
+            &row.id,
+            &Default::default(),
+            page,
+        )
+        .await?;
+        Ok(EndpointOverview {
+            health: health_of(&row, Utc::now()),
+            headers: shown_headers(row.headers.0.clone()),
+            chart,
+            attempts: super::messages::map_list(attempts, super::messages::with_shown_headers),
+            app_name: app.name,
+            app_id: app.id,
+            endpoint: row.into(),
+        })
     }
 }
 
@@ -474,4 +475,57 @@ fn merge_headers(
         ));
     }
     Ok(headers)
+}
+
+/// What the portal's endpoint page shows (see [`Services::endpoint_overview`]).
+pub struct EndpointOverview {
+    pub app_id: String,
+    pub app_name: String,
+    pub endpoint: EndpointOut,
+    pub health: crate::types::EndpointHealth,
+    pub headers: EndpointHeadersOut,
+    pub chart: Vec<crate::types::ChartBucket>,
+    pub attempts: ListResponse<(MessageAttemptOut, Vec<(String, String)>)>,
+}
+
+fn health(
+    disabled: bool,
+    disabled_reason: Option<String>,
+    consecutive_failures: i32,
+    failing_since: Option<chrono::DateTime<Utc>>,
+    circuit_open_until: Option<chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
+) -> crate::types::EndpointHealth {
+    crate::types::EndpointHealth {
+        disabled,
+        disabled_reason,
+        consecutive_failures: consecutive_failures.into(),
+        failing_since,
+        breaker: crate::types::BreakerState::at(circuit_open_until, now),
+    }
+}
+
+fn health_of(row: &EndpointRow, now: chrono::DateTime<Utc>) -> crate::types::EndpointHealth {
+    health(
+        row.disabled,
+        row.disabled_reason.clone(),
+        row.consecutive_failures,
+        row.failing_since,
+        row.circuit_open_until,
+        now,
+    )
+}
+
+/// Custom headers as they may be shown: values of the sensitive ones withheld, names listed.
+fn shown_headers(all: Map<String, Value>) -> EndpointHeadersOut {
+    let mut headers = Map::new();
+    let mut sensitive = Vec::new();
+    for (k, v) in all {
+        if is_sensitive(&k) {
+            sensitive.push(k);
+        } else {
+            headers.insert(k, v);
+        }
+    }
+    EndpointHeadersOut { headers, sensitive }
 }

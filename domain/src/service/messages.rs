@@ -250,28 +250,6 @@ impl Services {
         Ok(rows.data.into_iter().map(with_shown_headers).collect())
     }
 
-    /// A page of an endpoint's attempts, newest first, each with the request headers sent
-    /// (sensitive values masked), for the portal's endpoint page.
-    pub async fn endpoint_attempts_with_headers(
-        &self,
-        t: &Tenant,
-        app: &str,
-        ep: &str,
-        page: &Page,
-    ) -> DomainResult<ListResponse<(MessageAttemptOut, Vec<(String, String)>)>> {
-        let (app, ep) = self.endpoint(t, app, ep).await?;
-        let list = store::attempts::list(
-            &self.pool,
-            &app.id,
-            "endpoint_id",
-            &ep.id,
-            &Default::default(),
-            page,
-        )
-        .await?;
-        Ok(map_list(list, with_shown_headers))
-    }
-
     pub async fn list_attempts_by_endpoint(
         &self,
         t: &Tenant,
@@ -353,7 +331,7 @@ impl Services {
     }
 }
 
-fn map_list<A, B>(l: ListResponse<A>, f: impl FnMut(A) -> B) -> ListResponse<B> {
+pub(super) fn map_list<A, B>(l: ListResponse<A>, f: impl FnMut(A) -> B) -> ListResponse<B> {
     ListResponse {
         data: l.data.into_iter().map(f).collect(),
         iterator: l.iterator,
@@ -382,7 +360,9 @@ fn now_micros() -> chrono::DateTime<chrono::Utc> {
 }
 
 /// An attempt with the request headers it sent, values of sensitive custom headers masked.
-fn with_shown_headers(row: store::attempts::AttemptRow) -> (MessageAttemptOut, Vec<(String, String)>) {
+pub(super) fn with_shown_headers(
+    row: store::attempts::AttemptRow,
+) -> (MessageAttemptOut, Vec<(String, String)>) {
     let headers = row
         .request_headers
         .as_ref()
