@@ -119,7 +119,7 @@ impl Services {
 }
 
 /// The 422 for event types the catalogue does not have, naming them and how to fix it.
-pub(crate) fn unknown_event_types(field: &str, unknown: &[String]) -> DomainError {
+fn unknown_event_types(field: &str, unknown: &[String]) -> DomainError {
     DomainError::validation(
         field,
         format!(

@@ -45,14 +45,9 @@ impl Services {
         }
         p.finish()?;
 
-        let (known_type, app_id) =
-            store::applications::ingest_target(&self.pool, &t.org_id, app, &input.event_type).await?;
-        if !known_type {
-            return Err(super::event_types::unknown_event_types(
-                "eventType",
-                &[input.event_type],
-            ));
-        }
+        // As in Svix, a message's event type need not be in the catalogue: it is only a name.
+        // Endpoints that filter by event type are still held to the catalogue.
+        let app_id = store::applications::ingest_target(&self.pool, &t.org_id, app).await?;
         let app_id = match (app_id, input.application.clone()) {
             (Some(id), _) => id,
             (None, Some(mut new_app)) => {

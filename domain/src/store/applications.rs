@@ -93,23 +93,20 @@ pub async fn get(db: impl PgExecutor<'_>, org_id: &str, id_or_uid: &str) -> sqlx
     .await
 }
 
-/// For ingest, in one round trip: whether `event_type` is a live event type of the org, and
-/// the id of the application `id_or_uid` (if it exists).
+/// For ingest: the id of the application `id_or_uid`, if it exists (one indexed lookup, no
+/// row data).
 pub async fn ingest_target(
     db: impl PgExecutor<'_>,
     org_id: &str,
     id_or_uid: &str,
-    event_type: &str,
-) -> sqlx::Result<(bool, Option<String>)> {
-    sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM event_types WHERE org_id = $1 AND name = $3 AND NOT archived),
-                (SELECT id FROM applications WHERE org_id = $1 AND (id = $2 OR uid = $2)
-                 ORDER BY (id = $2) DESC LIMIT 1)",
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT id FROM applications WHERE org_id = $1 AND (id = $2 OR uid = $2)
+         ORDER BY (id = $2) DESC LIMIT 1",
     )
     .bind(org_id)
     .bind(id_or_uid)
-    .bind(event_type)
-    .fetch_one(db)
+    .fetch_optional(db)
     .await
 }
 

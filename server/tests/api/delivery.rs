@@ -52,6 +52,25 @@ async fn a_message_fans_out_to_every_endpoint_whose_event_type_filter_matches() 
     assert_eq!(got.msg_id(), m);
     assert_eq!(got.body, r#"{"amount":42}"#);
     assert_eq!(got.header("svix-id"), m);
+
+    // As in Svix, an event type need not be in the catalogue to be sent: it reaches the
+    // endpoints that do not filter, and no filtered one.
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg"),
+            json!({"eventType": "not.in.catalogue", "payload": {"n": 1}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(b["eventType"], "not.in.catalogue");
+    eventually(10, "the unfiltered endpoint receives it", || async {
+        (all.count() == 2).then_some(())
+    })
+    .await;
+    let m = b["id"].as_str().unwrap();
+    let dest = app.get(&format!("/api/v1/app/{id}/msg/{m}/endpoint")).await.1;
+    assert_eq!(dest["data"].as_array().unwrap().len(), 1, "{dest}");
+    assert_eq!((invoices.count(), users.count()), (1, 0));
 }
 
 #[tokio::test]

@@ -83,8 +83,8 @@ def main():
         assert e.status_code == 409, e.status_code
 
     try:
-        svix.message.create(app.id, MessageIn(event_type="no.such.type", payload={}))
-        raise AssertionError("unknown event type must fail")
+        svix.message.create(app.id, MessageIn(event_type="not a valid name!", payload={}))
+        raise AssertionError("an event type name with spaces must fail")
     except HTTPValidationError as e:
         assert e.status_code == 422
 
