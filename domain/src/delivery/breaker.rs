@@ -32,14 +32,25 @@ pub struct BatchHealth {
     pub trailing_failures: i32,
     /// Time of the first of those trailing failures.
     pub first_trailing_failure: Option<DateTime<Utc>>,
+    /// A half-open probe failed: the circuit opens again, for longer.
+    pub probe_failed: bool,
 }
 
 impl BatchHealth {
     pub fn observe(&mut self, ok: bool, at: DateTime<Utc>) {
+        self.observe_attempt(ok, false, at);
+    }
+
+    /// `probe`: the attempt was the single probe sent when the cooldown ended.
+    pub fn observe_attempt(&mut self, ok: bool, probe: bool, at: DateTime<Utc>) {
+        if probe && !ok {
+            self.probe_failed = true;
+        }
         if ok {
             self.any_success = true;
             self.trailing_failures = 0;
             self.first_trailing_failure = None;
+            self.probe_failed = false;
         } else {
             self.trailing_failures += 1;
             self.first_trailing_failure.get_or_insert(at);
@@ -66,8 +77,11 @@ impl BreakerPolicy {
             h.consecutive_failures += b.trailing_failures;
             h.failing_since = h.failing_since.or(b.first_trailing_failure);
         }
+        // While the circuit is open, failures of sends that started before it opened do not
+        // re-trip it; a failed probe does (taking the probe pushed `circuit_open_until` to the
+        // end of the probe window, so the circuit still looks open here).
         let open = h.circuit_open_until.is_some_and(|t| t > now);
-        if h.consecutive_failures >= self.failure_threshold && !open {
+        if h.consecutive_failures >= self.failure_threshold && (!open || b.probe_failed) {
             let factor = 2u32.saturating_pow(h.circuit_trips.clamp(0, 16) as u32);
             let cooldown = self.cooldown.saturating_mul(factor).min(self.max_cooldown);
             h.circuit_trips += 1;
@@ -136,6 +150,37 @@ mod tests {
         let h = p.apply(h, &failures(1, later), later);
         assert_eq!(h.circuit_open_until, Some(later + chrono::Duration::seconds(60)));
         assert_eq!(h.circuit_trips, 2);
+    }
+
+    #[test]
+    fn a_failed_probe_reopens_the_circuit_although_the_probe_window_holds_it_open() {
+        let p = BreakerPolicy::default();
+        let now = Utc::now();
+        let mut h = p.apply(healthy(), &failures(5, now), now);
+        assert_eq!(h.circuit_trips, 1);
+        // the cooldown ended and a worker took the probe: open until the probe window ends
+        let probe_at = now + chrono::Duration::seconds(31);
+        h.circuit_open_until = Some(probe_at + chrono::Duration::seconds(20));
+        // a send that started before the circuit opened fails late: no new trip
+        let h = p.apply(h, &failures(1, probe_at), probe_at);
+        assert_eq!(h.circuit_trips, 1);
+        // the probe fails: open again, twice as long as the first cooldown
+        let mut b = BatchHealth::default();
+        b.observe_attempt(false, true, probe_at);
+        let h = p.apply(h, &b, probe_at);
+        assert_eq!(h.circuit_trips, 2);
+        assert_eq!(
+            h.circuit_open_until,
+            Some(probe_at + chrono::Duration::seconds(60))
+        );
+        // and the one after that, twice as long again
+        let next = probe_at + chrono::Duration::seconds(61);
+        let mut h = h;
+        h.circuit_open_until = Some(next + chrono::Duration::seconds(20));
+        let mut b = BatchHealth::default();
+        b.observe_attempt(false, true, next);
+        let h = p.apply(h, &b, next);
+        assert_eq!(h.circuit_open_until, Some(next + chrono::Duration::seconds(120)));
     }
 
     #[test]

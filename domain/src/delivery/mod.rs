@@ -60,4 +60,30 @@ impl DeliveryConfig {
         self.lease
             .unwrap_or(self.request_timeout * 2 + Duration::from_secs(30))
     }
+
+    /// How much of its lease a claimed delivery must have left to be sent: the slowest send,
+    /// plus a margin for recording it (a quarter of the lease's spare time, at most 5 s).
+    pub fn lease_needed_to_send(&self) -> Duration {
+        let spare = self.lease().saturating_sub(self.request_timeout);
+        self.request_timeout + (spare / 4).min(Duration::from_secs(5))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_send_needs_the_timeout_and_a_margin_that_fits_the_lease() {
+        let d = DeliveryConfig::default();
+        // 15 s timeout, 60 s lease: 45 s spare, margin capped at 5 s
+        assert_eq!(d.lease_needed_to_send(), Duration::from_secs(20));
+        let tight = DeliveryConfig {
+            request_timeout: Duration::from_secs(3),
+            lease: Some(Duration::from_secs(4)),
+            ..Default::default()
+        };
+        // a fresh claim (4 s left) can always be sent
+        assert_eq!(tight.lease_needed_to_send(), Duration::from_millis(3250));
+    }
 }

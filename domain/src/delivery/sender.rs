@@ -13,6 +13,10 @@ pub const E_DNS: &str = "E_DNS";
 pub const E_SSRF: &str = "E_SSRF";
 pub const E_HTTP: &str = "E_HTTP";
 pub const E_URL: &str = "E_URL";
+/// Not sent: the message's payload was expunged.
+pub const E_EXPUNGED: &str = "E_EXPUNGED";
+/// Not sent: none of the endpoint's secrets could be decrypted, so it could not be signed.
+pub const E_SIGNING: &str = "E_SIGNING";
 
 /// The HTTP client deliveries go through.
 #[derive(Clone)]
@@ -148,14 +152,20 @@ impl Sender {
                 }
             }
         }
-        let body = String::from_utf8_lossy(&body).into_owned();
-        let (error_code, error_detail) = match body_error {
-            _ if !status.is_success() => (
+        // PostgreSQL text cannot hold NUL: a body with one would fail every insert of its batch.
+        let body = String::from_utf8_lossy(&body).replace('\0', "\u{FFFD}");
+        // The status line decides: a 2xx means the endpoint took the message, even if the rest of
+        // its answer was lost (retrying would only send a duplicate). The body error is logged.
+        if let Some((code, detail)) = &body_error {
+            tracing::debug!(code, %detail, status = status.as_u16(), "reading the answer's body failed");
+        }
+        let (error_code, error_detail) = if status.is_success() {
+            (None, None)
+        } else {
+            (
                 Some(E_HTTP),
                 Some(format!("endpoint answered HTTP {}", status.as_u16())),
-            ),
-            Some((code, detail)) => (Some(code), Some(detail)),
-            None => (None, None),
+            )
         };
         SendResult {
             status_code: status.as_u16(),

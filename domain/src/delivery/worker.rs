@@ -1,6 +1,6 @@
 //! The worker loop, the per-delivery task and the batching recorder.
 use super::breaker::BatchHealth;
-use super::sender::{Outgoing, SendResult, Sender};
+use super::sender::{Outgoing, SendResult, Sender, E_EXPUNGED, E_SIGNING};
 use super::DeliveryConfig;
 use crate::crypto::SecretBox;
 use crate::ids;
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info_span, warn, Instrument};
+use tracing::{debug, error, info_span, warn, Instrument};
 
 const RECORD_BATCH: usize = 512;
 
@@ -48,6 +48,8 @@ struct Inner {
 struct Outcome {
     record: AttemptRecord,
     endpoint_was_healthy: bool,
+    /// The half-open circuit's single probe.
+    probe: bool,
 }
 
 impl Engine {
@@ -233,6 +235,7 @@ impl Engine {
         let mut probing: HashMap<String, bool> = HashMap::new();
         let mut to_send = Vec::with_capacity(batch.len());
         for d in batch {
+            let mut probe = false;
             if d.disabled {
                 disabled.push((d.id, d.leased_until));
                 continue;
@@ -256,6 +259,7 @@ impl Engine {
                     defer.push((d.id, d.leased_until, now + probe_window));
                     continue;
                 }
+                probe = true;
             }
             if let Some(rate) = d.throttle_rate.filter(|r| *r > 0) {
                 if let Some(next) = endpoints::take_throttle_slot(&inner.pool, &d.endpoint_id, rate).await? {
@@ -265,7 +269,7 @@ impl Engine {
                     continue;
                 }
             }
-            to_send.push(d);
+            to_send.push((d, probe));
         }
         if !defer.is_empty() {
             let (ids, leases, at): (Vec<_>, Vec<_>, Vec<_>) =
@@ -287,8 +291,8 @@ impl Engine {
         if to_send.is_empty() {
             return Ok(());
         }
-        let keys = Arc::new(self.signing_keys(&to_send));
-        for d in to_send {
+        let keys = Arc::new(self.signing_keys(to_send.iter().map(|(d, _)| d)));
+        for (d, probe) in to_send {
             let Ok(slot) = inner.slots.clone().try_acquire_owned() else {
                 // Cannot happen (we claimed no more than the free slots); the lease covers it.
                 continue;
@@ -302,7 +306,13 @@ impl Engine {
                 async move {
                     let _slot = slot;
                     let _ep = ep_sem.acquire_owned().await;
-                    let outcome = engine.attempt(d, &keys).await;
+                    if !engine.lease_covers_a_send(&d) {
+                        // It waited too long behind the endpoint's other sends: another worker
+                        // may take it once the lease ends, so it is given back unsent.
+                        engine.give_back(&d).await;
+                        return;
+                    }
+                    let outcome = engine.attempt(d, probe, &keys).await;
                     if tx.send(outcome).await.is_err() {
                         warn!("recorder stopped; the delivery will be retried when its lease expires");
                     }
@@ -311,6 +321,22 @@ impl Engine {
             );
         }
         Ok(())
+    }
+
+    /// Whether the claim still outlasts the slowest send and its recording.
+    fn lease_covers_a_send(&self, d: &ClaimedDelivery) -> bool {
+        let need = chrono::Duration::from_std(self.inner.cfg.lease_needed_to_send()).unwrap_or_default();
+        d.leased_until - Utc::now() >= need
+    }
+
+    /// Puts a claimed delivery back, due now, without an attempt.
+    async fn give_back(&self, d: &ClaimedDelivery) {
+        debug!("the claim ran short while waiting for the endpoint; giving the delivery back");
+        if let Err(e) = deliveries::release(&self.inner.pool, &[d.id], &[d.leased_until], &[Utc::now()]).await
+        {
+            warn!(error = %e, "giving a delivery back failed; it falls due when its lease expires");
+        }
+        self.inner.wake.notify_one();
     }
 
     fn endpoint_semaphore(&self, endpoint_id: &str) -> Arc<Semaphore> {
@@ -326,7 +352,10 @@ impl Engine {
 
     /// Raw key bytes of every still-signing secret of the batch's endpoints, newest first,
     /// opened once per endpoint.
-    fn signing_keys(&self, batch: &[ClaimedDelivery]) -> HashMap<String, Vec<Vec<u8>>> {
+    fn signing_keys<'a>(
+        &self,
+        batch: impl Iterator<Item = &'a ClaimedDelivery>,
+    ) -> HashMap<String, Vec<Vec<u8>>> {
         let mut keys: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
         for d in batch {
             if keys.contains_key(&d.endpoint_id) {
@@ -348,12 +377,26 @@ impl Engine {
         keys
     }
 
-    async fn attempt(&self, d: ClaimedDelivery, keys: &HashMap<String, Vec<Vec<u8>>>) -> Outcome {
+    async fn attempt(
+        &self,
+        d: ClaimedDelivery,
+        probe: bool,
+        keys: &HashMap<String, Vec<Vec<u8>>>,
+    ) -> Outcome {
         let cfg = &self.inner.cfg;
         let now = Utc::now();
-        let no_keys = Vec::new();
         let trigger = TriggerType::try_from(d.next_trigger).unwrap_or(TriggerType::Scheduled);
         let (result, (next_status, next_attempt_at)) = match d.payload.as_deref() {
+            Some(_) if keys.get(&d.endpoint_id).is_none_or(Vec::is_empty) => {
+                // Unsigned, it would be refused by every receiver that verifies (and blamed on
+                // the endpoint). Retried on schedule: the server's key may be put right.
+                let result = not_sent(
+                    E_SIGNING,
+                    "none of the endpoint's signing secrets can be decrypted; is HOOKLINE_SECRET_KEY the key they were made with?",
+                );
+                let next = next_state(cfg, &d, trigger, &result, now);
+                (result, next)
+            }
             Some(payload) => {
                 let result = self
                     .inner
@@ -362,7 +405,7 @@ impl Engine {
                         url: &d.url,
                         msg_id: &d.message_id,
                         payload: payload.as_bytes(),
-                        keys: keys.get(&d.endpoint_id).unwrap_or(&no_keys),
+                        keys: &keys[&d.endpoint_id],
                         custom_headers: &d.headers.0,
                         now,
                     })
@@ -372,13 +415,20 @@ impl Engine {
             }
             // The payload was expunged (retention or by request): sending "{}" signed would
             // pass for a real event, so the delivery fails for good instead, with the reason.
-            None => (expunged_result(), (FAILED, now)),
+            None => (
+                not_sent(
+                    E_EXPUNGED,
+                    "the message's payload was expunged (retention period or request)",
+                ),
+                (FAILED, now),
+            ),
         };
         record_metrics(&result, next_status);
         debug!(status = result.status_code, error = ?result.error_code, "attempt finished");
         let ok = result.ok();
         Outcome {
             endpoint_was_healthy: d.consecutive_failures == 0 && d.circuit_open_until.is_none(),
+            probe,
             record: AttemptRecord {
                 delivery_id: d.id,
                 lease: d.leased_until,
@@ -420,16 +470,15 @@ impl Engine {
                     Err(_) => break,
                 }
             }
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                match self.record(&batch).await {
-                    Ok(()) => break,
-                    Err(e) => {
-                        // Keep trying: the attempts happened. If we die first, the leases expire
-                        // and the deliveries are sent again (at-least-once).
-                        warn!(error = %e, n = batch.len(), "recording attempts failed; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
+            if let Err(e) = self.record_until_stored(&batch).await {
+                // One record the database refuses must not hold up the others (they may be
+                // any tenant's): record them one by one and drop only the refused ones.
+                warn!(error = %e, n = batch.len(), "the database refused a batch of attempts; recording them one by one");
+                for o in batch.iter() {
+                    if let Err(e) = self.record_until_stored(std::slice::from_ref(o)).await {
+                        // Its lease runs out and the delivery is tried again (at-least-once).
+                        error!(error = %e, delivery_id = o.record.delivery_id, endpoint_id = %o.record.endpoint_id,
+                            "dropped an attempt record the database refuses");
                     }
                 }
             }
@@ -437,11 +486,31 @@ impl Engine {
         }
     }
 
+    /// Records the batch, retrying transient failures (a lost connection, a deadlock) forever:
+    /// the attempts happened. If this worker dies first, the leases expire and the deliveries
+    /// are sent again (at-least-once). Returns the error the database gives for the data itself
+    /// (classes 22 and 23), which no retry would cure.
+    async fn record_until_stored(&self, batch: &[Outcome]) -> Result<(), sqlx::Error> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.record(batch).await {
+                Ok(()) => return Ok(()),
+                Err(e) if refused_data(&e) => return Err(e),
+                Err(e) => {
+                    warn!(error = %e, n = batch.len(), "recording attempts failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
     async fn record(&self, batch: &[Outcome]) -> Result<(), sqlx::Error> {
         let now = Utc::now();
         let mut health: HashMap<&str, BatchHealth> = HashMap::new();
-        // An expunged payload says nothing about the endpoint: it does not count for the breaker.
-        let judged = |o: &&Outcome| o.record.error_code.as_deref() != Some("E_EXPUNGED");
+        // An attempt that sent nothing (an expunged payload, a secret that cannot be opened) says
+        // nothing about the endpoint: it does not count for the breaker.
+        let judged = |o: &&Outcome| !matches!(o.record.error_code.as_deref(), Some(E_EXPUNGED | E_SIGNING));
         for o in batch.iter().filter(judged) {
             if !o.endpoint_was_healthy || o.record.status != MessageStatus::Success {
                 health.entry(o.record.endpoint_id.as_str()).or_default();
@@ -449,7 +518,7 @@ impl Engine {
         }
         for o in batch.iter().filter(judged) {
             if let Some(h) = health.get_mut(o.record.endpoint_id.as_str()) {
-                h.observe(o.record.status == MessageStatus::Success, o.record.at);
+                h.observe_attempt(o.record.status == MessageStatus::Success, o.probe, o.record.at);
             }
         }
         let records: Vec<AttemptRecord> = batch.iter().map(|o| o.record.clone()).collect();
@@ -494,22 +563,20 @@ impl Engine {
     }
 }
 
-/// The delivery's state after an attempt: success, a retry per the policy, or the dead letter.
-/// The outcome of a delivery whose message no longer has a payload: nothing was sent.
-fn expunged_result() -> SendResult {
+/// The outcome of an attempt that sent nothing, with the reason.
+fn not_sent(code: &'static str, detail: &str) -> SendResult {
     SendResult {
         status_code: 0,
         body: String::new(),
         duration: Duration::ZERO,
-        error_code: Some("E_EXPUNGED"),
-        error_detail: Some(
-            "not sent: the message's payload was expunged (retention period or request)".into(),
-        ),
+        error_code: Some(code),
+        error_detail: Some(format!("not sent: {detail}")),
         retry_after: None,
         request_headers: serde_json::Value::Null,
     }
 }
 
+/// The delivery's state after an attempt: success, a retry per the policy, or the dead letter.
 fn next_state(
     cfg: &DeliveryConfig,
     d: &ClaimedDelivery,
@@ -556,4 +623,12 @@ fn record_metrics(r: &SendResult, next_status: i16) {
         FAILED => metrics::counter!("hookline_deliveries_failed_total").increment(1),
         _ => {}
     }
+}
+
+/// Whether the database refused the data itself (SQLSTATE class 22, data exception, or 23,
+/// integrity constraint violation) rather than failing for a passing reason.
+fn refused_data(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
 }

@@ -114,9 +114,14 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
              INSERT INTO attempts (id, org_id, app_id, delivery_id, message_id, endpoint_id, url, status,
                  trigger_type, response_status_code, response, duration_ms, error_code, request_headers,
                  created_at)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+             SELECT x.* FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
                  $7::text[], $8::smallint[], $9::smallint[], $10::int[], $11::text[], $12::bigint[],
-                 $13::text[], $14::jsonb[], $15::timestamptz[]))
+                 $13::text[], $14::jsonb[], $15::timestamptz[])
+                 AS x(id, org_id, app_id, delivery_id, message_id, endpoint_id, url, status, trigger_type,
+                      response_status_code, response, duration_ms, error_code, request_headers, created_at)
+             -- an endpoint or application deleted while its delivery was in flight took the
+             -- delivery with it: its attempt has nothing left to belong to
+             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = x.delivery_id))
          UPDATE deliveries d
          SET status = u.status, next_attempt_at = u.next_at, attempt_count = d.attempt_count + 1,
              next_trigger = 0, leased_until = NULL, last_attempt_at = u.at, updated_at = now()

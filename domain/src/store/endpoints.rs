@@ -275,11 +275,12 @@ pub struct HealthRow {
     pub disabled_reason: Option<String>,
 }
 
-/// Locks the endpoints' rows (in id order, so concurrent recorders cannot deadlock).
+/// Locks the endpoints' rows (in id order, so concurrent recorders cannot deadlock). `NO KEY`:
+/// ingest's foreign-key checks on the same rows need not wait for a recorder.
 pub async fn lock_health(db: impl PgExecutor<'_>, ids: &[String]) -> sqlx::Result<Vec<HealthRow>> {
     sqlx::query_as(
         "SELECT id, consecutive_failures, failing_since, circuit_open_until, circuit_trips, disabled, disabled_reason
-         FROM endpoints WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+         FROM endpoints WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
     )
     .bind(ids)
     .fetch_all(db)

@@ -78,7 +78,9 @@ async fn drop_stale_databases(admin: &sqlx::PgPool) {
                 .await
                 .expect("list test databases");
         for db in stale {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db}")).execute(admin).await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
+                .execute(admin)
+                .await;
         }
     })
     .await;

@@ -6,6 +6,7 @@ mod receiver;
 mod bad_input;
 mod crash_recovery;
 mod delivery;
+mod delivery_faults;
 mod health_and_breaker;
 mod idempotency;
 mod pagination_and_tenancy;
