@@ -233,6 +233,7 @@ impl Engine {
         let mut defer: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
         let mut disabled: Vec<(i64, DateTime<Utc>)> = Vec::new();
         let mut probing: HashMap<String, bool> = HashMap::new();
+        let mut throttled: HashMap<String, u32> = HashMap::new();
         let mut to_send = Vec::with_capacity(batch.len());
         for d in batch {
             let mut probe = false;
@@ -263,8 +264,12 @@ impl Engine {
             }
             if let Some(rate) = d.throttle_rate.filter(|r| *r > 0) {
                 if let Some(next) = endpoints::take_throttle_slot(&inner.pool, &d.endpoint_id, rate).await? {
-                    let spread = rand::thread_rng().gen_range(0.0..1.0) / rate as f64;
-                    let at = next + chrono::Duration::microseconds((spread * 1e6) as i64);
+                    // The endpoint's deferred rows of this batch go to successive slots, so they
+                    // do not all fall due (and are claimed and deferred again) at once.
+                    let queued = throttled.entry(d.endpoint_id.clone()).or_insert(0u32);
+                    let slot = (f64::from(*queued) + rand::thread_rng().gen_range(0.0..1.0)) / rate as f64;
+                    *queued += 1;
+                    let at = next + chrono::Duration::microseconds((slot * 1e6) as i64);
                     defer.push((d.id, d.leased_until, at));
                     continue;
                 }
@@ -385,7 +390,10 @@ impl Engine {
     ) -> Outcome {
         let cfg = &self.inner.cfg;
         let now = Utc::now();
-        let trigger = TriggerType::try_from(d.next_trigger).unwrap_or(TriggerType::Scheduled);
+        let trigger = match d.next_trigger {
+            deliveries::MANUAL_KEEPING_SCHEDULE => TriggerType::Manual,
+            t => TriggerType::try_from(t).unwrap_or(TriggerType::Scheduled),
+        };
         let (result, (next_status, next_attempt_at)) = match d.payload.as_deref() {
             Some(_) if keys.get(&d.endpoint_id).is_none_or(Vec::is_empty) => {
                 // Unsigned, it would be refused by every receiver that verifies (and blamed on
@@ -456,6 +464,7 @@ impl Engine {
                 at: now,
                 next_status,
                 next_attempt_at,
+                counts_toward_schedule: d.next_trigger != deliveries::MANUAL_KEEPING_SCHEDULE,
             },
         }
     }
@@ -587,7 +596,9 @@ fn next_state(
     if r.ok() {
         return (SUCCESS, now);
     }
-    if trigger == TriggerType::Manual {
+    // A resend or recovery of a settled delivery is one attempt; one made while the delivery
+    // was still retrying leaves its schedule as it was.
+    if trigger == TriggerType::Manual && d.next_trigger != deliveries::MANUAL_KEEPING_SCHEDULE {
         return (FAILED, now);
     }
     let retry_after = match r.status_code {
@@ -597,7 +608,10 @@ fn next_state(
             .and_then(|v| crate::retry::parse_retry_after(v, now)),
         _ => None,
     };
-    let failed_attempts = (d.attempt_count + 1).max(1) as u32;
+    // Scheduled attempts that failed so far; a resend while retrying is not one of them, and
+    // restarts the wait for the retry that was due.
+    let this_one = i32::from(d.next_trigger != deliveries::MANUAL_KEEPING_SCHEDULE);
+    let failed_attempts = (d.attempt_count + this_one).max(1) as u32;
     match cfg
         .retry
         .next_delay(failed_attempts, retry_after, rand::thread_rng().gen())

@@ -12,6 +12,8 @@ use sqlx::PgExecutor;
 pub const PENDING: i16 = 1;
 pub const SUCCESS: i16 = 0;
 pub const FAILED: i16 = 2;
+/// `next_trigger` of a resend made while the delivery was still pending (see [`resend`]).
+pub const MANUAL_KEEPING_SCHEDULE: i16 = 2;
 
 /// One claimed unit of work, with what is needed to send it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -95,6 +97,9 @@ pub struct AttemptRecord {
     /// Delivery's next state: `PENDING` with `next_attempt_at`, `SUCCESS` or `FAILED`.
     pub next_status: i16,
     pub next_attempt_at: DateTime<Utc>,
+    /// Whether the attempt counts toward the retry schedule (a resend made while the
+    /// delivery was still retrying does not).
+    pub counts_toward_schedule: bool,
 }
 
 /// Writes a batch of attempts and moves their deliveries on, in one transaction. Deliveries
@@ -123,10 +128,11 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
              -- delivery with it: its attempt has nothing left to belong to
              WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = x.delivery_id))
          UPDATE deliveries d
-         SET status = u.status, next_attempt_at = u.next_at, attempt_count = d.attempt_count + 1,
+         SET status = u.status, next_attempt_at = u.next_at, attempt_count = d.attempt_count + u.counts::int,
              next_trigger = 0, leased_until = NULL, last_attempt_at = u.at, updated_at = now()
-         FROM UNNEST($4::bigint[], $16::timestamptz[], $17::smallint[], $18::timestamptz[], $15::timestamptz[])
-              AS u(id, lease, status, next_at, at)
+         FROM UNNEST($4::bigint[], $16::timestamptz[], $17::smallint[], $18::timestamptz[], $15::timestamptz[],
+                     $19::bool[])
+              AS u(id, lease, status, next_at, at, counts)
          WHERE d.id = u.id AND d.leased_until = u.lease",
     )
     .bind(col!(|r| r.attempt_id.clone()))
@@ -147,6 +153,7 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
     .bind(col!(|r| r.lease))
     .bind(col!(|r| r.next_status))
     .bind(col!(|r| r.next_attempt_at))
+    .bind(col!(|r| r.counts_toward_schedule))
     .execute(db)
     .await?;
     Ok(())
@@ -191,7 +198,9 @@ pub async fn fail_without_attempt(
 }
 
 /// Queues a manual attempt of `message_id` to `endpoint_id` now (resend), creating the
-/// delivery when the endpoint was never sent this message.
+/// delivery when the endpoint was never sent this message. `next_trigger`: 1 for a manual
+/// attempt whose failure ends the delivery, 2 for one made while the delivery was still pending
+/// on its retry schedule (a failure goes back to the schedule).
 pub async fn resend(
     db: impl PgExecutor<'_>,
     org_id: &str,
@@ -203,7 +212,12 @@ pub async fn resend(
         "INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_trigger, next_attempt_at)
          VALUES ($1, $2, $3, $4, 1, now())
          ON CONFLICT (message_id, endpoint_id) DO UPDATE
-             SET status = 1, next_trigger = 1, next_attempt_at = now(), leased_until = NULL, updated_at = now()",
+             SET status = 1,
+                 -- still pending on its schedule: the manual attempt keeps the schedule's retries
+                 next_trigger = CASE WHEN deliveries.status <> 1 THEN 1
+                                     WHEN deliveries.next_trigger = 0 THEN 2
+                                     ELSE deliveries.next_trigger END,
+                 next_attempt_at = now(), leased_until = NULL, updated_at = now()",
     )
     .bind(org_id)
     .bind(app_id)

@@ -226,3 +226,46 @@ async fn a_2xx_whose_body_is_cut_short_counts_as_delivered() {
     assert_eq!(attempts[0]["responseStatusCode"], 200);
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn a_failed_resend_of_a_still_retrying_delivery_keeps_its_retries() {
+    let app = spawn_app_with(|s| s.delivery.retry.schedule = vec![Duration::from_secs(30)]).await;
+    let id = app.setup_app(&["a.b"]).await;
+    let r = Receiver::start().await;
+    r.set_default(Reply::status(500));
+    let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    let ep = ep["id"].as_str().unwrap();
+    let msg = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
+    let msg = msg["id"].as_str().unwrap();
+    eventually(10, "the first attempt fails", || async {
+        (app.attempts(&id, msg).await.len() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.delivery_status(&id, msg, ep).await,
+        Some(1),
+        "pending a retry"
+    );
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg/{msg}/endpoint/{ep}/resend"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let manual = eventually(10, "the manual attempt fails too", || async {
+        let a = app.attempts(&id, msg).await;
+        (a.len() == 2).then(|| a[1].clone())
+    })
+    .await;
+    assert_eq!(manual["triggerType"], 1, "labelled manual");
+    // still pending: the scheduled retry is not thrown away by a manual attempt's failure
+    assert_eq!(app.delivery_status(&id, msg, ep).await, Some(1));
+    let next: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT next_attempt_at FROM deliveries WHERE message_id = $1")
+            .bind(msg)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(next.unwrap() > chrono::Utc::now() + chrono::Duration::seconds(10));
+}
