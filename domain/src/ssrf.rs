@@ -64,7 +64,9 @@ impl SsrfGuard {
     }
 }
 
-/// IPv4-mapped and NAT64 IPv6 addresses are judged as the IPv4 address they carry.
+/// IPv6 addresses that carry an IPv4 address are judged as that address: IPv4-mapped, NAT64
+/// (64:ff9b::/96 and the local-use 64:ff9b:1::/48, RFC 8215) and 6to4 (2002::/16, whose
+/// relays would forward to the embedded IPv4 address).
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => {
@@ -72,9 +74,14 @@ fn canonical(ip: IpAddr) -> IpAddr {
                 return IpAddr::V4(v4);
             }
             let s = v6.segments();
-            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-                let o = v6.octets();
+            let o = v6.octets();
+            let nat64 = s[2..6] == [0, 0, 0, 0]; // 64:ff9b::/96
+            let local_nat64 = s[2] == 1; // 64:ff9b:1::/48
+            if s[0] == 0x64 && s[1] == 0xff9b && (nat64 || local_nat64) {
                 return IpAddr::V4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+            }
+            if s[0] == 0x2002 {
+                return IpAddr::V4(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
             }
             IpAddr::V6(v6)
         }
@@ -102,6 +109,7 @@ fn v4_reason(ip: Ipv4Addr) -> Option<&'static str> {
         [169, 254, ..] => "link-local address",
         [192, 0, 0, _] => "IETF protocol assignment (192.0.0.0/24)",
         [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _] => "documentation range",
+        [192, 88, 99, _] => "deprecated 6to4 relay anycast (192.88.99.0/24)",
         [198, 18..=19, ..] => "benchmarking range (198.18.0.0/15)",
         [a, ..] if a >= 224 => "multicast, reserved or broadcast address",
         _ => return None,
@@ -119,6 +127,8 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
         "unique-local address (fc00::/7)"
     } else if s[0] & 0xffc0 == 0xfe80 {
         "link-local address"
+    } else if s[0] & 0xffc0 == 0xfec0 {
+        "site-local address (fec0::/10, deprecated)"
     } else if s[0] & 0xff00 == 0xff00 {
         "multicast address"
     } else if s[0] == 0x2001 && s[1] == 0x0db8 {
@@ -214,6 +224,11 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:a00:1::1",
+            "2002:7f00:1::",
+            "fec0::1",
+            "192.88.99.1",
             "198.18.0.1",
         ] {
             assert!(blocked(&g, ip), "{ip} should be refused");
@@ -229,6 +244,8 @@ mod tests {
             "172.32.0.1",
             "100.128.0.1",
             "2606:4700::1111",
+            "2002:5db8:d822::1",
+            "64:ff9b::101:101",
         ] {
             assert!(!blocked(&g, ip), "{ip} should be allowed");
         }
