@@ -1,6 +1,10 @@
 //! Prefixed, time-ordered ids in Svix's style (`app_2Zx...`): a KSUID with millisecond
 //! precision, so ids sort by creation time and make natural pagination cursors.
+//!
+//! The prefixes are compiled everywhere (validation uses them); making ids is server-only.
+#[cfg(feature = "server")]
 use std::sync::Mutex;
+#[cfg(feature = "server")]
 use svix_ksuid::KsuidMs;
 
 pub const ORG: &str = "org";
@@ -15,6 +19,7 @@ pub const TASK: &str = "qtask";
 /// A new id such as `msg_2bX...` whose KSUID part sorts by creation time. Within one process
 /// ids are strictly increasing: inside the same 4 ms tick the random part is incremented
 /// instead of drawn again.
+#[cfg(feature = "server")]
 pub fn new_id(prefix: &str) -> String {
     static LAST: Mutex<(u64, u128)> = Mutex::new((0, 0));
     let now_ms = chrono::Utc::now().timestamp_millis();
@@ -34,6 +39,7 @@ pub fn new_id(prefix: &str) -> String {
 }
 
 /// The smallest id of `prefix` created at or after `millis` (for time-bounded cursors).
+#[cfg(feature = "server")]
 pub fn id_floor_at(prefix: &str, millis: i64) -> String {
     format!(
         "{prefix}_{}",
@@ -41,7 +47,7 @@ pub fn id_floor_at(prefix: &str, millis: i64) -> String {
     )
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
 

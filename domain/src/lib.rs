@@ -13,7 +13,6 @@ pub mod validation;
 pub mod crypto;
 #[cfg(feature = "server")]
 pub mod delivery;
-#[cfg(feature = "server")]
 pub mod ids;
 #[cfg(feature = "server")]
 pub mod retry;

@@ -1,7 +1,8 @@
 //! Input validation shared by the API and the portal. Each check adds a
 //! [`ValidationErrorItem`] naming the field, so a caller sees every problem at once.
 use crate::error::{DomainError, ValidationErrorItem};
-use crate::types::{ApplicationIn, EndpointIn, EventTypeIn};
+use crate::ids;
+use crate::types::{ApplicationIn, EndpointIn, EventTypeIn, Metadata};
 use once_cell::sync::Lazy;
 use regex::Regex;
 
@@ -14,6 +15,7 @@ pub const MAX_CHANNELS_ENDPOINT: usize = 10;
 pub const MAX_CHANNELS_MESSAGE: usize = 5;
 pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_HEADERS: usize = 50;
+pub const MAX_METADATA_BYTES: usize = 4096;
 
 /// Collects field errors; `finish` turns them into a 422 when there are any.
 #[derive(Default, Debug)]
@@ -41,6 +43,36 @@ impl Problems {
             self.add(
                 field,
                 format!("{field} '{value}' may only contain letters, digits, '-', '_' and '.'"),
+            );
+        }
+    }
+
+    /// A uid: an identifier that cannot be mistaken for an id (`prefix` is the id's, as `app`).
+    pub fn uid(&mut self, field: &str, value: &str, prefix: &str) {
+        let before = self.0.len();
+        self.identifier(field, value, MAX_NAME_LEN);
+        if self.0.len() == before && value.starts_with(&format!("{prefix}_")) {
+            self.add(
+                field,
+                format!("{field} must not start with '{prefix}_', which ids start with"),
+            );
+        }
+    }
+
+    /// Metadata: string values only (as every Svix SDK reads it), at most 4096 bytes in all.
+    pub fn metadata(&mut self, field: &str, m: Option<&Metadata>) {
+        let Some(m) = m else { return };
+        let mut size = 0;
+        for (k, v) in m {
+            match v.as_str() {
+                Some(s) => size += k.len() + s.len(),
+                None => self.add(field, format!("{field}.{k} must be a string, not {v}")),
+            }
+        }
+        if size > MAX_METADATA_BYTES {
+            self.add(
+                field,
+                format!("{field} must be at most {MAX_METADATA_BYTES} bytes (keys and values together)"),
             );
         }
     }
@@ -117,9 +149,10 @@ pub fn application_in(app: &ApplicationIn) -> Result<(), DomainError> {
         p.add("name", format!("name must be at most {MAX_NAME_LEN} characters"));
     }
     if let Some(uid) = &app.uid {
-        p.identifier("uid", uid, MAX_NAME_LEN);
+        p.uid("uid", uid, ids::APP);
     }
     p.throttle("throttleRate", app.throttle_rate);
+    p.metadata("metadata", app.metadata.as_ref());
     p.finish()
 }
 
@@ -127,8 +160,9 @@ pub fn endpoint_in(ep: &EndpointIn, https_only: bool) -> Result<(), DomainError>
     let mut p = Problems::default();
     p.endpoint_url(&ep.url, https_only);
     if let Some(uid) = &ep.uid {
-        p.identifier("uid", uid, MAX_NAME_LEN);
+        p.uid("uid", uid, ids::ENDPOINT);
     }
+    p.metadata("metadata", ep.metadata.as_ref());
     if let Some(types) = &ep.event_types {
         p.identifiers("eventTypes", types, 1_000, MAX_NAME_LEN);
     }

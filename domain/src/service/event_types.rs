@@ -1,5 +1,5 @@
 //! The event-type catalogue.
-use super::{conflict_on_unique, Services, Tenant};
+use super::{Services, Tenant};
 use crate::error::{DomainError, DomainResult};
 use crate::store::{self, event_types::EventTypeWrite, Page};
 use crate::types::{EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, ListResponse};
@@ -15,10 +15,10 @@ impl Services {
             deprecated: input.deprecated.unwrap_or(false),
             feature_flag: input.feature_flag.as_deref(),
         };
-        let row = store::event_types::insert(&self.pool, &t.org_id, &input.name, &w)
-            .await
-            .map_err(|e| conflict_on_unique(e, "an event type with this name already exists"))?;
-        Ok(row.into())
+        store::event_types::insert(&self.pool, &t.org_id, &input.name, &w)
+            .await?
+            .map(Into::into)
+            .ok_or_else(|| DomainError::Conflict("an event type with this name already exists".into()))
     }
 
     pub async fn get_event_type(&self, t: &Tenant, name: &str) -> DomainResult<EventTypeOut> {

@@ -28,7 +28,7 @@ impl Services {
         let mut p = Problems::default();
         p.identifier("eventType", &input.event_type, validation::MAX_NAME_LEN);
         if let Some(id) = &input.event_id {
-            p.identifier("eventId", id, validation::MAX_NAME_LEN);
+            p.uid("eventId", id, ids::MESSAGE);
         }
         if let Some(ch) = &input.channels {
             p.identifiers("channels", ch, validation::MAX_CHANNELS_MESSAGE, 128);
@@ -37,10 +37,10 @@ impl Services {
             p.add("payload", "payload must be a JSON object");
         }
         let retention = input.payload_retention_period.unwrap_or(90);
-        if !(1..=90).contains(&retention) {
+        if !(5..=90).contains(&retention) {
             p.add(
                 "payloadRetentionPeriod",
-                "payloadRetentionPeriod must be between 1 and 90 days",
+                "payloadRetentionPeriod must be between 5 and 90 days",
             );
         }
         p.finish()?;
@@ -218,7 +218,12 @@ impl Services {
     ) -> DomainResult<ListResponse<MessageAttemptOut>> {
         let app = self.app(t, app).await?;
         let m = self.message(&app.id, msg).await?;
-        let list = store::attempts::list(&self.pool, &app.id, "message_id", &m.id, f, page).await?;
+        // The endpoint filter takes an id or a uid, and names an endpoint that exists.
+        let mut f = f.clone();
+        if let Some(ep) = f.endpoint_id.take() {
+            f.endpoint_id = Some(self.endpoint(t, &app.id, &ep).await?.1.id);
+        }
+        let list = store::attempts::list(&self.pool, &app.id, "message_id", &m.id, &f, page).await?;
         Ok(map_list(list, |a| a.into_out(with_content)))
     }
 
@@ -312,6 +317,12 @@ impl Services {
     pub async fn resend(&self, t: &Tenant, app: &str, msg: &str, ep: &str) -> DomainResult<()> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
         let m = self.message(&app.id, msg).await?;
+        if m.payload.is_none() {
+            return Err(DomainError::bad_request(
+                "missing_payload",
+                "the message's payload was expunged, so it cannot be sent again",
+            ));
+        }
         if ep.disabled {
             return Err(DomainError::bad_request(
                 "endpoint_disabled",

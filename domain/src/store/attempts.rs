@@ -75,12 +75,24 @@ pub async fn list(
     filter: &AttemptFilter,
     page: &Page,
 ) -> sqlx::Result<ListResponse<AttemptRow>> {
+    // `before` and `after` bound the attempts' own times here, not their messages'.
+    let message = MessageFilter {
+        before: None,
+        after: None,
+        ..filter.message.clone()
+    };
     let mut qb = sqlx::QueryBuilder::new(format!(
         "SELECT {COLS} FROM attempts a JOIN messages m ON m.id = a.message_id WHERE a.app_id = "
     ));
     qb.push_bind(app_id);
     qb.push(format!(" AND a.{by} = ")).push_bind(id);
-    filter.message.push(&mut qb);
+    message.push(&mut qb);
+    if let Some(b) = filter.message.before {
+        qb.push(" AND a.created_at < ").push_bind(b);
+    }
+    if let Some(a) = filter.message.after {
+        qb.push(" AND a.created_at > ").push_bind(a);
+    }
     if let Some(s) = filter.status {
         qb.push(" AND a.status = ").push_bind(s);
     }
@@ -202,9 +214,13 @@ pub async fn endpoint_messages(
     );
     qb.push_bind(endpoint_id);
     filter.message.push(&mut qb);
-    if let Some(s) = filter.status {
-        qb.push(" AND d.status = ").push_bind(s);
-    }
+    // "sending" is not stored: it is a pending delivery that a worker holds right now.
+    match filter.status {
+        Some(1) => qb.push(" AND d.status = 1 AND (d.leased_until IS NULL OR d.leased_until <= now())"),
+        Some(3) => qb.push(" AND d.status = 1 AND d.leased_until > now()"),
+        Some(s) => qb.push(" AND d.status = ").push_bind(s),
+        None => &mut qb,
+    };
     page.push_keyset(&mut qb, "m.id");
     let rows: Vec<EndpointMessageRow> = qb.build_query_as().fetch_all(db).await?;
     let now = Utc::now();

@@ -44,15 +44,23 @@ pub struct EventTypeWrite<'a> {
     pub feature_flag: Option<&'a str>,
 }
 
+/// Creates the event type, or brings back an archived one of the same name with the new
+/// fields (as Svix's create does). `None`: a live event type already has the name.
 pub async fn insert(
     db: impl PgExecutor<'_>,
     org_id: &str,
     name: &str,
     w: &EventTypeWrite<'_>,
-) -> sqlx::Result<EventTypeRow> {
+) -> sqlx::Result<Option<EventTypeRow>> {
     sqlx::query_as(&format!(
         "INSERT INTO event_types (org_id, name, description, schemas, archived, deprecated, feature_flag)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLS}"
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (org_id, name) DO UPDATE
+             SET description = EXCLUDED.description, schemas = EXCLUDED.schemas,
+                 archived = EXCLUDED.archived, deprecated = EXCLUDED.deprecated,
+                 feature_flag = EXCLUDED.feature_flag, updated_at = now()
+             WHERE event_types.archived
+         RETURNING {COLS}"
     ))
     .bind(org_id)
     .bind(name)
@@ -61,7 +69,7 @@ pub async fn insert(
     .bind(w.archived)
     .bind(w.deprecated)
     .bind(w.feature_flag)
-    .fetch_one(db)
+    .fetch_optional(db)
     .await
 }
 

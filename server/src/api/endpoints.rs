@@ -44,7 +44,7 @@ async fn list(
 ) -> ApiResult<Json<ListResponse<EndpointOut>>> {
     Ok(Json(
         s.services
-            .list_endpoints(&t, &app, &q.page(Ordering::Ascending))
+            .list_endpoints(&t, &app, &q.page(Ordering::Descending)) // newest first, as in Svix
             .await?,
     ))
 }

@@ -29,7 +29,8 @@ async fn list(
             &q.page(Ordering::Ascending),
         )
         .await?;
-    if !q.with_content.unwrap_or(true) {
+    // The spec's default: the schemas only when asked for (`with_content=true`).
+    if !q.with_content.unwrap_or(false) {
         list.data.iter_mut().for_each(|e| e.schemas = None);
     }
     Ok(Json(list))

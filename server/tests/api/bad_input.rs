@@ -78,6 +78,67 @@ async fn bad_urls_unknown_event_types_and_bad_uids_are_refused_with_422() {
 }
 
 #[tokio::test]
+async fn metadata_uids_and_retention_follow_the_svix_limits() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    for (path, body, needle) in [
+        (
+            "/api/v1/app".to_string(),
+            json!({"name": "x", "metadata": {"tier": 3}}),
+            "metadata.tier must be a string",
+        ),
+        (
+            "/api/v1/app".to_string(),
+            json!({"name": "x", "metadata": {"k": "v".repeat(4100)}}),
+            "at most 4096 bytes",
+        ),
+        (
+            "/api/v1/app".to_string(),
+            json!({"name": "x", "uid": "app_lookslikeanid"}),
+            "must not start with 'app_'",
+        ),
+        (
+            format!("/api/v1/app/{id}/endpoint"),
+            json!({"url": "https://example.com", "uid": "ep_1"}),
+            "must not start with 'ep_'",
+        ),
+        (
+            format!("/api/v1/app/{id}/endpoint"),
+            json!({"url": "https://example.com", "metadata": {"on": true}}),
+            "metadata.on must be a string",
+        ),
+        (
+            format!("/api/v1/app/{id}/msg"),
+            json!({"eventType": "a.b", "payload": {}, "eventId": "msg_x"}),
+            "must not start with 'msg_'",
+        ),
+        (
+            format!("/api/v1/app/{id}/msg"),
+            json!({"eventType": "a.b", "payload": {}, "payloadRetentionPeriod": 1}),
+            "between 5 and 90 days",
+        ),
+    ] {
+        let (s, b) = app.post(&path, body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {b}");
+        assert!(b.to_string().contains(needle), "{body} -> {b}");
+    }
+    // a patch is held to the same rules
+    let (s, b) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/app/{id}"),
+            Some(json!({"metadata": {"n": 1}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, b) = app
+        .post("/api/v1/app", json!({"name": "ok", "metadata": {"tier": "gold"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["metadata"], json!({"tier": "gold"}));
+}
+
+#[tokio::test]
 async fn an_oversized_payload_is_a_413_and_earlier_messages_are_still_delivered() {
     let app = spawn_app().await;
     let id = app.setup_app(&["a.b"]).await;

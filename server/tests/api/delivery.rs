@@ -435,7 +435,7 @@ async fn payloads_past_their_retention_are_expunged_once_no_delivery_is_pending(
     let old = app
         .send(
             &id,
-            json!({"eventType": "a.b", "payload": {"secret": "old"}, "payloadRetentionPeriod": 1}),
+            json!({"eventType": "a.b", "payload": {"secret": "old"}, "payloadRetentionPeriod": 5}),
         )
         .await;
     let fresh = app
@@ -443,7 +443,7 @@ async fn payloads_past_their_retention_are_expunged_once_no_delivery_is_pending(
         .await;
     let (old, fresh) = (old["id"].as_str().unwrap(), fresh["id"].as_str().unwrap());
     eventually(10, "both delivered", || async { (r.count() == 2).then_some(()) }).await;
-    // a day and a bit later, as far as the old message is concerned, with a retry still due
+    // five days and a bit later, as far as the old message is concerned, with a retry still due
     sqlx::query("UPDATE messages SET expires_at = now() - interval '1 minute' WHERE id = $1")
         .bind(old)
         .execute(&app.pool)
@@ -476,15 +476,25 @@ async fn payloads_past_their_retention_are_expunged_once_no_delivery_is_pending(
     let (_, list) = app.get(&format!("/api/v1/app/{id}/msg")).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2, "both still listed");
 
-    // resending a message without its payload sends nothing: a signed "{}" would pass for an event
-    let (s, _) = app
+    // a message without its payload cannot be resent (as in Svix) ...
+    let (s, b) = app
         .post(
             &format!("/api/v1/app/{id}/msg/{old}/endpoint/{ep}/resend"),
             json!(null),
         )
         .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
-    let last = eventually(10, "the resend is recorded", || async {
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["code"], "missing_payload");
+    // ... and a recovery that re-queues its failed delivery sends nothing: a signed "{}" would
+    // pass for an event
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/endpoint/{ep}/recover"),
+            json!({"since": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let last = eventually(10, "the recovered attempt is recorded", || async {
         let attempts = app.attempts(&id, old).await;
         (attempts.len() == 2).then(|| attempts[1].clone())
     })

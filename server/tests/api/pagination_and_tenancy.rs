@@ -116,3 +116,107 @@ async fn another_organisations_ids_answer_404() {
     // still there for its owner
     assert_eq!(app.get(&format!("/api/v1/app/{id}")).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn attempt_filters_take_endpoint_uids_and_bound_the_attempts_own_times() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    let r = crate::receiver::Receiver::start().await;
+    r.script([crate::receiver::Reply::status(500)]);
+    let ep = app
+        .create_endpoint(&id, json!({"url": r.url("/"), "uid": "primary"}))
+        .await;
+    let ep = ep["id"].as_str().unwrap();
+    let msg = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
+    let msg = msg["id"].as_str().unwrap();
+    let attempts = eventually(10, "a failure, then the retry's success", || async {
+        let a = app.attempts(&id, msg).await;
+        (a.len() == 2).then_some(a)
+    })
+    .await;
+    let base = format!("/api/v1/app/{id}/attempt/msg/{msg}");
+    // by endpoint uid as well as id; an unknown endpoint is a 404, not an empty list
+    for ep_ref in ["primary", ep] {
+        let (s, l) = app.get(&format!("{base}?endpoint_id={ep_ref}")).await;
+        assert_eq!(s, StatusCode::OK, "{l}");
+        assert_eq!(l["data"].as_array().unwrap().len(), 2, "{ep_ref}: {l}");
+    }
+    let (s, _) = app.get(&format!("{base}?endpoint_id=nope")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // `after` the first attempt's time: only the retry, although the message is older
+    let first_at = attempts[0]["timestamp"].as_str().unwrap();
+    let (_, l) = app.get(&format!("{base}?after={}", urlencode(first_at))).await;
+    let got: Vec<_> = l["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    assert_eq!(got, vec![attempts[1]["id"].clone()], "{l}");
+    let second_at = attempts[1]["timestamp"].as_str().unwrap();
+    let (_, l) = app.get(&format!("{base}?before={}", urlencode(second_at))).await;
+    let got: Vec<_> = l["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].clone())
+        .collect();
+    assert_eq!(got, vec![attempts[0]["id"].clone()], "{l}");
+}
+
+#[tokio::test]
+async fn an_expunged_message_cannot_be_resent() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    let r = crate::receiver::Receiver::start().await;
+    let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    let ep = ep["id"].as_str().unwrap();
+    let msg = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
+    let msg = msg["id"].as_str().unwrap();
+    eventually(10, "delivered", || async { (r.count() == 1).then_some(()) }).await;
+    let (s, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/app/{id}/msg/{msg}/content"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg/{msg}/endpoint/{ep}/resend"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["code"], "missing_payload");
+}
+
+#[tokio::test]
+async fn an_endpoints_messages_filter_by_sending_and_pending_apart() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    let r = crate::receiver::Receiver::start().await;
+    r.set_default(crate::receiver::Reply {
+        delay: std::time::Duration::from_millis(1500),
+        ..crate::receiver::Reply::status(200)
+    });
+    let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    let ep = ep["id"].as_str().unwrap();
+    let msg = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
+    eventually(10, "the request is in flight", || async {
+        (r.count() == 1).then_some(())
+    })
+    .await;
+    let base = format!("/api/v1/app/{id}/endpoint/{ep}/msg");
+    let (_, sending) = app.get(&format!("{base}?status=3")).await;
+    assert_eq!(sending["data"][0]["id"], msg["id"], "{sending}");
+    assert_eq!(sending["data"][0]["status"], 3);
+    let (_, pending) = app.get(&format!("{base}?status=1")).await;
+    assert_eq!(pending["data"], json!([]), "in flight is not pending");
+    eventually(10, "delivered", || async {
+        let (_, ok) = app.get(&format!("{base}?status=0")).await;
+        (ok["data"].as_array()?.len() == 1).then_some(())
+    })
+    .await;
+}

@@ -129,6 +129,16 @@ async fn endpoints_support_update_patch_headers_and_delete() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
     let (_, list) = app.get(&format!("/api/v1/app/{id}/endpoint")).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    // Lists are newest first unless asked otherwise, as in Svix.
+    let newer = app
+        .create_endpoint(&id, json!({"url": "https://example.com/newer"}))
+        .await;
+    let (_, list) = app.get(&format!("/api/v1/app/{id}/endpoint")).await;
+    assert_eq!(list["data"][0]["id"], newer["id"]);
+    let (_, list) = app
+        .get(&format!("/api/v1/app/{id}/endpoint?order=ascending"))
+        .await;
+    assert_eq!(list["data"][1]["id"], newer["id"]);
     assert_eq!(
         app.call(Method::DELETE, &format!("/api/v1/app/{id}/endpoint/main"), None)
             .await
@@ -224,6 +234,31 @@ async fn event_types_are_upserted_patched_archived_and_expunged() {
     assert_eq!(l["data"], json!([]));
     let (_, l) = app.get("/api/v1/event-type?include_archived=true").await;
     assert_eq!(l["data"][0]["archived"], true);
+    // Creating an archived type's name brings it back with the new fields; a live one is 409.
+    let schema = json!({"1": {"type": "object"}});
+    let (s, e) = app
+        .post(
+            "/api/v1/event-type",
+            json!({"name": "user.created", "description": "v2", "schemas": schema}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    assert_eq!(
+        (e["archived"].clone(), e["description"].clone()),
+        (json!(false), json!("v2"))
+    );
+    let (s, e) = app
+        .post(
+            "/api/v1/event-type",
+            json!({"name": "user.created", "description": "v3"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{e}");
+    // Lists leave the schemas out unless asked (`with_content`, default false).
+    let (_, l) = app.get("/api/v1/event-type").await;
+    assert_eq!(l["data"][0]["schemas"], json!(null));
+    let (_, l) = app.get("/api/v1/event-type?with_content=true").await;
+    assert_eq!(l["data"][0]["schemas"], schema);
     assert_eq!(
         app.call(
             Method::DELETE,
