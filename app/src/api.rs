@@ -99,6 +99,21 @@ pub mod ssr {
     }
 
     /// True when this request comes from a consumer-portal session (not a developer).
+    /// As [`tenant_for`], for a change: a read-only portal link may not make one.
+    pub async fn tenant_for_change(app: &str) -> Result<Tenant, PortalError> {
+        if let Viewer::Consumer(p) = viewer().await? {
+            if p.read_only {
+                return Err(PortalError::ReadOnly);
+            }
+        }
+        tenant_for(app).await
+    }
+
+    /// Whether this session is a read-only portal link (the pages then offer no changes).
+    pub async fn is_read_only() -> Result<bool, PortalError> {
+        Ok(matches!(viewer().await?, Viewer::Consumer(p) if p.read_only))
+    }
+
     pub async fn is_consumer() -> Result<bool, PortalError> {
         Ok(matches!(viewer().await?, Viewer::Consumer(_)))
     }
@@ -137,10 +152,11 @@ pub mod ssr {
     }
 
     /// A new consumer-portal link to the organisation's application `app`, valid for an hour.
-    pub async fn consumer_portal_url(app: &str) -> Result<String, PortalError> {
+    pub async fn consumer_portal_url(app: &str, read_only: bool) -> Result<String, PortalError> {
         let t = account().await?.tenant();
         let input = domain::types::AppPortalAccessIn {
             expiry: Some(CONSUMER_LINK_SECS),
+            read_only: Some(read_only),
             ..Default::default()
         };
         Ok(services()?.app_portal_access(&t, app, input).await?.url)
@@ -314,7 +330,7 @@ pub async fn revoke_api_key(id: String) -> Result<(), PortalError> {
 pub async fn open_consumer_portal(app: String) -> Result<(), PortalError> {
     ssr::respond(
         async move {
-            let url = ssr::consumer_portal_url(&app).await?;
+            let url = ssr::consumer_portal_url(&app, false).await?;
             leptos_axum::redirect(&url);
             Ok(())
         }
@@ -322,8 +338,9 @@ pub async fn open_consumer_portal(app: String) -> Result<(), PortalError> {
     )
 }
 
-/// Makes an app-portal-access link to hand to a customer, valid for an hour.
+/// Makes an app-portal-access link to hand to a customer, valid for an hour; with
+/// `read_only` ("true", a ticked box), a link that can look but not change anything.
 #[server(prefix = "/_fn", endpoint = "consumer_portal_link")]
-pub async fn consumer_portal_link(app: String) -> Result<String, PortalError> {
-    ssr::respond(ssr::consumer_portal_url(&app).await)
+pub async fn consumer_portal_link(app: String, read_only: Option<String>) -> Result<String, PortalError> {
+    ssr::respond(ssr::consumer_portal_url(&app, read_only.as_deref() == Some("true")).await)
 }

@@ -16,6 +16,8 @@ pub struct AppDashboard {
     pub health: Vec<(String, domain::types::EndpointHealth)>,
     pub event_types: Vec<EventTypeOut>,
     pub messages: Vec<MessageOutcome>,
+    /// A read-only portal link: no forms.
+    pub read_only: bool,
 }
 
 #[server(prefix = "/_fn", endpoint = "app_overview")]
@@ -51,6 +53,7 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
                 health,
                 event_types,
                 messages,
+                read_only: ssr::is_read_only().await?,
             })
         }
         .await,
@@ -74,7 +77,7 @@ pub async fn add_endpoint(
         async move {
             use crate::endpoint::{parse_channels, parse_header_lines, parse_rate_limit};
             use crate::error::FieldProblem;
-            let t = ssr::tenant_for(&app).await?;
+            let t = ssr::tenant_for_change(&app).await?;
             let headers = parse_header_lines(headers.as_deref().unwrap_or_default()).map_err(|m| {
                 PortalError::Invalid(vec![FieldProblem {
                     field: Some("headers".into()),
@@ -256,7 +259,7 @@ pub async fn send_test_event(
     ssr::respond(
         async move {
             use crate::error::FieldProblem;
-            let t = ssr::tenant_for(&app).await?;
+            let t = ssr::tenant_for_change(&app).await?;
             let payload =
                 serde_json::value::RawValue::from_string(payload.trim().to_string()).map_err(|e| {
                     PortalError::Invalid(vec![FieldProblem {
@@ -374,7 +377,7 @@ pub async fn reveal_secret(app: String, endpoint: String) -> Result<SigningSecre
 pub async fn rotate_secret(app: String, endpoint: String) -> Result<SigningSecrets, PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::tenant_for(&app).await?;
+            let t = ssr::tenant_for_change(&app).await?;
             let s = ssr::services()?;
             s.rotate_endpoint_secret(&t, &app, &endpoint, Default::default())
                 .await?;

@@ -29,6 +29,8 @@ pub struct EndpointPageData {
     pub attempts: Vec<AttemptView>,
     /// Iterator of the next (older) page of attempts, when there is one.
     pub older: Option<String>,
+    /// A read-only portal link: no forms.
+    pub read_only: bool,
 }
 
 #[server(prefix = "/_fn", endpoint = "endpoint_page")]
@@ -63,6 +65,7 @@ pub async fn endpoint_page(
                 }
             }
             Ok(EndpointPageData {
+                read_only: ssr::is_read_only().await?,
                 app_id: o.app_id,
                 app_name: o.app_name,
                 headers: o
@@ -162,7 +165,7 @@ pub async fn update_endpoint(
 ) -> Result<EndpointOut, PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::tenant_for(&app).await?;
+            let t = ssr::tenant_for_change(&app).await?;
             let s = ssr::services()?;
             let rate = parse_rate_limit(&rate_limit)?;
             let lines = parse_header_lines(&headers).map_err(|m| invalid("headers", m))?;
@@ -209,7 +212,7 @@ pub async fn update_endpoint(
 pub async fn set_endpoint_enabled(app: String, endpoint: String, enabled: bool) -> Result<(), PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::tenant_for(&app).await?;
+            let t = ssr::tenant_for_change(&app).await?;
             let patch = domain::types::EndpointPatch {
                 disabled: Some(!enabled),
                 ..Default::default()
@@ -234,7 +237,7 @@ pub async fn delete_endpoint(
 ) -> Result<(), PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::tenant_for(&app).await?;
+            let t = ssr::tenant_for_change(&app).await?;
             if confirm.as_deref() != Some("yes") {
                 return Err(invalid(
                     "confirm",
@@ -275,7 +278,7 @@ pub fn parse_since(text: &str) -> Option<DateTime<Utc>> {
 pub async fn recover_failed(app: String, endpoint: String, since: String) -> Result<Recovery, PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::tenant_for(&app).await?;
+            let t = ssr::tenant_for_change(&app).await?;
             let since = parse_since(&since)
                 .ok_or_else(|| invalid("since", "Pick the date and time to recover from."))?;
             if since > Utc::now() {

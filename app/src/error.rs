@@ -23,6 +23,8 @@ pub enum PortalError {
     TooManyAttempts(String),
     #[error("That could not be found. It may have been deleted.")]
     NotFound,
+    #[error("This portal link is read-only: it shows everything but changes nothing.")]
+    ReadOnly,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     #[error("The request did not get through. Check your connection and try again.")]
@@ -44,6 +46,7 @@ impl PortalError {
             Self::LoggedOut | Self::LinkExpired => 401,
             Self::TooManyAttempts(_) => 429,
             Self::NotFound => 404,
+            Self::ReadOnly => 403,
             Self::Internal => 500,
             Self::Transport(_) => 400,
         }

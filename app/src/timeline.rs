@@ -27,6 +27,8 @@ pub struct EndpointTimeline {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Timeline {
+    /// A read-only portal link: no resend.
+    pub read_only: bool,
     pub app_id: String,
     pub app_name: String,
     pub message: MessageOut,
@@ -77,6 +79,7 @@ pub async fn message_timeline(app: String, msg: String) -> Result<Timeline, Port
                 })
                 .collect();
             Ok(Timeline {
+                read_only: ssr::is_read_only().await?,
                 app_id: app.id,
                 app_name: app.name,
                 message,
@@ -92,7 +95,7 @@ pub async fn message_timeline(app: String, msg: String) -> Result<Timeline, Port
 pub async fn resend(app: String, msg: String, endpoint: String) -> Result<(), PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::tenant_for(&app).await?;
+            let t = ssr::tenant_for_change(&app).await?;
             Ok(ssr::services()?.resend(&t, &app, &msg, &endpoint).await?)
         }
         .await,

@@ -469,6 +469,9 @@ pub struct AppPortalAccessIn {
     /// Token lifetime in seconds (Hookline extension; default one hour).
     #[serde(default)]
     pub expiry: Option<i64>,
+    /// A portal that can look but not change anything (as in Svix's current API).
+    #[serde(default)]
+    pub read_only: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -198,6 +198,46 @@ test("the consumer portal link opens one application without an account, and exp
   receiver.close();
 });
 
+test("a read-only portal link shows deliveries and secrets but offers no changes", async ({ page, browser }) => {
+  const receiver = await startReceiver();
+  await newAccountWithEndpoint(page, "Watcher", "invoice.paid", "Watched Co", receiver.url);
+  await sendTestEvent(page, receiver.url, "succeeded");
+  await page.getByRole("link", { name: /Watched Co/ }).click();
+  await hydrated(page);
+  await page.getByLabel("Read-only").check();
+  await page.getByRole("button", { name: "Get a link to share" }).click();
+  const link = (await page.getByTestId("portal-link").textContent())!.trim();
+
+  const customer = await browser.newContext();
+  const c = await customer.newPage();
+  const errors = collectConsoleErrors(c);
+  await c.goto(link);
+  await hydrated(c);
+  await expect(c.getByTestId("read-only")).toBeVisible();
+  await expect(c.getByRole("heading", { name: "Watched Co" })).toBeVisible();
+  await expect(c.getByRole("button", { name: "Add endpoint" })).toHaveCount(0);
+  await expect(c.getByRole("button", { name: "Send test event" })).toHaveCount(0);
+  await expect(c.getByRole("button", { name: "Rotate" })).toHaveCount(0);
+  await c.getByRole("button", { name: "Reveal" }).click();
+  await expect(c.getByTestId("current-secret")).toHaveText(/^whsec_/);
+  await shot(c, "consumer-read-only");
+  await c.getByRole("link", { name: /Message log/ }).click();
+  await c.getByRole("table", { name: "Messages" }).getByRole("link").first().click();
+  await hydrated(c);
+  const block = c.getByRole("region", { name: `Deliveries to ${receiver.url}` });
+  await expect(block.getByText("succeeded")).toBeVisible();
+  await expect(block.getByRole("button", { name: "Resend" })).toHaveCount(0);
+  await c.getByRole("link", { name: receiver.url }).click();
+  await hydrated(c);
+  await expect(c.getByTestId("breaker")).toContainText("Closed");
+  for (const name of ["Disable endpoint", "Save changes", "Delete endpoint", "Recover"]) {
+    await expect(c.getByRole("button", { name })).toHaveCount(0);
+  }
+  expect(errors, errors.join("\n")).toEqual([]);
+  await customer.close();
+  receiver.close();
+});
+
 test("a forged portal link gets a clear refusal page", async ({ page }) => {
   const r = await page.goto("/portal/appsk_forged_token");
   expect(r!.status()).toBe(401);

@@ -67,6 +67,7 @@ fn Overview(
     view! {
         <h1>{o.app.name.clone()}</h1>
         <p class="muted"><code>{o.app.id.clone()}</code>{o.app.uid.clone().map(|u| format!("  uid: {u}"))}</p>
+        {o.read_only.then(super::ReadOnlyNotice)}
         <section class="card">
             <h2>"Endpoints"</h2>
             {if o.endpoints.is_empty() {
@@ -88,7 +89,8 @@ fn Overview(
                     </table>
                 }.into_any()
             }}
-            {(!o.endpoints.is_empty()).then(|| view! { <SecretsPanel app=o.app.id.clone() endpoints=o.endpoints.clone()/> })}
+            {(!o.endpoints.is_empty()).then(|| view! { <SecretsPanel app=o.app.id.clone() endpoints=o.endpoints.clone() read_only=o.read_only/> })}
+            {(!o.read_only).then(|| view! {
             <h3>"Add an endpoint"</h3>
             <ActionForm action=add attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="app" value=app_for_add/>
@@ -108,8 +110,10 @@ fn Overview(
                 <p class="error" role="alert">{add_general}</p>
                 <button type="submit" class="button" disabled=move || add.pending().get()>"Add endpoint"</button>
             </ActionForm>
+            })}
         </section>
 
+        {(!o.read_only).then(move || view! {
         <section class="card">
             <h2>"Send a test event"</h2>
             {if types.is_empty() {
@@ -156,6 +160,7 @@ fn Overview(
                 }.into_any()
             }}
         </section>
+        })}
 
         <section class="card">
             <h2>"Recent messages"</h2>
@@ -199,6 +204,8 @@ fn Overview(
                     " "
                     <ActionForm action=share attr:class="inline">
                         <input type="hidden" name="app" value=share_app/>
+                        <label class="check"><input type="checkbox" name="read_only" value="true"/>"Read-only"</label>
+                        " "
                         <button type="submit" class="button secondary">"Get a link to share"</button>
                     </ActionForm>
                     {move || shared().map(|url| view! {
@@ -215,7 +222,11 @@ fn Overview(
 
 /// Signing secrets, hidden until asked for; rotation explains the grace period.
 #[component]
-pub fn SecretsPanel(app: String, endpoints: Vec<EndpointOut>) -> impl IntoView {
+pub fn SecretsPanel(
+    app: String,
+    endpoints: Vec<EndpointOut>,
+    #[prop(optional)] read_only: bool,
+) -> impl IntoView {
     let reveal = ServerAction::<RevealSecret>::new();
     let rotate = ServerAction::<RotateSecret>::new();
     let shown = move || {
@@ -239,17 +250,19 @@ pub fn SecretsPanel(app: String, endpoints: Vec<EndpointOut>) -> impl IntoView {
                             <button type="submit" class="button small">"Reveal"</button>
                         </ActionForm>
                         " "
-                        <ActionForm action=rotate attr:class="inline">
-                            <input type="hidden" name="app" value=app_b/>
-                            <input type="hidden" name="endpoint" value=ep_b/>
-                            <button type="submit" class="button small secondary">"Rotate"</button>
-                        </ActionForm>
+                        {(!read_only).then(|| view! {
+                            <ActionForm action=rotate attr:class="inline">
+                                <input type="hidden" name="app" value=app_b/>
+                                <input type="hidden" name="endpoint" value=ep_b/>
+                                <button type="submit" class="button small secondary">"Rotate"</button>
+                            </ActionForm>
+                        })}
                         {move || shown().filter(|s: &SigningSecrets| s.endpoint_id == id).map(|s| view! { <SecretView s=s/> })}
                     </li>
                 }
             }).collect_view()}
         </ul>
-        <p class="hint">"Rotating makes a new secret at once; the old one keeps signing for 24 hours, so receivers can switch without missing a webhook."</p>
+        {(!read_only).then(|| view! { <p class="hint">"Rotating makes a new secret at once; the old one keeps signing for 24 hours, so receivers can switch without missing a webhook."</p> })}
     }
 }
 

@@ -121,6 +121,7 @@ fn EndpointView(
             }}
         </h1>
         <p class="muted">{ep.description.clone()} " " <code>{ep.id.clone()}</code></p>
+        {d.read_only.then(super::ReadOnlyNotice)}
 
         <section class="card" aria-labelledby="health-h">
             <h2 id="health-h">"Health"</h2>
@@ -130,13 +131,15 @@ fn EndpointView(
                     {d.health.failing_since.map(|t| format!(", failing since {}", t.format("%Y-%m-%d %H:%M:%S UTC")))}"."</p>
             })}
             {d.health.disabled_reason.clone().map(|r| view! { <p class="error" data-testid="disabled-reason">"Disabled: " {r}</p> })}
-            <ActionForm action=toggle attr:class="inline">
-                {hidden()}
-                <input type="hidden" name="enabled" value=(!enabled).to_string()/>
-                <button type="submit" class=if enabled { "button secondary" } else { "button" } disabled=move || toggle.pending().get()>
-                    {if enabled { "Disable endpoint" } else { "Enable endpoint" }}
-                </button>
-            </ActionForm>
+            {(!d.read_only).then(|| view! {
+                <ActionForm action=toggle attr:class="inline">
+                    {hidden()}
+                    <input type="hidden" name="enabled" value=(!enabled).to_string()/>
+                    <button type="submit" class=if enabled { "button secondary" } else { "button" } disabled=move || toggle.pending().get()>
+                        {if enabled { "Disable endpoint" } else { "Enable endpoint" }}
+                    </button>
+                </ActionForm>
+            })}
             {move || toggle.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
         </section>
 
@@ -157,7 +160,7 @@ fn EndpointView(
             </div>
         </section>
 
-        <RecoverPanel app=app_id.clone() endpoint=ep.id.clone() recover=recover settled set_settled/>
+        {(!d.read_only).then(|| view! { <RecoverPanel app=app_id.clone() endpoint=ep.id.clone() recover=recover settled set_settled/> })}
 
         <section class="card" aria-labelledby="attempts-h">
             <h2 id="attempts-h">"Attempts"</h2>
@@ -178,9 +181,10 @@ fn EndpointView(
         </section>
 
         <section class="card">
-            <SecretsPanel app=app_id.clone() endpoints=vec![ep.clone()]/>
+            <SecretsPanel app=app_id.clone() endpoints=vec![ep.clone()] read_only=d.read_only/>
         </section>
 
+        {(!d.read_only).then(move || view! {
         <section class="card" aria-labelledby="edit-h">
             <h2 id="edit-h">"Settings"</h2>
             <ActionForm action=update attr:class="form" attr:novalidate=true>
@@ -251,6 +255,7 @@ fn EndpointView(
                 <button type="submit" class="button danger" disabled=move || delete.pending().get()>"Delete endpoint"</button>
             </ActionForm>
         </section>
+        })}
     }
 }
 

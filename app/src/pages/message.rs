@@ -73,6 +73,7 @@ fn TimelineView(t: Timeline, resend: ServerAction<Resend>, area: Area) -> impl I
     view! {
         <p><a href=area.app(&t.app_id)>{format!("← {}", t.app_name)}</a></p>
         <h1>"Message " <code>{t.message.id.clone()}</code></h1>
+        {t.read_only.then(super::ReadOnlyNotice)}
         <p class="muted">
             {t.message.event_type.clone()} " · sent " {t.message.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
         </p>
@@ -85,10 +86,10 @@ fn TimelineView(t: Timeline, resend: ServerAction<Resend>, area: Area) -> impl I
         {if t.endpoints.is_empty() {
             view! { <p class="empty">"No endpoint was subscribed to this message."</p> }.into_any()
         } else {
-            let (app, msg) = (t.app_id.clone(), t.message.id.clone());
+            let (app, msg, read_only) = (t.app_id.clone(), t.message.id.clone(), t.read_only);
             t.endpoints
                 .into_iter()
-                .map(|e| view! { <EndpointBlock e=e app=app.clone() msg=msg.clone() resend=resend area/> })
+                .map(|e| view! { <EndpointBlock e=e app=app.clone() msg=msg.clone() resend=resend area read_only/> })
                 .collect_view()
                 .into_any()
         }}
@@ -102,6 +103,7 @@ fn EndpointBlock(
     msg: String,
     resend: ServerAction<Resend>,
     area: Area,
+    read_only: bool,
 ) -> impl IntoView {
     let endpoint_page = area.endpoint(&app, &e.endpoint_id);
     let pending = matches!(e.status, MessageStatus::Pending | MessageStatus::Sending);
@@ -109,12 +111,14 @@ fn EndpointBlock(
         <section class="card timeline" aria-label=format!("Deliveries to {}", e.url)>
             <h2>
                 <a href=endpoint_page><code>{e.url.clone()}</code></a> " " {state_badge(e.status)}
-                <ActionForm action=resend attr:class="inline push-right">
-                    <input type="hidden" name="app" value=app/>
-                    <input type="hidden" name="msg" value=msg/>
-                    <input type="hidden" name="endpoint" value=e.endpoint_id.clone()/>
-                    <button type="submit" class="button small" disabled=move || resend.pending().get()>"Resend"</button>
-                </ActionForm>
+                {(!read_only).then(|| view! {
+                    <ActionForm action=resend attr:class="inline push-right">
+                        <input type="hidden" name="app" value=app/>
+                        <input type="hidden" name="msg" value=msg/>
+                        <input type="hidden" name="endpoint" value=e.endpoint_id.clone()/>
+                        <button type="submit" class="button small" disabled=move || resend.pending().get()>"Resend"</button>
+                    </ActionForm>
+                })}
             </h2>
             {move || resend.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             {(pending && e.next_attempt.is_some()).then(|| view! {

@@ -128,3 +128,13 @@ pub fn CopyButton(text: String) -> impl IntoView {
             onclick="navigator.clipboard.writeText(this.dataset.key).then(() => { this.textContent = 'Copied'; })">"Copy"</button>
     }
 }
+
+/// Shown on every page of a read-only consumer-portal link.
+#[component]
+pub fn ReadOnlyNotice() -> impl IntoView {
+    view! {
+        <p class="notice" role="note" data-testid="read-only">
+            "This link is read-only: you can see endpoints, secrets and deliveries, but not change them."
+        </p>
+    }
+}

@@ -116,7 +116,7 @@ impl Services {
             &crypto::sha256(&token),
             &t.org_id,
             &app.id,
-            false,
+            input.read_only.unwrap_or(false),
             expires_at,
         )
         .await?;

@@ -197,6 +197,144 @@ async fn a_consumer_portal_link_opens_one_application_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn a_read_only_portal_link_shows_everything_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (_dev, key) = developer(&app, "ada@example.com", "Analytical").await;
+    post(
+        &app,
+        &key,
+        "/api/v1/event-type",
+        json!({"name": "a.b", "description": "t"}),
+    )
+    .await;
+    let mine = post(&app, &key, "/api/v1/app", json!({"name": "Watcher"})).await;
+    let mine = mine["id"].as_str().unwrap();
+    let r = Receiver::start().await;
+    let ep = post(
+        &app,
+        &key,
+        &format!("/api/v1/app/{mine}/endpoint"),
+        json!({"url": r.url("/")}),
+    )
+    .await;
+    let ep = ep["id"].as_str().unwrap();
+    let msg = post(
+        &app,
+        &key,
+        &format!("/api/v1/app/{mine}/msg"),
+        json!({"eventType": "a.b", "payload": {}}),
+    )
+    .await;
+    let msg = msg["id"].as_str().unwrap();
+    let link = post(
+        &app,
+        &key,
+        &format!("/api/v1/auth/app-portal-access/{mine}"),
+        json!({"readOnly": true}),
+    )
+    .await;
+    let (_, _, cookie) = open_link(link["url"].as_str().unwrap(), None).await;
+    let consumer = cookie.expect("a session");
+
+    // it can look: pages, the log, a timeline and the secret
+    for (f, form) in [
+        ("app_overview", vec![("app", mine)]),
+        ("message_log", vec![("app", mine)]),
+        ("message_timeline", vec![("app", mine), ("msg", msg)]),
+        ("reveal_secret", vec![("app", mine), ("endpoint", ep)]),
+    ] {
+        let (s, body) = portal_call(&app, &consumer, f, &form).await;
+        assert_eq!(s, StatusCode::OK, "{f}: {body}");
+    }
+    let page = app
+        .client
+        .get(format!("{}/portal/app/{mine}/endpoint/{ep}", app.base))
+        .header(header::COOKIE, &consumer)
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("This link is read-only"), "{html}");
+    assert!(
+        !html.contains("Save changes") && !html.contains("Delete endpoint"),
+        "{html}"
+    );
+
+    // and changes nothing: every write answers 403 and leaves the data as it was
+    let writes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "add_endpoint",
+            vec![
+                ("app", mine),
+                ("url", "https://example.com/x"),
+                ("description", ""),
+                ("channels", ""),
+                ("rate_limit", ""),
+            ],
+        ),
+        ("rotate_secret", vec![("app", mine), ("endpoint", ep)]),
+        (
+            "set_endpoint_enabled",
+            vec![("app", mine), ("endpoint", ep), ("enabled", "false")],
+        ),
+        (
+            "delete_endpoint",
+            vec![("app", mine), ("endpoint", ep), ("confirm", "yes")],
+        ),
+        (
+            "recover_failed",
+            vec![("app", mine), ("endpoint", ep), ("since", "2026-01-01T00:00")],
+        ),
+        ("resend", vec![("app", mine), ("msg", msg), ("endpoint", ep)]),
+        (
+            "send_test_event",
+            vec![
+                ("app", mine),
+                ("event_type", "a.b"),
+                ("payload", "{}"),
+                ("endpoint", ep),
+            ],
+        ),
+        (
+            "update_endpoint",
+            vec![
+                ("app", mine),
+                ("endpoint", ep),
+                ("url", "https://example.com/y"),
+                ("description", ""),
+                ("channels", ""),
+                ("rate_limit", ""),
+                ("headers", ""),
+            ],
+        ),
+    ];
+    for (f, form) in writes {
+        let (s, body) = portal_call(&app, &consumer, f, &form).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{f}: {body}");
+        assert!(body.contains("ReadOnly"), "{f}: {body}");
+    }
+    let (_, e) = app
+        .call_as(
+            &key,
+            reqwest::Method::GET,
+            &format!("/api/v1/app/{mine}/endpoint/{ep}"),
+            None,
+        )
+        .await;
+    assert_eq!(e["url"], r.url("/"));
+    assert_eq!(e["disabled"], false);
+    let (_, list) = app
+        .call_as(
+            &key,
+            reqwest::Method::GET,
+            &format!("/api/v1/app/{mine}/endpoint"),
+            None,
+        )
+        .await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn a_developer_of_another_organisation_is_asked_to_log_out_before_opening_a_link() {
     let app = spawn_app().await;
     let (_ada, key) = developer(&app, "ada@example.com", "Analytical").await;
