@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info_span, warn, Instrument};
@@ -170,6 +170,9 @@ impl Engine {
             }
             let free = inner.slots.available_permits();
             let want = (free as i64).min(inner.cfg.batch_size);
+            // The lease runs from the database's clock; timing it from just before the claim,
+            // on this process's monotonic clock, never overestimates it.
+            let lease_ends = Instant::now() + inner.cfg.lease();
             let claimed = match deliveries::claim_due(&inner.pool, want, lease).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -183,7 +186,7 @@ impl Engine {
             };
             let got = claimed.len() as i64;
             if got > 0 {
-                if let Err(e) = self.dispatch(claimed, &tx).await {
+                if let Err(e) = self.dispatch(claimed, lease_ends, &tx).await {
                     // The claimed rows fall due again when their lease expires.
                     warn!(error = %e, "dispatching a batch failed; its leases will expire");
                 }
@@ -224,6 +227,7 @@ impl Engine {
     async fn dispatch(
         &self,
         batch: Vec<ClaimedDelivery>,
+        lease_ends: Instant,
         tx: &mpsc::Sender<Outcome>,
     ) -> Result<(), sqlx::Error> {
         let inner = &self.inner;
@@ -310,13 +314,22 @@ impl Engine {
             tokio::spawn(
                 async move {
                     let _slot = slot;
-                    let _ep = ep_sem.acquire_owned().await;
-                    if !engine.lease_covers_a_send(&d) {
-                        // It waited too long behind the endpoint's other sends: another worker
-                        // may take it once the lease ends, so it is given back unsent.
-                        engine.give_back(&d).await;
-                        return;
-                    }
+                    let _ep = match ep_sem.clone().try_acquire_owned() {
+                        Ok(permit) => permit,
+                        Err(_) => {
+                            let permit = ep_sem.acquire_owned().await;
+                            if !engine.lease_covers_a_send(lease_ends) {
+                                // It waited too long behind the endpoint's other sends: another
+                                // worker may take it once the lease ends, so it goes back unsent.
+                                engine.give_back(&d).await;
+                                return;
+                            }
+                            match permit {
+                                Ok(p) => p,
+                                Err(_) => return, // the semaphore is never closed
+                            }
+                        }
+                    };
                     let outcome = engine.attempt(d, probe, &keys).await;
                     if tx.send(outcome).await.is_err() {
                         warn!("recorder stopped; the delivery will be retried when its lease expires");
@@ -329,9 +342,8 @@ impl Engine {
     }
 
     /// Whether the claim still outlasts the slowest send and its recording.
-    fn lease_covers_a_send(&self, d: &ClaimedDelivery) -> bool {
-        let need = chrono::Duration::from_std(self.inner.cfg.lease_needed_to_send()).unwrap_or_default();
-        d.leased_until - Utc::now() >= need
+    fn lease_covers_a_send(&self, lease_ends: Instant) -> bool {
+        lease_ends.saturating_duration_since(Instant::now()) >= self.inner.cfg.lease_needed_to_send()
     }
 
     /// Puts a claimed delivery back, due now, without an attempt.
@@ -465,6 +477,7 @@ impl Engine {
                 next_status,
                 next_attempt_at,
                 counts_toward_schedule: d.next_trigger != deliveries::MANUAL_KEEPING_SCHEDULE,
+                claimed_trigger: d.next_trigger,
             },
         }
     }

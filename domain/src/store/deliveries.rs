@@ -100,6 +100,9 @@ pub struct AttemptRecord {
     /// Whether the attempt counts toward the retry schedule (a resend made while the
     /// delivery was still retrying does not).
     pub counts_toward_schedule: bool,
+    /// `next_trigger` when the delivery was claimed: if a resend changed it meanwhile, the
+    /// resend still goes out after this attempt.
+    pub claimed_trigger: i16,
 }
 
 /// Writes a batch of attempts and moves their deliveries on, in one transaction. Deliveries
@@ -125,14 +128,19 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
                  AS x(id, org_id, app_id, delivery_id, message_id, endpoint_id, url, status, trigger_type,
                       response_status_code, response, duration_ms, error_code, request_headers, created_at)
              -- an endpoint or application deleted while its delivery was in flight took the
-             -- delivery with it: its attempt has nothing left to belong to
-             WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.id = x.delivery_id))
+             -- delivery with it: its attempt has nothing left to belong to. (`= ANY` of the
+             -- batch's ids: a primary-key lookup, where a correlated EXISTS was planned as a
+             -- scan of the whole table.)
+             WHERE x.delivery_id IN (SELECT d.id FROM deliveries d WHERE d.id = ANY($4::bigint[])))
          UPDATE deliveries d
-         SET status = u.status, next_attempt_at = u.next_at, attempt_count = d.attempt_count + u.counts::int,
-             next_trigger = 0, leased_until = NULL, last_attempt_at = u.at, updated_at = now()
+         SET status = CASE WHEN d.next_trigger = u.trig THEN u.status ELSE 1 END,
+             next_attempt_at = CASE WHEN d.next_trigger = u.trig THEN u.next_at ELSE now() END,
+             next_trigger = CASE WHEN d.next_trigger = u.trig THEN 0 ELSE d.next_trigger END,
+             attempt_count = d.attempt_count + u.counts::int,
+             leased_until = NULL, last_attempt_at = u.at, updated_at = now()
          FROM UNNEST($4::bigint[], $16::timestamptz[], $17::smallint[], $18::timestamptz[], $15::timestamptz[],
-                     $19::bool[])
-              AS u(id, lease, status, next_at, at, counts)
+                     $19::bool[], $20::smallint[])
+              AS u(id, lease, status, next_at, at, counts, trig)
          WHERE d.id = u.id AND d.leased_until = u.lease",
     )
     .bind(col!(|r| r.attempt_id.clone()))
@@ -154,6 +162,7 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
     .bind(col!(|r| r.next_status))
     .bind(col!(|r| r.next_attempt_at))
     .bind(col!(|r| r.counts_toward_schedule))
+    .bind(col!(|r| r.claimed_trigger))
     .execute(db)
     .await?;
     Ok(())
@@ -217,7 +226,11 @@ pub async fn resend(
                  next_trigger = CASE WHEN deliveries.status <> 1 THEN 1
                                      WHEN deliveries.next_trigger = 0 THEN 2
                                      ELSE deliveries.next_trigger END,
-                 next_attempt_at = now(), leased_until = NULL, updated_at = now()",
+                 -- an attempt in flight keeps its lease (no second, simultaneous send): when it
+                 -- is recorded, the changed next_trigger sends this one after it
+                 next_attempt_at = now(),
+                 leased_until = CASE WHEN deliveries.leased_until > now() THEN deliveries.leased_until END,
+                 updated_at = now()",
     )
     .bind(org_id)
     .bind(app_id)

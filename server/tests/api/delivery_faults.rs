@@ -229,7 +229,10 @@ async fn a_2xx_whose_body_is_cut_short_counts_as_delivered() {
 
 #[tokio::test]
 async fn a_failed_resend_of_a_still_retrying_delivery_keeps_its_retries() {
-    let app = spawn_app_with(|s| s.delivery.retry.schedule = vec![Duration::from_secs(30)]).await;
+    let app = spawn_app_with(|s| {
+        s.delivery.retry.schedule = vec![Duration::from_secs(30), Duration::from_secs(30)]
+    })
+    .await;
     let id = app.setup_app(&["a.b"]).await;
     let r = Receiver::start().await;
     r.set_default(Reply::status(500));
@@ -259,13 +262,64 @@ async fn a_failed_resend_of_a_still_retrying_delivery_keeps_its_retries() {
     })
     .await;
     assert_eq!(manual["triggerType"], 1, "labelled manual");
-    // still pending: the scheduled retry is not thrown away by a manual attempt's failure
+    // still pending: the scheduled retries are not thrown away by a manual attempt's failure,
+    // nor is one of them used up by it
     assert_eq!(app.delivery_status(&id, msg, ep).await, Some(1));
-    let next: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT next_attempt_at FROM deliveries WHERE message_id = $1")
-            .bind(msg)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert!(next.unwrap() > chrono::Utc::now() + chrono::Duration::seconds(10));
+    let (next, count, trigger): (chrono::DateTime<chrono::Utc>, i32, i16) = sqlx::query_as(
+        "SELECT next_attempt_at, attempt_count, next_trigger FROM deliveries WHERE message_id = $1",
+    )
+    .bind(msg)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        next > chrono::Utc::now() + chrono::Duration::seconds(10),
+        "{next}"
+    );
+    assert_eq!(
+        (count, trigger),
+        (1, 0),
+        "one scheduled attempt so far; the next is scheduled"
+    );
+}
+
+#[tokio::test]
+async fn a_resend_during_an_attempt_in_flight_waits_for_it_and_then_goes_out() {
+    let app = spawn_app_with(|s| s.delivery.retry.schedule = vec![Duration::from_secs(30)]).await;
+    let id = app.setup_app(&["a.b"]).await;
+    let r = Receiver::start().await;
+    r.set_default(Reply {
+        delay: Duration::from_millis(1000),
+        ..Reply::status(500)
+    });
+    let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    let ep = ep["id"].as_str().unwrap();
+    let msg = app.send(&id, json!({"eventType": "a.b", "payload": {}})).await;
+    let msg = msg["id"].as_str().unwrap();
+    eventually(10, "the first attempt is in flight", || async {
+        (r.count() == 1).then_some(())
+    })
+    .await;
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/app/{id}/msg/{msg}/endpoint/{ep}/resend"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let attempts = eventually(10, "the in-flight attempt, then the resend", || async {
+        let a = app.attempts(&id, msg).await;
+        (a.len() == 2).then_some(a)
+    })
+    .await;
+    assert_eq!(attempts[0]["triggerType"], 0);
+    assert_eq!(attempts[1]["triggerType"], 1);
+    let got = r.received();
+    assert_eq!(got.len(), 2);
+    // the resend went out after the first answer, never alongside it
+    assert!(
+        got[1].at - got[0].at >= Duration::from_millis(950),
+        "{:?}",
+        got[1].at - got[0].at
+    );
 }
