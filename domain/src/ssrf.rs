@@ -65,8 +65,8 @@ impl SsrfGuard {
 }
 
 /// IPv6 addresses that carry an IPv4 address are judged as that address: IPv4-mapped, NAT64
-/// (64:ff9b::/96 and the local-use 64:ff9b:1::/48, RFC 8215) and 6to4 (2002::/16, whose
-/// relays would forward to the embedded IPv4 address).
+/// (64:ff9b::/96) and 6to4 (2002::/16, whose relays would forward to the embedded IPv4
+/// address).
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => {
@@ -75,9 +75,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
             }
             let s = v6.segments();
             let o = v6.octets();
-            let nat64 = s[2..6] == [0, 0, 0, 0]; // 64:ff9b::/96
-            let local_nat64 = s[2] == 1; // 64:ff9b:1::/48
-            if s[0] == 0x64 && s[1] == 0xff9b && (nat64 || local_nat64) {
+            if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
                 return IpAddr::V4(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
             }
             if s[0] == 0x2002 {
@@ -127,6 +125,9 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
         "unique-local address (fc00::/7)"
     } else if s[0] & 0xffc0 == 0xfe80 {
         "link-local address"
+    } else if s[0..3] == [0x64, 0xff9b, 1] {
+        // where the IPv4 address sits depends on the local translator's prefix length
+        "local-use NAT64 (64:ff9b:1::/48)"
     } else if s[0] & 0xffc0 == 0xfec0 {
         "site-local address (fec0::/10, deprecated)"
     } else if s[0] & 0xff00 == 0xff00 {
@@ -225,6 +226,7 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
             "64:ff9b:1::a00:1",
+            "64:ff9b:1:0:a:0:100:0",
             "2002:a00:1::1",
             "2002:7f00:1::",
             "fec0::1",
