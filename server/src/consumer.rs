@@ -9,6 +9,15 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
+/// "Log out and open the link": the person chose, on the page that refused the link, to end
+/// their developer session for it. A POST from this site only (the CSRF guard).
+pub async fn switch_to_link(state: State<AppState>, session: Session, token: Path<String>) -> Response {
+    if session.remove::<String>(app::api::ssr::USER_KEY).await.is_err() {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "the session store failed").into_response();
+    }
+    open_link(state, session, token).await
+}
+
 pub async fn open_link(State(s): State<AppState>, session: Session, Path(token): Path<String>) -> Response {
     match app::api::ssr::start_portal_session(&session, &s.services, &token).await {
         Ok(app_id) => Redirect::to(&app::paths::Area::Consumer.app(&app_id)).into_response(),
@@ -28,8 +37,11 @@ pub async fn open_link(State(s): State<AppState>, session: Session, Path(token):
             Html(page_html(
                 "Logged in elsewhere",
                 &format!(
-                    "<h1>This portal link cannot be opened here</h1><p>{}</p>",
-                    esc(&e.to_string())
+                    "<h1>This portal link cannot be opened here</h1><p>{}</p>\
+                     <form method=\"post\" action=\"/portal/{}\">\
+                     <button type=\"submit\" class=\"button\">Log out and open the link</button></form>",
+                    esc(&e.to_string()),
+                    esc(&token)
                 ),
             )),
         )

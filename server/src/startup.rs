@@ -151,7 +151,10 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(docs::openapi))
         .route("/docs", get(docs::page))
-        .route("/portal/{token}", get(consumer::open_link))
+        .route(
+            "/portal/{token}",
+            get(consumer::open_link).post(consumer::switch_to_link),
+        )
         .layer(DefaultBodyLimit::max(state.settings.max_payload_bytes))
         .leptos_routes_with_context(
             &state,

@@ -357,11 +357,40 @@ async fn a_developer_of_another_organisation_is_asked_to_log_out_before_opening_
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert!(r.text().await.unwrap().contains("Log out first"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Log out first"), "{page}");
+    assert!(page.contains("Log out and open the link"), "{page}");
     let (s, _) = portal_call(&app, &eve, "list_apps", &[]).await;
     assert_eq!(s, StatusCode::OK, "still Eve's developer session");
     let (s, _) = portal_call(&app, &eve, "app_overview", &[("app", mine)]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // the page's button logs her out and opens the link, but only from the page itself
+    let switch = |origin: String| {
+        no_redirects()
+            .post(link["url"].as_str().unwrap())
+            .header(header::COOKIE, &eve)
+            .header(header::ORIGIN, origin)
+            .send()
+    };
+    let r = switch("https://evil.example".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "cross-site: refused");
+    let r = switch(app.base.clone()).await.unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(
+        r.headers()[header::LOCATION].to_str().unwrap(),
+        format!("/portal/app/{mine}")
+    );
+    let switched = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, body) = portal_call(&app, &switched, "app_overview", &[("app", mine)]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = portal_call(&app, &switched, "list_apps", &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "Eve is logged out");
     // in a fresh browser the same link works
     let (status, _, cookie) = open_link(link["url"].as_str().unwrap(), None).await;
     assert!(status.is_redirection());
