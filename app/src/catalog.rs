@@ -203,21 +203,11 @@ pub async fn update_event_type(
     ssr::respond(
         async move {
             let t = ssr::account().await?.tenant();
-            let s = ssr::services()?;
             // the form edits version "1"; other versions made through the API stay
-            let mut schemas = s
-                .get_event_type(&t, &name)
-                .await?
-                .schemas
-                .filter(|v| v.is_object())
-                .unwrap_or_else(|| serde_json::json!({}));
-            schemas["1"] = schema_from_form(&schema, &example)?["1"].take();
-            let patch = domain::types::EventTypePatch {
-                description: Some(description),
-                schemas: Some(Some(schemas)),
-                ..Default::default()
-            };
-            Ok(s.patch_event_type(&t, &name, patch).await?)
+            let v1 = schema_from_form(&schema, &example)?["1"].take();
+            Ok(ssr::services()?
+                .set_event_type_version(&t, &name, &description, "1", v1)
+                .await?)
         }
         .await,
     )

@@ -95,6 +95,30 @@ impl Services {
             .ok_or(DomainError::NotFound("event type"))
     }
 
+    /// Sets the description and one version's schema, keeping the other versions.
+    pub async fn set_event_type_version(
+        &self,
+        t: &Tenant,
+        name: &str,
+        description: &str,
+        version: &str,
+        schema: serde_json::Value,
+    ) -> DomainResult<EventTypeOut> {
+        let mut schemas = self
+            .get_event_type(t, name)
+            .await?
+            .schemas
+            .filter(|v| v.is_object())
+            .unwrap_or_else(|| serde_json::json!({}));
+        schemas[version] = schema;
+        let patch = EventTypePatch {
+            description: Some(description.to_string()),
+            schemas: Some(Some(schemas)),
+            ..Default::default()
+        };
+        self.patch_event_type(t, name, patch).await
+    }
+
     /// Archives (default) or, with `expunge`, deletes the event type.
     pub async fn delete_event_type(&self, t: &Tenant, name: &str, expunge: bool) -> DomainResult<()> {
         let found = if expunge {
