@@ -58,6 +58,8 @@ pub struct LogPage {
     /// Iterators of the older and newer pages, when there are such pages.
     pub older: Option<String>,
     pub newer: Option<String>,
+    /// A read-only portal link (the page says so).
+    pub read_only: bool,
 }
 
 pub const LOG_PAGE_SIZE: i64 = 25;
@@ -107,6 +109,7 @@ pub async fn message_log(app: String, #[server(default)] query: LogQuery) -> Res
             let first = list.data.first().map(|m| format!("-{}", m.message.id));
             let last = list.data.last().map(|m| m.message.id.clone());
             Ok(LogPage {
+                read_only: ssr::is_read_only().await?,
                 app_id: app.id,
                 app_name: app.name,
                 event_types,

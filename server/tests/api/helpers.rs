@@ -37,7 +37,7 @@ fn cluster_url() -> &'static str {
 /// Creates a fresh, migrated database and returns a pool on it.
 pub async fn fresh_database() -> (sqlx::PgPool, String) {
     let admin_url = cluster_url().replace("{db}", "postgres");
-    let name = format!("hl_test_{}", uuid_like());
+    let name = format!("hl_test_{}_{}", unix_secs(), uuid_like());
     let mut admin = None;
     for _ in 0..50 {
         match sqlx::PgPool::connect(&admin_url).await {
@@ -67,23 +67,38 @@ pub async fn fresh_database() -> (sqlx::PgPool, String) {
 
 /// The test cluster outlives each run, and every test makes its own database: without this,
 /// a developer's `target/test-pg` grows by about 8 MB per test per run (it had reached 9 GB).
-/// Once per process, before its first database, the databases earlier runs left are dropped.
-/// One still in use by a concurrent run refuses the plain `DROP` and is left alone.
+/// Once per process, before its first database, the databases earlier runs left are dropped:
+/// those made over an hour ago (the name carries the time), so a concurrent run's are spared.
 async fn drop_stale_databases(admin: &sqlx::PgPool) {
     static ONCE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     ONCE.get_or_init(|| async {
-        let stale: Vec<String> =
+        let names: Vec<String> =
             sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'hl\\_test\\_%'")
                 .fetch_all(admin)
                 .await
                 .expect("list test databases");
-        for db in stale {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-                .execute(admin)
-                .await;
+        let hour_ago = unix_secs() - 3600;
+        for db in names {
+            let made = db
+                .strip_prefix("hl_test_")
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|secs| secs.parse::<u64>().ok())
+                .unwrap_or(0);
+            if made < hour_ago {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
+                    .execute(admin)
+                    .await;
+            }
         }
     })
     .await;
+}
+
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
 }
 
 fn uuid_like() -> String {
