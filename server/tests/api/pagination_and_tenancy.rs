@@ -143,25 +143,19 @@ async fn attempt_filters_take_endpoint_uids_and_bound_the_attempts_own_times() {
     }
     let (s, _) = app.get(&format!("{base}?endpoint_id=nope")).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    // `after` the first attempt's time: only the retry, although the message is older
-    let first_at = attempts[0]["timestamp"].as_str().unwrap();
-    let (_, l) = app.get(&format!("{base}?after={}", urlencode(first_at))).await;
-    let got: Vec<_> = l["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].clone())
-        .collect();
-    assert_eq!(got, vec![attempts[1]["id"].clone()], "{l}");
-    let second_at = attempts[1]["timestamp"].as_str().unwrap();
-    let (_, l) = app.get(&format!("{base}?before={}", urlencode(second_at))).await;
-    let got: Vec<_> = l["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].clone())
-        .collect();
-    assert_eq!(got, vec![attempts[0]["id"].clone()], "{l}");
+    // `after` the first attempt's time: only the retry, although the message is older; and
+    // `before` the retry's: only the first
+    for (bound, at, expected) in [("after", 0, 1), ("before", 1, 0)] {
+        let at = urlencode(attempts[at]["timestamp"].as_str().unwrap());
+        let (_, l) = app.get(&format!("{base}?{bound}={at}")).await;
+        let got: Vec<_> = l["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].clone())
+            .collect();
+        assert_eq!(got, vec![attempts[expected]["id"].clone()], "{bound}: {l}");
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,22 @@ async fn developer(app: &TestApp, email: &str, org: &str) -> (String, String) {
     (cookie, serde_json::from_str(&body).unwrap())
 }
 
+/// Ada, a developer of "Analytical" with an API key, the event type `a.b`, and an application
+/// named `name`: (session cookie, API key, application id).
+async fn developer_with_app(app: &TestApp, name: &str) -> (String, String, String) {
+    let (cookie, key) = developer(app, "ada@example.com", "Analytical").await;
+    post(
+        app,
+        &key,
+        "/api/v1/event-type",
+        json!({"name": "a.b", "description": "t"}),
+    )
+    .await;
+    let created = post(app, &key, "/api/v1/app", json!({"name": name})).await;
+    let id = created["id"].as_str().unwrap().to_string();
+    (cookie, key, id)
+}
+
 async fn get(app: &TestApp, key: &str, path: &str) -> Value {
     api(app, key, reqwest::Method::GET, path, None).await
 }
@@ -89,17 +105,9 @@ async fn open_link(url: &str, cookie: Option<&str>) -> (StatusCode, Option<Strin
 #[tokio::test]
 async fn a_consumer_portal_link_opens_one_application_and_nothing_else() {
     let app = spawn_app().await;
-    let (_dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    post(
-        &app,
-        &key,
-        "/api/v1/event-type",
-        json!({"name": "a.b", "description": "t"}),
-    )
-    .await;
-    let mine = post(&app, &key, "/api/v1/app", json!({"name": "Customer One"})).await;
+    let (_dev, key, mine) = developer_with_app(&app, "Customer One").await;
     let other = post(&app, &key, "/api/v1/app", json!({"name": "Customer Two"})).await;
-    let (mine, other) = (mine["id"].as_str().unwrap(), other["id"].as_str().unwrap());
+    let (mine, other) = (mine.as_str(), other["id"].as_str().unwrap());
     let link = post(
         &app,
         &key,
@@ -199,16 +207,8 @@ async fn a_consumer_portal_link_opens_one_application_and_nothing_else() {
 #[tokio::test]
 async fn a_read_only_portal_link_shows_everything_and_changes_nothing() {
     let app = spawn_app().await;
-    let (_dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    post(
-        &app,
-        &key,
-        "/api/v1/event-type",
-        json!({"name": "a.b", "description": "t"}),
-    )
-    .await;
-    let mine = post(&app, &key, "/api/v1/app", json!({"name": "Watcher"})).await;
-    let mine = mine["id"].as_str().unwrap();
+    let (_dev, key, mine) = developer_with_app(&app, "Watcher").await;
+    let mine = mine.as_str();
     let r = Receiver::start().await;
     let ep = post(
         &app,
@@ -743,16 +743,8 @@ async fn production_mode_refuses_plain_http_endpoints_in_the_form() {
 #[tokio::test]
 async fn recover_failed_since_requeues_and_reports_progress_and_charts_count_attempts() {
     let app = spawn_app().await;
-    let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    post(
-        &app,
-        &key,
-        "/api/v1/event-type",
-        json!({"name": "a.b", "description": "t"}),
-    )
-    .await;
-    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
-    let a = a["id"].as_str().unwrap();
+    let (dev, key, a) = developer_with_app(&app, "Shop").await;
+    let a = a.as_str();
     let r = Receiver::start().await;
     r.set_default(Reply::status(500));
     let ep = post(
