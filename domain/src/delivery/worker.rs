@@ -173,7 +173,13 @@ impl Engine {
             // The lease runs from the database's clock; timing it from just before the claim,
             // on this process's monotonic clock, never overestimates it.
             let lease_ends = Instant::now() + inner.cfg.lease();
-            let claimed = match deliveries::claim_due(&inner.pool, want, lease).await {
+            let (busy, free) = self.endpoint_room();
+            let room = deliveries::Room {
+                endpoints: &busy,
+                free: &free,
+                cap: i32::try_from(inner.cfg.per_endpoint_concurrency).unwrap_or(i32::MAX),
+            };
+            let claimed = match deliveries::claim_due(&inner.pool, want, lease, room).await {
                 Ok(c) => c,
                 Err(e) => {
                     warn!(error = %e, "claiming deliveries failed; retrying");
@@ -212,7 +218,13 @@ impl Engine {
     /// Sleep until the next delivery falls due, but never longer than the poll interval.
     async fn idle_nap(&self) -> Duration {
         let poll = self.inner.cfg.poll_interval;
-        match deliveries::next_due_at(&self.inner.pool).await {
+        let (busy, free) = self.endpoint_room();
+        let full: Vec<String> = busy
+            .into_iter()
+            .zip(free)
+            .filter_map(|(id, f)| (f <= 0).then_some(id))
+            .collect();
+        match deliveries::next_due_at(&self.inner.pool, &full).await {
             Ok(Some(at)) => (at - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
@@ -307,6 +319,7 @@ impl Engine {
                 continue;
             };
             let ep_sem = self.endpoint_semaphore(&d.endpoint_id);
+            let ep_room = ep_sem.clone();
             let engine = self.clone();
             let keys = keys.clone();
             let tx = tx.clone();
@@ -334,6 +347,12 @@ impl Engine {
                     if tx.send(outcome).await.is_err() {
                         warn!("recorder stopped; the delivery will be retried when its lease expires");
                     }
+                    // The endpoint had no room, so claims were leaving its rows alone: now it has.
+                    let was_full = ep_room.available_permits() == 0;
+                    drop(_ep);
+                    if was_full {
+                        engine.inner.wake.notify_one();
+                    }
                 }
                 .instrument(span),
             );
@@ -354,6 +373,21 @@ impl Engine {
             warn!(error = %e, "giving a delivery back failed; it falls due when its lease expires");
         }
         self.inner.wake.notify_one();
+    }
+
+    /// The endpoints with sends in flight in this worker, and how many more each may start.
+    fn endpoint_room(&self) -> (Vec<String>, Vec<i32>) {
+        let limit = self.inner.cfg.per_endpoint_concurrency;
+        let map = self.inner.per_endpoint.lock().expect("semaphore map lock");
+        map.iter()
+            .filter(|(_, s)| s.available_permits() < limit)
+            .map(|(id, s)| {
+                (
+                    id.clone(),
+                    i32::try_from(s.available_permits()).unwrap_or(i32::MAX),
+                )
+            })
+            .unzip()
     }
 
     fn endpoint_semaphore(&self, endpoint_id: &str) -> Arc<Semaphore> {

@@ -39,21 +39,45 @@ pub struct ClaimedDelivery {
     pub secrets: Vec<Vec<u8>>,
 }
 
-/// Claims up to `limit` due deliveries with `FOR UPDATE SKIP LOCKED`, leasing them for
-/// `lease_secs`. The statement commits on its own: no lock outlives it.
+/// How many more sends the claiming worker can start now, per endpoint: `endpoints` (those
+/// with sends in flight) may take `free` more each, any other endpoint `cap`. An endpoint with
+/// no room left is skipped altogether, so its backlog neither waits in the worker (holding
+/// slots other endpoints need) nor hides the rows behind it.
+#[derive(Debug, Clone, Copy)]
+pub struct Room<'a> {
+    pub endpoints: &'a [String],
+    pub free: &'a [i32],
+    pub cap: i32,
+}
+
+/// Claims up to `limit` due deliveries with `FOR UPDATE SKIP LOCKED`, at most as many per
+/// endpoint as `room` allows, leasing them for `lease_secs`. The statement commits on its
+/// own: no lock outlives it.
 pub async fn claim_due(
     db: impl PgExecutor<'_>,
     limit: i64,
     lease_secs: f64,
+    room: Room<'_>,
 ) -> sqlx::Result<Vec<ClaimedDelivery>> {
     sqlx::query_as(
-        "WITH due AS (
-             SELECT id FROM deliveries
+        "WITH room AS (SELECT * FROM UNNEST($3::text[], $4::int[]) AS r(endpoint_id, free)),
+         locked AS (
+             SELECT id, endpoint_id, next_attempt_at FROM deliveries
              WHERE status = 1 AND next_attempt_at <= now()
                AND (leased_until IS NULL OR leased_until < now())
+               AND endpoint_id <> ALL(ARRAY(SELECT r.endpoint_id FROM room r WHERE r.free <= 0))
              ORDER BY next_attempt_at
              LIMIT $1
              FOR UPDATE SKIP LOCKED),
+         -- of the locked rows, at most the room each endpoint has; the rest are not leased,
+         -- and their row locks end with this statement
+         due AS (
+             SELECT l.id
+             FROM (SELECT id, endpoint_id,
+                          row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at) AS nth
+                   FROM locked) l
+             LEFT JOIN room r ON r.endpoint_id = l.endpoint_id
+             WHERE l.nth <= coalesce(r.free, $5)),
          claimed AS (
              UPDATE deliveries d
              SET leased_until = now() + make_interval(secs => $2)
@@ -71,6 +95,9 @@ pub async fn claim_due(
     )
     .bind(limit)
     .bind(lease_secs)
+    .bind(room.endpoints)
+    .bind(room.free)
+    .bind(room.cap)
     .fetch_all(db)
     .await
 }
@@ -305,12 +332,15 @@ pub fn shown_status(status: i16, leased_until: Option<DateTime<Utc>>, now: DateT
 }
 
 /// When the next pending delivery falls due (lets an idle worker sleep exactly that long).
-pub async fn next_due_at(db: impl PgExecutor<'_>) -> sqlx::Result<Option<DateTime<Utc>>> {
+/// When the next delivery falls due, leaving out the endpoints in `full` (no room to send).
+pub async fn next_due_at(db: impl PgExecutor<'_>, full: &[String]) -> sqlx::Result<Option<DateTime<Utc>>> {
     // Rows under a live lease are skipped: their expiry is covered by the poll interval.
     sqlx::query_scalar(
         "SELECT min(next_attempt_at) FROM deliveries
-         WHERE status = 1 AND (leased_until IS NULL OR leased_until < now())",
+         WHERE status = 1 AND (leased_until IS NULL OR leased_until < now())
+           AND endpoint_id <> ALL($1)",
     )
+    .bind(full)
     .fetch_one(db)
     .await
 }

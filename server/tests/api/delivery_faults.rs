@@ -323,3 +323,53 @@ async fn a_resend_during_an_attempt_in_flight_waits_for_it_and_then_goes_out() {
         got[1].at - got[0].at
     );
 }
+
+#[tokio::test]
+async fn a_slow_endpoints_backlog_does_not_hold_up_another_endpoint() {
+    // Four send slots, one send at a time per endpoint. Before, the slow endpoint's backlog
+    // was claimed into every slot (one sending, the rest waiting their turn), and a message
+    // for anyone else waited behind all of it.
+    let app = spawn_app_with(|s| {
+        s.delivery.concurrency = 4;
+        s.delivery.per_endpoint_concurrency = 1;
+    })
+    .await;
+    let id = app.setup_app(&["slow.one", "fast.one"]).await;
+    let slow = Receiver::start().await;
+    slow.set_default(Reply {
+        delay: Duration::from_millis(1500),
+        ..Reply::status(200)
+    });
+    let fast = Receiver::start().await;
+    app.create_endpoint(&id, json!({"url": slow.url("/"), "eventTypes": ["slow.one"]}))
+        .await;
+    app.create_endpoint(&id, json!({"url": fast.url("/"), "eventTypes": ["fast.one"]}))
+        .await;
+    for i in 0..8 {
+        app.send(&id, json!({"eventType": "slow.one", "payload": {"i": i}}))
+            .await;
+    }
+    eventually(10, "the slow endpoint is busy", || async {
+        (slow.count() == 1).then_some(())
+    })
+    .await;
+    app.send(&id, json!({"eventType": "fast.one", "payload": {}}))
+        .await;
+    eventually(10, "the other endpoint's message arrives", || async {
+        (fast.count() == 1).then_some(())
+    })
+    .await;
+    // ... while the slow endpoint is still on its first request
+    assert_eq!(
+        slow.count(),
+        1,
+        "the fast endpoint waited behind the slow one's backlog"
+    );
+    // and the backlog is still delivered in full, once each
+    eventually(30, "the backlog drains", || async {
+        (slow.count() == 8).then_some(())
+    })
+    .await;
+    let ids: HashSet<String> = slow.received().iter().map(|r| r.msg_id().to_string()).collect();
+    assert_eq!(ids.len(), 8);
+}
