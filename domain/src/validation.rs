@@ -77,6 +77,16 @@ impl Problems {
         }
     }
 
+    /// A list that, when given, names at least one item: leaving it out means `all`.
+    pub fn not_empty(&mut self, field: &str, values: &[String], all: &str) {
+        if values.is_empty() {
+            self.add(
+                field,
+                format!("{field} must list at least one item; leave it out for {all}"),
+            );
+        }
+    }
+
     pub fn identifiers(&mut self, field: &str, values: &[String], max_items: usize, max_len: usize) {
         if values.len() > max_items {
             self.add(field, format!("{field} may hold at most {max_items} items"));
@@ -164,9 +174,11 @@ pub fn endpoint_in(ep: &EndpointIn, https_only: bool) -> Result<(), DomainError>
     }
     p.metadata("metadata", ep.metadata.as_ref());
     if let Some(types) = &ep.event_types {
+        p.not_empty("eventTypes", types, "every event type");
         p.identifiers("eventTypes", types, 1_000, MAX_NAME_LEN);
     }
     if let Some(ch) = &ep.channels {
+        p.not_empty("channels", ch, "every channel");
         p.identifiers("channels", ch, MAX_CHANNELS_ENDPOINT, 128);
     }
     p.throttle("throttleRate", ep.throttle_rate);

@@ -439,8 +439,9 @@ fn merge_patch(cur: EndpointRow, p: EndpointPatch) -> EndpointIn {
         uid: p.uid.unwrap_or(cur.uid),
         description: Some(p.description.unwrap_or(cur.description)),
         version: Some(p.version.unwrap_or(cur.version.into())),
-        event_types: p.event_types.unwrap_or(cur.event_types),
-        channels: p.channels.unwrap_or(cur.channels),
+        // a patch may send [] (its schema has no minimum): every type, every channel
+        event_types: p.event_types.map(none_if_empty).unwrap_or(cur.event_types),
+        channels: p.channels.map(none_if_empty).unwrap_or(cur.channels),
         throttle_rate: rate,
         rate_limit: None,
         disabled: Some(p.disabled.unwrap_or(cur.disabled)),
@@ -528,4 +529,8 @@ fn shown_headers(all: Map<String, Value>) -> EndpointHeadersOut {
         }
     }
     EndpointHeadersOut { headers, sensitive }
+}
+
+fn none_if_empty(list: Option<Vec<String>>) -> Option<Vec<String>> {
+    list.filter(|l| !l.is_empty())
 }

@@ -31,6 +31,7 @@ impl Services {
             p.uid("eventId", id, ids::MESSAGE);
         }
         if let Some(ch) = &input.channels {
+            p.not_empty("channels", ch, "no channel");
             p.identifiers("channels", ch, validation::MAX_CHANNELS_MESSAGE, 128);
         }
         if !input.payload.get().trim_start().starts_with('{') {

@@ -139,6 +139,47 @@ async fn metadata_uids_and_retention_follow_the_svix_limits() {
 }
 
 #[tokio::test]
+async fn an_empty_filter_list_is_refused_on_create_and_means_all_on_patch() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    for (path, body, field) in [
+        (
+            format!("/api/v1/app/{id}/endpoint"),
+            json!({"url": "https://example.com", "eventTypes": []}),
+            "eventTypes",
+        ),
+        (
+            format!("/api/v1/app/{id}/endpoint"),
+            json!({"url": "https://example.com", "channels": []}),
+            "channels",
+        ),
+        (
+            format!("/api/v1/app/{id}/msg"),
+            json!({"eventType": "a.b", "payload": {}, "channels": []}),
+            "channels",
+        ),
+    ] {
+        let (s, b) = app.post(&path, body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {b}");
+        assert_eq!(b["detail"][0]["loc"], json!(["body", field]), "{b}");
+        assert!(b.to_string().contains("leave it out"), "{b}");
+    }
+    // PATCH's schema has no minimum: [] there means every type, as leaving the filter out does
+    let ep = app
+        .create_endpoint(&id, json!({"url": "https://example.com", "eventTypes": ["a.b"]}))
+        .await;
+    let (s, b) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/app/{id}/endpoint/{}", ep["id"].as_str().unwrap()),
+            Some(json!({"eventTypes": []})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["eventTypes"], json!(null));
+}
+
+#[tokio::test]
 async fn an_oversized_payload_is_a_413_and_earlier_messages_are_still_delivered() {
     let app = spawn_app().await;
     let id = app.setup_app(&["a.b"]).await;
