@@ -45,6 +45,9 @@ struct Inner {
     per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
+/// A claimed delivery to send, and whether it is the half-open circuit's probe.
+type ToSend = (ClaimedDelivery, bool);
+
 struct Outcome {
     record: AttemptRecord,
     endpoint_was_healthy: bool,
@@ -191,6 +194,8 @@ impl Engine {
                 }
             };
             let got = claimed.len() as i64;
+            // rows over an endpoint's room were locked but left: others may be due behind them
+            let cut_short = claimed.first().is_some_and(|c| c.locked_count > got);
             if got > 0 {
                 if let Err(e) = self.dispatch(claimed, lease_ends, &tx).await {
                     // The claimed rows fall due again when their lease expires.
@@ -198,6 +203,12 @@ impl Engine {
                 }
             }
             if got < want {
+                // A claim cut short by an endpoint's room may have left other endpoints' due
+                // rows unseen behind that endpoint's; it is full now and left out of the next
+                // claim, so claim again at once (each round claims something, or naps below).
+                if cut_short {
+                    continue;
+                }
                 // Busy: notifications wake us. Idle: sleep until the next retry falls due.
                 let nap = if got > 0 {
                     inner.cfg.poll_interval
@@ -246,10 +257,12 @@ impl Engine {
         let now = Utc::now();
         let probe_window = chrono::Duration::from_std(inner.cfg.request_timeout + Duration::from_secs(5))
             .unwrap_or_default();
-        let mut defer: Vec<(i64, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        // (id, lease, due at, holds a reserved throttle slot)
+        let mut defer: Vec<(i64, DateTime<Utc>, DateTime<Utc>, bool)> = Vec::new();
         let mut disabled: Vec<(i64, DateTime<Utc>)> = Vec::new();
         let mut probing: HashMap<String, bool> = HashMap::new();
-        let mut throttled: HashMap<String, u32> = HashMap::new();
+        // rows of throttled endpoints still to be given a slot, by endpoint, in claim order
+        let mut throttled: Vec<(String, i32, Vec<ToSend>)> = Vec::new();
         let mut to_send = Vec::with_capacity(batch.len());
         for d in batch {
             let mut probe = false;
@@ -259,7 +272,7 @@ impl Engine {
             }
             if let Some(until) = d.circuit_open_until {
                 if until > now {
-                    defer.push((d.id, d.leased_until, until));
+                    defer.push((d.id, d.leased_until, until, false));
                     continue;
                 }
                 // Half-open: exactly one probe across all workers.
@@ -273,36 +286,50 @@ impl Engine {
                     }
                 };
                 if !won {
-                    defer.push((d.id, d.leased_until, now + probe_window));
+                    defer.push((d.id, d.leased_until, now + probe_window, false));
                     continue;
                 }
                 probe = true;
             }
             if let Some(rate) = d.throttle_rate.filter(|r| *r > 0) {
-                if let Some(next) = endpoints::take_throttle_slot(&inner.pool, &d.endpoint_id, rate).await? {
-                    // The endpoint's deferred rows of this batch go to successive slots, so they
-                    // do not all fall due (and are claimed and deferred again) at once.
-                    let queued = throttled.entry(d.endpoint_id.clone()).or_insert(0u32);
-                    let slot = (f64::from(*queued) + rand::thread_rng().gen_range(0.0..1.0)) / rate as f64;
-                    *queued += 1;
-                    let at = next + chrono::Duration::microseconds((slot * 1e6) as i64);
-                    defer.push((d.id, d.leased_until, at));
+                // A row that comes due on the slot reserved for it is sent without asking again.
+                if !d.throttle_slot {
+                    match throttled.iter_mut().find(|(ep, _, _)| *ep == d.endpoint_id) {
+                        Some((_, _, rows)) => rows.push((d, probe)),
+                        None => throttled.push((d.endpoint_id.clone(), rate, vec![(d, probe)])),
+                    }
                     continue;
                 }
             }
             to_send.push((d, probe));
         }
+        // Each throttled endpoint's rows get successive send slots, reserved in one statement:
+        // one that is due now is sent; the others wait for their own slot and are then sent
+        // without being deferred again (each row is put back at most once).
+        for (endpoint_id, rate, rows) in throttled {
+            let k = i32::try_from(rows.len()).unwrap_or(i32::MAX);
+            let Some(first) = endpoints::reserve_throttle_slots(&inner.pool, &endpoint_id, rate, k).await?
+            else {
+                continue; // the endpoint is gone; its deliveries went with it
+            };
+            let reserved_at = Utc::now();
+            for (i, (d, probe)) in rows.into_iter().enumerate() {
+                let at = first + chrono::Duration::microseconds((i as f64 * 1e6 / f64::from(rate)) as i64);
+                if at <= reserved_at {
+                    to_send.push((d, probe));
+                } else {
+                    metrics::counter!("hookline_deliveries_deferred_total", "reason" => "throttle")
+                        .increment(1);
+                    defer.push((d.id, d.leased_until, at, true));
+                }
+            }
+        }
         if !defer.is_empty() {
-            let (ids, leases, at): (Vec<_>, Vec<_>, Vec<_>) =
-                defer
-                    .into_iter()
-                    .fold((vec![], vec![], vec![]), |(mut a, mut b, mut c), (i, l, t)| {
-                        a.push(i);
-                        b.push(l);
-                        c.push(t);
-                        (a, b, c)
-                    });
-            deliveries::release(&inner.pool, &ids, &leases, &at).await?;
+            let ids: Vec<i64> = defer.iter().map(|d| d.0).collect();
+            let leases: Vec<DateTime<Utc>> = defer.iter().map(|d| d.1).collect();
+            let at: Vec<DateTime<Utc>> = defer.iter().map(|d| d.2).collect();
+            let reserved: Vec<bool> = defer.iter().map(|d| d.3).collect();
+            deliveries::release(&inner.pool, &ids, &leases, &at, &reserved).await?;
             inner.wake.notify_one();
         }
         if !disabled.is_empty() {
@@ -320,6 +347,8 @@ impl Engine {
             };
             let ep_sem = self.endpoint_semaphore(&d.endpoint_id);
             let ep_room = ep_sem.clone();
+            // Taken here rather than in the task, so the room the next claim sees is exact.
+            let permit_now = ep_sem.clone().try_acquire_owned().ok();
             let engine = self.clone();
             let keys = keys.clone();
             let tx = tx.clone();
@@ -327,9 +356,9 @@ impl Engine {
             tokio::spawn(
                 async move {
                     let _slot = slot;
-                    let _ep = match ep_sem.clone().try_acquire_owned() {
-                        Ok(permit) => permit,
-                        Err(_) => {
+                    let _ep = match permit_now {
+                        Some(permit) => permit,
+                        None => {
                             let permit = ep_sem.acquire_owned().await;
                             if !engine.lease_covers_a_send(lease_ends) {
                                 // It waited too long behind the endpoint's other sends: another
@@ -368,8 +397,8 @@ impl Engine {
     /// Puts a claimed delivery back, due now, without an attempt.
     async fn give_back(&self, d: &ClaimedDelivery) {
         debug!("the claim ran short while waiting for the endpoint; giving the delivery back");
-        if let Err(e) = deliveries::release(&self.inner.pool, &[d.id], &[d.leased_until], &[Utc::now()]).await
-        {
+        let (id, lease, keep_slot) = ([d.id], [d.leased_until], [d.throttle_slot]);
+        if let Err(e) = deliveries::release(&self.inner.pool, &id, &lease, &[Utc::now()], &keep_slot).await {
             warn!(error = %e, "giving a delivery back failed; it falls due when its lease expires");
         }
         self.inner.wake.notify_one();

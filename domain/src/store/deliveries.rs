@@ -34,6 +34,10 @@ pub struct ClaimedDelivery {
     pub throttle_rate: Option<i32>,
     pub consecutive_failures: i32,
     pub circuit_open_until: Option<DateTime<Utc>>,
+    /// The row was put back on a send slot reserved for it (throttle): send it when due.
+    pub throttle_slot: bool,
+    /// How many rows the claim locked, leased or not (those over an endpoint's room are not).
+    pub locked_count: i64,
     /// Sealed secrets that still sign (current, and a rotated one in its grace period),
     /// newest first.
     pub secrets: Vec<Vec<u8>>,
@@ -83,8 +87,9 @@ pub async fn claim_due(
              SET leased_until = now() + make_interval(secs => $2)
              FROM due WHERE d.id = due.id
              RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
-                       d.next_trigger, d.leased_until, d.created_at)
-         SELECT c.*, m.payload, e.url, e.headers, e.disabled, e.throttle_rate,
+                       d.next_trigger, d.leased_until, d.created_at, d.throttle_slot)
+         SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
+                m.payload, e.url, e.headers, e.disabled, e.throttle_rate,
                 e.consecutive_failures, e.circuit_open_until,
                 ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
                       WHERE s.endpoint_id = c.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > now())
@@ -164,7 +169,7 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
              next_attempt_at = CASE WHEN d.next_trigger = u.trig THEN u.next_at ELSE now() END,
              next_trigger = CASE WHEN d.next_trigger = u.trig THEN 0 ELSE d.next_trigger END,
              attempt_count = d.attempt_count + u.counts::int,
-             leased_until = NULL, last_attempt_at = u.at, updated_at = now()
+             leased_until = NULL, throttle_slot = false, last_attempt_at = u.at, updated_at = now()
          FROM UNNEST($4::bigint[], $16::timestamptz[], $17::smallint[], $18::timestamptz[], $15::timestamptz[],
                      $19::bool[], $20::smallint[])
               AS u(id, lease, status, next_at, at, counts, trig)
@@ -195,21 +200,25 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
     Ok(())
 }
 
-/// Puts claimed deliveries back without an attempt (throttled, breaker open), due at `at`.
+/// Puts claimed deliveries back without an attempt (throttled, breaker open), due at `at`;
+/// `reserved`: `at` is a throttle slot reserved for the row.
 pub async fn release(
     db: impl PgExecutor<'_>,
     ids: &[i64],
     leases: &[DateTime<Utc>],
     at: &[DateTime<Utc>],
+    reserved: &[bool],
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE deliveries d SET next_attempt_at = u.at, leased_until = NULL, updated_at = now()
-         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS u(id, lease, at)
+        "UPDATE deliveries d SET next_attempt_at = u.at, leased_until = NULL, throttle_slot = u.reserved,
+             updated_at = now()
+         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bool[]) AS u(id, lease, at, reserved)
          WHERE d.id = u.id AND d.leased_until = u.lease",
     )
     .bind(ids)
     .bind(leases)
     .bind(at)
+    .bind(reserved)
     .execute(db)
     .await?;
     Ok(())
@@ -255,7 +264,7 @@ pub async fn resend(
                                      ELSE deliveries.next_trigger END,
                  -- an attempt in flight keeps its lease (no second, simultaneous send): when it
                  -- is recorded, the changed next_trigger sends this one after it
-                 next_attempt_at = now(),
+                 next_attempt_at = now(), throttle_slot = false,
                  leased_until = CASE WHEN deliveries.leased_until > now() THEN deliveries.leased_until END,
                  updated_at = now()",
     )
@@ -277,7 +286,7 @@ pub async fn recover(
 ) -> sqlx::Result<u64> {
     let r = sqlx::query(
         "UPDATE deliveries SET status = 1, next_trigger = 1, next_attempt_at = now(), leased_until = NULL,
-             updated_at = now()
+             throttle_slot = false, updated_at = now()
          WHERE endpoint_id = $1 AND status = 2 AND created_at >= $2 AND ($3::timestamptz IS NULL OR created_at < $3)",
     )
     .bind(endpoint_id)

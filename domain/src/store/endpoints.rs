@@ -326,25 +326,26 @@ pub async fn take_probe(
     Ok(r.rows_affected() == 1)
 }
 
-/// Throttle (GCRA): takes the next send slot when it is due now and returns `None`; otherwise
-/// returns when the next slot opens, without taking it.
-pub async fn take_throttle_slot(
+/// Throttle: reserves the endpoint's next `k` send slots, `1/rate` seconds apart, and returns
+/// the first (now, if the endpoint has not sent for a slot's length). `None`: no such endpoint.
+pub async fn reserve_throttle_slots(
     db: impl PgExecutor<'_>,
     id: &str,
     rate_per_sec: i32,
+    k: i32,
 ) -> sqlx::Result<Option<DateTime<Utc>>> {
     sqlx::query_scalar(
-        "WITH cur AS (SELECT throttle_tat FROM endpoints WHERE id = $1),
-              took AS (
-                  UPDATE endpoints SET throttle_tat = greatest(coalesce(throttle_tat, now()), now())
-                                                      + make_interval(secs => 1.0 / $2)
-                  WHERE id = $1 AND coalesce(throttle_tat, now()) <= now()
-                  RETURNING 1)
-         SELECT CASE WHEN EXISTS (SELECT 1 FROM took) THEN NULL ELSE (SELECT throttle_tat FROM cur) END",
+        "WITH cur AS (
+             SELECT greatest(coalesce(throttle_tat, now()), now()) AS first
+             FROM endpoints WHERE id = $1 FOR NO KEY UPDATE)
+         UPDATE endpoints e SET throttle_tat = cur.first + make_interval(secs => $3::float8 / $2)
+         FROM cur WHERE e.id = $1
+         RETURNING cur.first",
     )
     .bind(id)
     .bind(rate_per_sec as f64)
-    .fetch_one(db)
+    .bind(k)
+    .fetch_optional(db)
     .await
 }
 
