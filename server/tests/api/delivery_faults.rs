@@ -8,6 +8,18 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// One value read from the test's database, by a query with one text parameter.
+async fn one<T>(app: &TestApp, sql: &str, arg: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+{
+    sqlx::query_scalar(sql)
+        .bind(arg)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_response_body_with_a_nul_byte_is_recorded_and_the_worker_goes_on() {
     let app = spawn_app().await;
@@ -92,11 +104,12 @@ async fn deleting_an_endpoint_while_its_delivery_is_in_flight_does_not_stall_rec
         })
         .await;
     }
-    let orphans: i64 = sqlx::query_scalar("SELECT count(*) FROM attempts WHERE endpoint_id = $1")
-        .bind(doomed)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let orphans: i64 = one(
+        &app,
+        "SELECT count(*) FROM attempts WHERE endpoint_id = $1",
+        doomed,
+    )
+    .await;
     assert_eq!(orphans, 0);
 }
 
@@ -168,12 +181,12 @@ async fn a_delivery_whose_secret_cannot_be_decrypted_is_not_sent_unsigned() {
             .contains("HOOKLINE_SECRET_KEY"),
         "{attempt}"
     );
-    let code: Option<String> =
-        sqlx::query_scalar("SELECT error_code FROM attempts WHERE message_id = $1 LIMIT 1")
-            .bind(msg)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let code: Option<String> = one(
+        &app,
+        "SELECT error_code FROM attempts WHERE message_id = $1 LIMIT 1",
+        msg,
+    )
+    .await;
     assert_eq!(code.as_deref(), Some("E_SIGNING"));
     // retried on schedule, never sent
     eventually(10, "the retries run out", || async {
@@ -182,11 +195,12 @@ async fn a_delivery_whose_secret_cannot_be_decrypted_is_not_sent_unsigned() {
     .await;
     assert_eq!(r.count(), 0, "nothing was sent unsigned");
     // and it does not count against the endpoint
-    let failures: i32 = sqlx::query_scalar("SELECT consecutive_failures FROM endpoints WHERE id = $1")
-        .bind(ep)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let failures: i32 = one(
+        &app,
+        "SELECT consecutive_failures FROM endpoints WHERE id = $1",
+        ep,
+    )
+    .await;
     assert_eq!(failures, 0);
 }
 

@@ -14,17 +14,19 @@ async fn developer(app: &TestApp, email: &str, org: &str) -> (String, String) {
     (cookie, serde_json::from_str(&body).unwrap())
 }
 
-/// Ada, a developer of "Analytical" with an API key, the event type `a.b`, and an application
-/// named `name`: (session cookie, API key, application id).
-async fn developer_with_app(app: &TestApp, name: &str) -> (String, String, String) {
+/// Ada, a developer of "Analytical" with an API key, the event types `types`, and an
+/// application named `name`: (session cookie, API key, application id).
+async fn developer_with_app(app: &TestApp, name: &str, types: &[&str]) -> (String, String, String) {
     let (cookie, key) = developer(app, "ada@example.com", "Analytical").await;
-    post(
-        app,
-        &key,
-        "/api/v1/event-type",
-        json!({"name": "a.b", "description": "t"}),
-    )
-    .await;
+    for t in types {
+        post(
+            app,
+            &key,
+            "/api/v1/event-type",
+            json!({"name": t, "description": "t"}),
+        )
+        .await;
+    }
     let created = post(app, &key, "/api/v1/app", json!({"name": name})).await;
     let id = created["id"].as_str().unwrap().to_string();
     (cookie, key, id)
@@ -105,7 +107,7 @@ async fn open_link(url: &str, cookie: Option<&str>) -> (StatusCode, Option<Strin
 #[tokio::test]
 async fn a_consumer_portal_link_opens_one_application_and_nothing_else() {
     let app = spawn_app().await;
-    let (_dev, key, mine) = developer_with_app(&app, "Customer One").await;
+    let (_dev, key, mine) = developer_with_app(&app, "Customer One", &["a.b"]).await;
     let other = post(&app, &key, "/api/v1/app", json!({"name": "Customer Two"})).await;
     let (mine, other) = (mine.as_str(), other["id"].as_str().unwrap());
     let link = post(
@@ -207,7 +209,7 @@ async fn a_consumer_portal_link_opens_one_application_and_nothing_else() {
 #[tokio::test]
 async fn a_read_only_portal_link_shows_everything_and_changes_nothing() {
     let app = spawn_app().await;
-    let (_dev, key, mine) = developer_with_app(&app, "Watcher").await;
+    let (_dev, key, mine) = developer_with_app(&app, "Watcher", &["a.b"]).await;
     let mine = mine.as_str();
     let r = Receiver::start().await;
     let ep = post(
@@ -444,18 +446,8 @@ async fn a_developer_of_another_organisation_is_asked_to_log_out_before_opening_
 #[tokio::test]
 async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whole() {
     let app = spawn_app().await;
-    let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    for name in ["a.b", "c.d"] {
-        post(
-            &app,
-            &key,
-            "/api/v1/event-type",
-            json!({"name": name, "description": "t"}),
-        )
-        .await;
-    }
-    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
-    let a = a["id"].as_str().unwrap();
+    let (dev, key, a) = developer_with_app(&app, "Shop", &["a.b", "c.d"]).await;
+    let a = a.as_str();
     let r = Receiver::start().await;
     let (s, body) = portal_call(
         &app,
@@ -743,7 +735,7 @@ async fn production_mode_refuses_plain_http_endpoints_in_the_form() {
 #[tokio::test]
 async fn recover_failed_since_requeues_and_reports_progress_and_charts_count_attempts() {
     let app = spawn_app().await;
-    let (dev, key, a) = developer_with_app(&app, "Shop").await;
+    let (dev, key, a) = developer_with_app(&app, "Shop", &["a.b"]).await;
     let a = a.as_str();
     let r = Receiver::start().await;
     r.set_default(Reply::status(500));
@@ -1148,18 +1140,8 @@ async fn recovery_is_refused_on_a_disabled_endpoint_and_editing_keeps_other_sche
 #[tokio::test]
 async fn an_archived_event_type_stays_subscribed_without_blocking_other_edits() {
     let app = spawn_app().await;
-    let (dev, key) = developer(&app, "ada@example.com", "Analytical").await;
-    for name in ["a.b", "c.d"] {
-        post(
-            &app,
-            &key,
-            "/api/v1/event-type",
-            json!({"name": name, "description": "t"}),
-        )
-        .await;
-    }
-    let a = post(&app, &key, "/api/v1/app", json!({"name": "Shop"})).await;
-    let a = a["id"].as_str().unwrap();
+    let (dev, key, a) = developer_with_app(&app, "Shop", &["a.b", "c.d"]).await;
+    let a = a.as_str();
     let ep = post(
         &app,
         &key,
