@@ -114,6 +114,14 @@ pub mod ssr {
         Ok(matches!(viewer().await?, Viewer::Consumer(p) if p.read_only))
     }
 
+    /// Drops the event types a consumer's link may not see (a feature flag it was not given).
+    pub async fn hide_flagged(types: &mut Vec<domain::types::EventTypeOut>) -> Result<(), PortalError> {
+        if let Viewer::Consumer(p) = viewer().await? {
+            types.retain(|e| p.sees_flag(e.feature_flag.as_deref()));
+        }
+        Ok(())
+    }
+
     pub async fn is_consumer() -> Result<bool, PortalError> {
         Ok(matches!(viewer().await?, Viewer::Consumer(_)))
     }
@@ -253,7 +261,10 @@ pub async fn list_apps() -> Result<Vec<ApplicationOut>, PortalError> {
         async move {
             let t = ssr::account().await?.tenant();
             let page = domain::store::Page::new(Some(250), None, domain::types::Ordering::Descending);
-            Ok(ssr::services()?.list_apps(&t, &page).await?.data)
+            Ok(ssr::services()?
+                .list_apps(&t, Default::default(), &page)
+                .await?
+                .data)
         }
         .await,
     )

@@ -34,10 +34,11 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
                 .await?
                 .data;
             let health = s.app_endpoints_health(&t, &app.id).await?;
-            let event_types = s
+            let mut event_types = s
                 .list_event_types(&t, false, &Page::new(Some(250), None, Ordering::Ascending))
                 .await?
                 .data;
+            ssr::hide_flagged(&mut event_types).await?;
             let messages = s
                 .message_log(
                     &t,
@@ -114,7 +115,7 @@ pub(crate) fn field_names(e: domain::DomainError) -> PortalError {
     if let PortalError::Invalid(ps) = &mut err {
         for p in ps {
             p.field = p.field.take().map(|f| match f.as_str() {
-                "eventTypes" => "event_types".into(),
+                "filterTypes" => "event_types".into(),
                 "throttleRate" | "rateLimit" => "rate_limit".into(),
                 "eventType" => "event_type".into(),
                 _ => f,
@@ -282,6 +283,10 @@ pub async fn send_test_event(
                         event_id: None,
                         channels: None,
                         payload_retention_period: None,
+                        payload_retention_hours: None,
+                        tags: None,
+                        deliver_at: None,
+                        transformations_params: None,
                         application: None,
                     };
                     s.create_message(&t, &app, input, true, None)

@@ -52,13 +52,12 @@ pub async fn endpoint_page(
             let ep = o.endpoint;
             // the catalogue, plus anything subscribed that it no longer lists (archived), so
             // that saving the form never drops a subscription by accident
-            let mut event_types: Vec<String> = s
+            let mut catalogue = s
                 .list_event_types(&t, false, &Page::new(Some(250), None, Ordering::Ascending))
                 .await?
-                .data
-                .into_iter()
-                .map(|e| e.name)
-                .collect();
+                .data;
+            ssr::hide_flagged(&mut catalogue).await?;
+            let mut event_types: Vec<String> = catalogue.into_iter().map(|e| e.name).collect();
             for name in ep.event_types.iter().flatten() {
                 if !event_types.contains(name) {
                     event_types.push(name.clone());

@@ -16,6 +16,8 @@ pub const MAX_CHANNELS_MESSAGE: usize = 5;
 pub const MAX_NAME_LEN: usize = 256;
 pub const MAX_HEADERS: usize = 50;
 pub const MAX_METADATA_BYTES: usize = 4096;
+pub const MAX_DESCRIPTION_LEN: usize = 65_536;
+pub const MAX_TAGS: usize = 5;
 
 /// Collects field errors; `finish` turns them into a 422 when there are any.
 #[derive(Default, Debug)]
@@ -24,6 +26,16 @@ pub struct Problems(Vec<ValidationErrorItem>);
 impl Problems {
     pub fn add(&mut self, field: &str, msg: impl Into<String>) {
         self.0.push(ValidationErrorItem::body(field, msg));
+    }
+    /// A problem at a nested place, such as `["schemas", "1"]`.
+    pub fn add_at(&mut self, path: &[&str], msg: impl Into<String>) {
+        let mut loc = vec!["body".to_string()];
+        loc.extend(path.iter().map(|s| s.to_string()));
+        self.0.push(ValidationErrorItem {
+            loc,
+            msg: msg.into(),
+            kind: "value_error".into(),
+        });
     }
     pub fn finish(self) -> Result<(), DomainError> {
         if self.0.is_empty() {
@@ -174,8 +186,8 @@ pub fn endpoint_in(ep: &EndpointIn, https_only: bool) -> Result<(), DomainError>
     }
     p.metadata("metadata", ep.metadata.as_ref());
     if let Some(types) = &ep.event_types {
-        p.not_empty("eventTypes", types, "every event type");
-        p.identifiers("eventTypes", types, 1_000, MAX_NAME_LEN);
+        p.not_empty("filterTypes", types, "every event type");
+        p.identifiers("filterTypes", types, 1_000, MAX_NAME_LEN);
     }
     if let Some(ch) = &ep.channels {
         p.not_empty("channels", ch, "every channel");
@@ -237,16 +249,54 @@ pub fn headers(p: &mut Problems, h: &serde_json::Map<String, serde_json::Value>)
     }
 }
 
-pub fn event_type_in(et: &EventTypeIn) -> Result<(), DomainError> {
+/// Checks an event type, and folds the list form `featureFlags` into `featureFlag` (Hookline
+/// keeps one flag per event type).
+pub fn event_type_in(et: &mut EventTypeIn) -> Result<(), DomainError> {
     let mut p = Problems::default();
     p.identifier("name", &et.name, MAX_NAME_LEN);
+    if let Some(flags) = et.feature_flags.take() {
+        match (flags.as_slice(), &et.feature_flag) {
+            ([], _) => {}
+            ([one], None) => et.feature_flag = Some(one.clone()),
+            ([one], Some(f)) if one == f => {}
+            ([_], Some(_)) => p.add(
+                "featureFlags",
+                "featureFlags and featureFlag name different flags; send one of them",
+            ),
+            _ => p.add(
+                "featureFlags",
+                "Hookline supports one feature flag per event type",
+            ),
+        }
+    }
     if let Some(f) = &et.feature_flag {
         p.identifier("featureFlag", f, MAX_NAME_LEN);
     }
-    if let Some(s) = &et.schemas {
-        if !s.is_object() {
-            p.add("schemas", "schemas must be an object keyed by version");
+    if let Some(g) = &et.group_name {
+        p.identifier("groupName", g, MAX_NAME_LEN);
+    }
+    if et.description.len() > MAX_DESCRIPTION_LEN {
+        p.add(
+            "description",
+            format!("description must be at most {MAX_DESCRIPTION_LEN} bytes"),
+        );
+    }
+    match &et.schemas {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(versions)) => {
+            for (version, schema) in versions {
+                if !schema.is_object() {
+                    p.add_at(
+                        &["schemas", version],
+                        "each version's schema must be a JSON Schema object, such as {\"type\": \"object\"}",
+                    );
+                }
+            }
         }
+        Some(_) => p.add(
+            "schemas",
+            "schemas must be an object keyed by version, such as {\"1\": {\"type\": \"object\"}}",
+        ),
     }
     p.finish()
 }
@@ -275,7 +325,7 @@ mod tests {
     fn identifiers_reject_spaces_and_duplicates() {
         let mut p = Problems::default();
         p.identifiers(
-            "eventTypes",
+            "filterTypes",
             &["a.b".into(), "a.b".into(), "bad name".into()],
             10,
             256,

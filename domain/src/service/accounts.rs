@@ -82,6 +82,54 @@ pub struct PortalScope {
     pub tenant: Tenant,
     pub app_id: String,
     pub read_only: bool,
+    /// Event types with a feature flag are shown only when the token carries it.
+    pub feature_flags: Vec<String>,
+}
+
+impl PortalScope {
+    /// Whether the portal may show an event type with this feature flag.
+    pub fn sees_flag(&self, flag: Option<&str>) -> bool {
+        flag.is_none_or(|f| self.feature_flags.iter().any(|g| g == f))
+    }
+}
+
+/// Svix's portal capabilities, as Hookline's two portal modes: returns whether the portal is
+/// read-only. Sets that fit neither mode are refused rather than widened or narrowed.
+pub fn portal_mode(capabilities: Option<&[String]>, read_only: Option<bool>) -> DomainResult<bool> {
+    const VIEW: [&str; 2] = ["ViewBase", "ViewEndpointSecret"];
+    const MANAGE: [&str; 3] = ["ManageEndpoint", "ManageEndpointSecret", "CreateAttempts"];
+    let Some(caps) = capabilities else {
+        return Ok(read_only.unwrap_or(false));
+    };
+    if let Some(bad) = caps
+        .iter()
+        .find(|c| !VIEW.contains(&c.as_str()) && !MANAGE.contains(&c.as_str()))
+    {
+        let msg = if bad == "ManageTransformations" {
+            "Hookline does not run transformations, so ManageTransformations cannot be granted".to_string()
+        } else {
+            format!("unknown capability '{bad}'; Hookline knows ViewBase, ViewEndpointSecret, ManageEndpoint, ManageEndpointSecret and CreateAttempts")
+        };
+        return Err(DomainError::validation("capabilities", msg));
+    }
+    let manages = caps.iter().filter(|c| MANAGE.contains(&c.as_str())).count();
+    let caps_read_only = match manages {
+        0 => true,
+        n if n == MANAGE.len() => false,
+        _ => {
+            return Err(DomainError::validation(
+                "capabilities",
+                "Hookline's portal is either read-only (ViewBase, ViewEndpointSecret) or full (adds ManageEndpoint, ManageEndpointSecret and CreateAttempts together)",
+            ))
+        }
+    };
+    if read_only.is_some_and(|r| r != caps_read_only) {
+        return Err(DomainError::validation(
+            "readOnly",
+            "readOnly contradicts the capabilities given",
+        ));
+    }
+    Ok(caps_read_only)
 }
 
 impl Services {
@@ -109,15 +157,27 @@ impl Services {
                 "expiry must be between 60 and 604800 seconds",
             ));
         }
+        let read_only = portal_mode(input.capabilities.as_deref(), input.read_only)?;
+        let flags = input.feature_flags.unwrap_or_default();
+        let mut p = crate::validation::Problems::default();
+        p.identifiers("featureFlags", &flags, 100, crate::validation::MAX_NAME_LEN);
+        if let Some(sid) = &input.session_id {
+            p.identifier("sessionId", sid, crate::validation::MAX_NAME_LEN);
+        }
+        p.finish()?;
         let token = format!("appsk_{}", crypto::random_token(24));
         let expires_at = chrono::Utc::now() + chrono::Duration::seconds(expiry);
         orgs::insert_portal_token(
             &self.pool,
-            &crypto::sha256(&token),
-            &t.org_id,
-            &app.id,
-            input.read_only.unwrap_or(false),
-            expires_at,
+            &orgs::NewPortalToken {
+                token_hash: &crypto::sha256(&token),
+                org_id: &t.org_id,
+                app_id: &app.id,
+                read_only,
+                feature_flags: &flags,
+                session_id: input.session_id.as_deref(),
+                expires_at,
+            },
         )
         .await?;
         let url = format!("{}/portal/{}", self.opts.public_url.trim_end_matches('/'), token);
@@ -135,14 +195,44 @@ impl Services {
     pub async fn resolve_portal_grant(&self, grant: &str) -> DomainResult<PortalScope> {
         let hash = hex::decode(grant)
             .map_err(|_| DomainError::Unauthorized("this portal link is invalid or has expired".into()))?;
-        let (org_id, app_id, read_only) = orgs::find_portal_token(&self.pool, &hash)
+        let (org_id, app_id, read_only, feature_flags) = orgs::find_portal_token(&self.pool, &hash)
             .await?
             .ok_or_else(|| DomainError::Unauthorized("this portal link is invalid or has expired".into()))?;
         Ok(PortalScope {
             tenant: Tenant { org_id },
             app_id,
             read_only,
+            feature_flags,
         })
+    }
+
+    /// Ends the application's portal tokens (or only those of the given sessions), now or
+    /// after `expiry` seconds (at most a day).
+    pub async fn expire_portal_tokens(
+        &self,
+        t: &Tenant,
+        app: &str,
+        input: crate::types::ApplicationTokenExpireIn,
+    ) -> DomainResult<u64> {
+        let app = self.app(t, app).await?;
+        let secs = input.expiry.unwrap_or(0);
+        if !(0..=86_400).contains(&secs) {
+            return Err(DomainError::validation(
+                "expiry",
+                "expiry must be between 0 and 86400 seconds",
+            ));
+        }
+        let at = chrono::Utc::now() + chrono::Duration::seconds(secs);
+        Ok(
+            orgs::expire_portal_tokens(&self.pool, &t.org_id, &app.id, input.session_ids.as_deref(), at)
+                .await?,
+        )
+    }
+
+    /// Ends the portal token itself (`auth/logout` called with an `appsk_` token).
+    pub async fn logout_portal_token(&self, token: &str) -> DomainResult<()> {
+        orgs::delete_portal_token(&self.pool, &crypto::sha256(token)).await?;
+        Ok(())
     }
 }
 

@@ -42,8 +42,13 @@ impl Services {
         Ok(self.app(t, id).await?.into())
     }
 
-    pub async fn list_apps(&self, t: &Tenant, page: &Page) -> DomainResult<ListResponse<ApplicationOut>> {
-        Ok(store::applications::list(&self.pool, &t.org_id, page).await?)
+    pub async fn list_apps(
+        &self,
+        t: &Tenant,
+        filter: store::applications::AppFilter,
+        page: &Page,
+    ) -> DomainResult<ListResponse<ApplicationOut>> {
+        Ok(store::applications::list(&self.pool, &t.org_id, filter, page).await?)
     }
 
     /// PUT: replaces the application, or creates it (with `id` as its uid) when missing.

@@ -41,7 +41,7 @@ impl Services {
                 .filter(|n| !had.unwrap_or_default().contains(n))
                 .cloned()
                 .collect();
-            self.require_event_types(t, "eventTypes", &new).await?;
+            self.require_event_types(t, "filterTypes", &new).await?;
         }
         Ok(())
     }
@@ -264,33 +264,6 @@ impl Services {
         let headers = merge_headers(current, input)?;
         store::endpoints::set_headers(&self.pool, &ep.id, &headers).await?;
         Ok(())
-    }
-
-    /// Re-queues every failed delivery of the endpoint since `since` (until `until`).
-    pub async fn recover_endpoint(
-        &self,
-        t: &Tenant,
-        app: &str,
-        ep: &str,
-        input: RecoverIn,
-    ) -> DomainResult<(RecoverOut, u64)> {
-        let (_, ep) = self.endpoint(t, app, ep).await?;
-        if input.until.is_some_and(|u| u <= input.since) {
-            return Err(DomainError::validation("until", "until must be later than since"));
-        }
-        let mut tx = self.pool.begin().await?;
-        let n = store::deliveries::recover(&mut *tx, &ep.id, input.since, input.until).await?;
-        store::messages::notify_workers(&mut *tx).await?;
-        tx.commit().await?;
-        Ok((
-            RecoverOut {
-                id: ids::new_id(ids::TASK),
-                status: "running".into(),
-                task: "endpoint.recover".into(),
-                updated_at: Utc::now(),
-            },
-            n,
-        ))
     }
 
     pub async fn endpoint_stats(

@@ -6,14 +6,15 @@ use crate::types::{EventTypeIn, EventTypeOut, EventTypePatch, EventTypeUpdate, L
 use crate::validation;
 
 impl Services {
-    pub async fn create_event_type(&self, t: &Tenant, input: EventTypeIn) -> DomainResult<EventTypeOut> {
-        validation::event_type_in(&input)?;
+    pub async fn create_event_type(&self, t: &Tenant, mut input: EventTypeIn) -> DomainResult<EventTypeOut> {
+        validation::event_type_in(&mut input)?;
         let w = EventTypeWrite {
             description: &input.description,
             schemas: input.schemas.as_ref(),
             archived: input.archived.unwrap_or(false),
             deprecated: input.deprecated.unwrap_or(false),
             feature_flag: input.feature_flag.as_deref(),
+            group_name: input.group_name.as_deref(),
         };
         store::event_types::insert(&self.pool, &t.org_id, &input.name, &w)
             .await?
@@ -44,21 +45,24 @@ impl Services {
         name: &str,
         u: EventTypeUpdate,
     ) -> DomainResult<(EventTypeOut, bool)> {
-        let input = EventTypeIn {
+        let mut input = EventTypeIn {
             name: name.to_string(),
             description: u.description,
             schemas: u.schemas,
             archived: u.archived,
             deprecated: u.deprecated,
             feature_flag: u.feature_flag,
+            feature_flags: u.feature_flags,
+            group_name: u.group_name,
         };
-        validation::event_type_in(&input)?;
+        validation::event_type_in(&mut input)?;
         let w = EventTypeWrite {
             description: &input.description,
             schemas: input.schemas.as_ref(),
             archived: input.archived.unwrap_or(false),
             deprecated: input.deprecated.unwrap_or(false),
             feature_flag: input.feature_flag.as_deref(),
+            group_name: input.group_name.as_deref(),
         };
         match store::event_types::update(&self.pool, &t.org_id, name, &w).await? {
             Some(row) => Ok((row.into(), false)),
@@ -73,21 +77,29 @@ impl Services {
         p: EventTypePatch,
     ) -> DomainResult<EventTypeOut> {
         let cur = self.get_event_type(t, name).await?;
-        let merged = EventTypeIn {
+        // A PATCH that names either flag field replaces the flag; one naming neither keeps it.
+        let (feature_flag, feature_flags) = match (p.feature_flag, p.feature_flags) {
+            (None, None) => (cur.feature_flag, None),
+            (f, fs) => (f.flatten(), fs.flatten()),
+        };
+        let mut merged = EventTypeIn {
             name: cur.name,
             description: p.description.unwrap_or(cur.description),
             schemas: p.schemas.unwrap_or(cur.schemas),
             archived: Some(p.archived.unwrap_or(cur.archived)),
             deprecated: Some(p.deprecated.unwrap_or(cur.deprecated)),
-            feature_flag: p.feature_flag.unwrap_or(cur.feature_flag),
+            feature_flag,
+            feature_flags,
+            group_name: p.group_name.unwrap_or(cur.group_name),
         };
-        validation::event_type_in(&merged)?;
+        validation::event_type_in(&mut merged)?;
         let w = EventTypeWrite {
             description: &merged.description,
             schemas: merged.schemas.as_ref(),
             archived: merged.archived.unwrap_or(false),
             deprecated: merged.deprecated.unwrap_or(false),
             feature_flag: merged.feature_flag.as_deref(),
+            group_name: merged.group_name.as_deref(),
         };
         store::event_types::update(&self.pool, &t.org_id, name, &w)
             .await?

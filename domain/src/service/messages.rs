@@ -37,11 +37,48 @@ impl Services {
         if !input.payload.get().trim_start().starts_with('{') {
             p.add("payload", "payload must be a JSON object");
         }
-        let retention = input.payload_retention_period.unwrap_or(90);
-        if !(5..=90).contains(&retention) {
+        let retention_hours = match (input.payload_retention_hours, input.payload_retention_period) {
+            (Some(h), _) => {
+                if !(1..=90 * 24).contains(&h) {
+                    p.add(
+                        "payloadRetentionHours",
+                        "payloadRetentionHours must be between 1 and 2160 (90 days)",
+                    );
+                }
+                h
+            }
+            (None, days) => {
+                let days = days.unwrap_or(90);
+                if !(5..=90).contains(&days) {
+                    p.add(
+                        "payloadRetentionPeriod",
+                        "payloadRetentionPeriod must be between 5 and 90 days",
+                    );
+                }
+                days * 24
+            }
+        };
+        if let Some(tags) = &input.tags {
+            p.identifiers("tags", tags, validation::MAX_TAGS, 128);
+        }
+        let now = now_micros();
+        let deliver_at = match input.deliver_at {
+            Some(at) if at > now + chrono::Duration::hours(24) => {
+                p.add("deliverAt", "deliverAt may be at most 24 hours in the future");
+                None
+            }
+            Some(at) if at > now => Some(at),
+            // a time already past is delivered now, and not reported as scheduled
+            _ => None,
+        };
+        if input
+            .transformations_params
+            .as_ref()
+            .is_some_and(|v| !v.is_null())
+        {
             p.add(
-                "payloadRetentionPeriod",
-                "payloadRetentionPeriod must be between 5 and 90 days",
+                "transformationsParams",
+                "Hookline does not run transformations; leave transformationsParams out",
             );
         }
         p.finish()?;
@@ -64,8 +101,10 @@ impl Services {
             event_type: input.event_type,
             event_id: input.event_id,
             channels: input.channels,
+            tags: input.tags,
+            deliver_at,
             payload: store::messages::payload_json(Some(payload), with_content),
-            timestamp: now_micros(),
+            timestamp: now,
         };
         let body = match &idem {
             Some(_) => serde_json::to_vec(&out).map_err(|e| DomainError::Internal(e.to_string()))?,
@@ -81,7 +120,9 @@ impl Services {
                 event_id: out.event_id.as_deref(),
                 payload,
                 channels: out.channels.as_deref(),
-                retention_days: retention,
+                tags: out.tags.as_deref(),
+                deliver_at: out.deliver_at,
+                retention_hours,
                 created_at: out.timestamp,
                 only_endpoint: None,
                 idempotency: idem.as_ref().map(|c| (c.key, c.status_code, body.as_slice())),
@@ -135,7 +176,9 @@ impl Services {
                 event_id: None,
                 payload: &payload,
                 channels: None,
-                retention_days: 90,
+                tags: None,
+                deliver_at: None,
+                retention_hours: 90 * 24,
                 created_at: timestamp,
                 only_endpoint: Some(&ep.id),
                 idempotency: None,
@@ -147,6 +190,8 @@ impl Services {
             event_type: et.name,
             event_id: None,
             channels: None,
+            tags: None,
+            deliver_at: None,
             payload: store::messages::payload_json(Some(&payload), true),
             timestamp,
         })
@@ -225,7 +270,11 @@ impl Services {
             f.endpoint_id = Some(self.endpoint(t, &app.id, &ep).await?.1.id);
         }
         let list = store::attempts::list(&self.pool, &app.id, "message_id", &m.id, &f, page).await?;
-        Ok(map_list(list, |a| a.into_out(with_content)))
+        let msg = f.with_msg.then(|| m.into_out(with_content));
+        Ok(map_list(list, |a| MessageAttemptOut {
+            msg: msg.clone(),
+            ..a.into_out(with_content)
+        }))
     }
 
     /// Every attempt of a message, oldest first, each with the request headers that were sent
@@ -262,7 +311,21 @@ impl Services {
     ) -> DomainResult<ListResponse<MessageAttemptOut>> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
         let list = store::attempts::list(&self.pool, &app.id, "endpoint_id", &ep.id, f, page).await?;
-        Ok(map_list(list, |a| a.into_out(with_content)))
+        let mut out = map_list(list, |a| a.into_out(with_content));
+        if f.with_msg {
+            let mut ids: Vec<String> = out.data.iter().map(|a| a.msg_id.clone()).collect();
+            ids.dedup();
+            let msgs: std::collections::HashMap<String, MessageOut> =
+                store::messages::get_many(&self.pool, &app.id, &ids)
+                    .await?
+                    .into_iter()
+                    .map(|m| (m.id.clone(), m.into_out(with_content)))
+                    .collect();
+            for a in &mut out.data {
+                a.msg = msgs.get(&a.msg_id).cloned();
+            }
+        }
+        Ok(out)
     }
 
     /// One attempt, with the request headers that were sent (for timelines).

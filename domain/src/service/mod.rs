@@ -6,6 +6,7 @@ pub mod applications;
 pub mod endpoints;
 pub mod event_types;
 pub mod messages;
+pub mod tasks;
 pub mod users;
 
 use crate::crypto::SecretBox;

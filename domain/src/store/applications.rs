@@ -23,6 +23,7 @@ impl From<AppRow> for ApplicationOut {
             uid: r.uid,
             name: r.name,
             throttle_rate: r.throttle_rate.map(i64::from),
+            rate_limit: r.throttle_rate.map(i64::from),
             metadata: r.metadata.0,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -119,13 +120,27 @@ pub async fn delete(db: impl PgExecutor<'_>, org_id: &str, id: &str) -> sqlx::Re
     Ok(r.rows_affected() == 1)
 }
 
+/// Which applications a listing leaves out (Svix's `exclude_apps_with_*` parameters).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppFilter {
+    pub without_endpoints: bool,
+    pub with_disabled_endpoints: bool,
+}
+
 pub async fn list(
     db: &sqlx::PgPool,
     org_id: &str,
+    filter: AppFilter,
     page: &Page,
 ) -> sqlx::Result<ListResponse<ApplicationOut>> {
-    let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM applications WHERE org_id = "));
+    let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM applications a WHERE org_id = "));
     qb.push_bind(org_id);
+    if filter.without_endpoints {
+        qb.push(" AND EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = a.id)");
+    }
+    if filter.with_disabled_endpoints {
+        qb.push(" AND NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = a.id AND e.disabled)");
+    }
     page.push_keyset(&mut qb, "id");
     let rows: Vec<AppRow> = qb.build_query_as().fetch_all(db).await?;
     Ok(page.finish(

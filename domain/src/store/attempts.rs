@@ -63,6 +63,8 @@ pub struct AttemptFilter {
     /// 0 (no response), 100, 200, 300, 400 or 500.
     pub status_code_class: Option<i32>,
     pub endpoint_id: Option<String>,
+    /// Attach each attempt's message (`with_msg`).
+    pub with_msg: bool,
 }
 
 /// Attempts of one message (`by = "message_id"`) or one endpoint (`by = "endpoint_id"`),
@@ -207,7 +209,7 @@ pub async fn endpoint_messages(
     page: &Page,
 ) -> sqlx::Result<ListResponse<EndpointMessageOut>> {
     let mut qb = sqlx::QueryBuilder::new(
-        "SELECT m.id, m.app_id, m.event_type, m.event_id, m.payload, m.channels, m.created_at,
+        "SELECT m.id, m.app_id, m.event_type, m.event_id, m.payload, m.channels, m.tags, m.deliver_at, m.created_at,
                 d.status AS d_status, d.leased_until AS d_leased_until, d.next_attempt_at AS d_next_attempt_at
          FROM deliveries d JOIN messages m ON m.id = d.message_id
          WHERE d.endpoint_id = ",
@@ -234,6 +236,8 @@ pub async fn endpoint_messages(
                 event_type: r.message.event_type,
                 event_id: r.message.event_id,
                 channels: r.message.channels,
+                tags: r.message.tags,
+                deliver_at: r.message.deliver_at,
                 timestamp: r.message.created_at,
                 status,
                 status_text: status.text().into(),

@@ -32,6 +32,8 @@ pub struct ClaimedDelivery {
     pub headers: Json<Map<String, Value>>,
     pub disabled: bool,
     pub throttle_rate: Option<i32>,
+    /// The application's throttle (`throttleRate`), shared by all its endpoints.
+    pub app_throttle_rate: Option<i32>,
     pub consecutive_failures: i32,
     pub circuit_open_until: Option<DateTime<Utc>>,
     /// The row was put back on a send slot reserved for it (throttle): send it when due.
@@ -90,6 +92,7 @@ pub async fn claim_due(
                        d.next_trigger, d.leased_until, d.created_at, d.throttle_slot)
          SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
                 m.payload, e.url, e.headers, e.disabled, e.throttle_rate,
+                (SELECT a.throttle_rate FROM applications a WHERE a.id = c.app_id) AS app_throttle_rate,
                 e.consecutive_failures, e.circuit_open_until,
                 ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
                       WHERE s.endpoint_id = c.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > now())
@@ -295,6 +298,38 @@ pub async fn recover(
     .execute(db)
     .await?;
     Ok(r.rows_affected())
+}
+
+/// Queues a delivery to the endpoint of every message since `since` (until `until`) that
+/// its filters match and that it never had a delivery of (created before the endpoint, sent
+/// while its filters differed, or while it was disabled). Messages whose payload has been
+/// expunged are left out: there is nothing left to send. Returns how many were queued.
+pub async fn replay_missing(
+    db: impl PgExecutor<'_>,
+    endpoint_id: &str,
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "WITH ep AS (SELECT id, org_id, app_id, event_types, channels FROM endpoints WHERE id = $1),
+         ins AS (
+             INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_attempt_at)
+             SELECT m.org_id, m.app_id, m.id, ep.id, now()
+             FROM ep JOIN messages m ON m.app_id = ep.app_id
+             WHERE m.created_at >= $2 AND ($3::timestamptz IS NULL OR m.created_at < $3)
+               AND m.payload IS NOT NULL
+               AND (ep.event_types IS NULL OR cardinality(ep.event_types) = 0 OR m.event_type = ANY(ep.event_types))
+               AND (ep.channels IS NULL OR cardinality(ep.channels) = 0 OR ep.channels && coalesce(m.channels, '{}'))
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = ep.id)
+             ON CONFLICT (message_id, endpoint_id) DO NOTHING
+             RETURNING 1)
+         SELECT count(*) FROM ins",
+    )
+    .bind(endpoint_id)
+    .bind(since)
+    .bind(until)
+    .fetch_one(db)
+    .await
 }
 
 /// Counts of the endpoint's deliveries by state, for messages in the window.

@@ -349,6 +349,28 @@ pub async fn reserve_throttle_slots(
     .await
 }
 
+/// As [`reserve_throttle_slots`], for the application's throttle shared by its endpoints.
+pub async fn reserve_app_throttle_slots(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    rate_per_sec: i32,
+    k: i32,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "WITH cur AS (
+             SELECT greatest(coalesce(throttle_tat, now()), now()) AS first
+             FROM applications WHERE id = $1 FOR NO KEY UPDATE)
+         UPDATE applications a SET throttle_tat = cur.first + make_interval(secs => $3::float8 / $2)
+         FROM cur WHERE a.id = $1
+         RETURNING cur.first",
+    )
+    .bind(app_id)
+    .bind(rate_per_sec as f64)
+    .bind(k)
+    .fetch_optional(db)
+    .await
+}
+
 /// Endpoints whose circuit is open now, and disabled endpoints (for `/metrics`).
 pub async fn health_gauges(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, i64)> {
     sqlx::query_as(

@@ -14,6 +14,7 @@ pub struct EventTypeRow {
     pub archived: bool,
     pub deprecated: bool,
     pub feature_flag: Option<String>,
+    pub group_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -26,14 +27,17 @@ impl From<EventTypeRow> for EventTypeOut {
             schemas: r.schemas.map(|j| j.0),
             archived: r.archived,
             deprecated: r.deprecated,
+            feature_flags: r.feature_flag.clone().map(|f| vec![f]),
             feature_flag: r.feature_flag,
+            group_name: r.group_name,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
     }
 }
 
-const COLS: &str = "name, description, schemas, archived, deprecated, feature_flag, created_at, updated_at";
+const COLS: &str =
+    "name, description, schemas, archived, deprecated, feature_flag, group_name, created_at, updated_at";
 
 #[derive(Debug, Clone)]
 pub struct EventTypeWrite<'a> {
@@ -42,6 +46,7 @@ pub struct EventTypeWrite<'a> {
     pub archived: bool,
     pub deprecated: bool,
     pub feature_flag: Option<&'a str>,
+    pub group_name: Option<&'a str>,
 }
 
 /// Creates the event type, or brings back an archived one of the same name with the new
@@ -53,12 +58,12 @@ pub async fn insert(
     w: &EventTypeWrite<'_>,
 ) -> sqlx::Result<Option<EventTypeRow>> {
     sqlx::query_as(&format!(
-        "INSERT INTO event_types (org_id, name, description, schemas, archived, deprecated, feature_flag)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO event_types (org_id, name, description, schemas, archived, deprecated, feature_flag, group_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (org_id, name) DO UPDATE
              SET description = EXCLUDED.description, schemas = EXCLUDED.schemas,
                  archived = EXCLUDED.archived, deprecated = EXCLUDED.deprecated,
-                 feature_flag = EXCLUDED.feature_flag, updated_at = now()
+                 feature_flag = EXCLUDED.feature_flag, group_name = EXCLUDED.group_name, updated_at = now()
              WHERE event_types.archived
          RETURNING {COLS}"
     ))
@@ -69,6 +74,7 @@ pub async fn insert(
     .bind(w.archived)
     .bind(w.deprecated)
     .bind(w.feature_flag)
+    .bind(w.group_name)
     .fetch_optional(db)
     .await
 }
@@ -81,7 +87,7 @@ pub async fn update(
 ) -> sqlx::Result<Option<EventTypeRow>> {
     sqlx::query_as(&format!(
         "UPDATE event_types SET description = $3, schemas = $4, archived = $5, deprecated = $6,
-             feature_flag = $7, updated_at = now()
+             feature_flag = $7, group_name = $8, updated_at = now()
          WHERE org_id = $1 AND name = $2 RETURNING {COLS}"
     ))
     .bind(org_id)
@@ -91,6 +97,7 @@ pub async fn update(
     .bind(w.archived)
     .bind(w.deprecated)
     .bind(w.feature_flag)
+    .bind(w.group_name)
     .fetch_optional(db)
     .await
 }

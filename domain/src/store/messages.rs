@@ -13,10 +13,13 @@ pub struct MessageRow {
     pub event_id: Option<String>,
     pub payload: Option<String>,
     pub channels: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    pub deliver_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
-pub(crate) const COLS: &str = "id, app_id, event_type, event_id, payload, channels, created_at";
+pub(crate) const COLS: &str =
+    "id, app_id, event_type, event_id, payload, channels, tags, deliver_at, created_at";
 
 /// The payload as JSON; `{}` when expunged or not asked for (the SDKs require the key).
 pub fn payload_json(payload: Option<&str>, with_content: bool) -> Box<RawValue> {
@@ -35,6 +38,8 @@ impl MessageRow {
             event_type: self.event_type,
             event_id: self.event_id,
             channels: self.channels,
+            tags: self.tags,
+            deliver_at: self.deliver_at,
             timestamp: self.created_at,
         }
     }
@@ -48,7 +53,10 @@ pub struct NewMessage<'a> {
     pub event_id: Option<&'a str>,
     pub payload: &'a str,
     pub channels: Option<&'a [String]>,
-    pub retention_days: i64,
+    pub tags: Option<&'a [String]>,
+    /// Deliver no earlier than this (`deliverAt`); `None` means now.
+    pub deliver_at: Option<DateTime<Utc>>,
+    pub retention_hours: i64,
     /// The message's timestamp, chosen by the caller so that the response (and its
     /// idempotency record) can be written in the same statement.
     pub created_at: DateTime<Utc>,
@@ -72,12 +80,13 @@ pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>)
     };
     sqlx::query_scalar(&format!(
         "WITH m AS (
-             INSERT INTO messages (id, org_id, app_id, event_type, event_id, payload, channels, created_at, expires_at)
-             VALUES ($4, $5, $1, $2, $6, $7, $8, $11, $11 + make_interval(days => $9::int))
+             INSERT INTO messages (id, org_id, app_id, event_type, event_id, payload, channels, tags, deliver_at,
+                                   created_at, expires_at)
+             VALUES ($4, $5, $1, $2, $6, $7, $8, $15, $16, $11, $11 + make_interval(hours => $9::int))
              RETURNING id, created_at),
          d AS (
              INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_attempt_at)
-             SELECT $5, $1, m.id, e.id, now() FROM m, ({endpoints}) e
+             SELECT $5, $1, m.id, e.id, coalesce($16, now()) FROM m, ({endpoints}) e
              RETURNING 1),
          i AS (
              UPDATE idempotency_keys SET status_code = $13, response = $14, completed_at = now()
@@ -95,12 +104,14 @@ pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>)
     .bind(m.event_id) // $6
     .bind(m.payload) // $7
     .bind(m.channels) // $8
-    .bind(m.retention_days as i32) // $9
+    .bind(m.retention_hours as i32) // $9
     .bind(m.only_endpoint) // $10
     .bind(m.created_at) // $11
     .bind(key) // $12
     .bind(code) // $13
     .bind(body) // $14
+    .bind(m.tags) // $15
+    .bind(m.deliver_at) // $16
     .fetch_one(db)
     .await
 }
@@ -129,6 +140,21 @@ pub async fn get(
     .await
 }
 
+/// The application's messages with these ids (in no particular order).
+pub async fn get_many(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    ids: &[String],
+) -> sqlx::Result<Vec<MessageRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM messages WHERE app_id = $1 AND id = ANY($2)"
+    ))
+    .bind(app_id)
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}
+
 pub async fn get_by_event_id(
     db: impl PgExecutor<'_>,
     app_id: &str,
@@ -148,6 +174,8 @@ pub async fn get_by_event_id(
 pub struct MessageFilter {
     pub event_types: Option<Vec<String>>,
     pub channel: Option<String>,
+    /// Only messages carrying this tag.
+    pub tag: Option<String>,
     pub before: Option<DateTime<Utc>>,
     pub after: Option<DateTime<Utc>>,
     /// How the message's deliveries stand (portal log): `Success` when every delivery
@@ -165,6 +193,9 @@ impl MessageFilter {
         }
         if let Some(ch) = &self.channel {
             qb.push(" AND ").push_bind(ch).push(" = ANY(m.channels)");
+        }
+        if let Some(tag) = &self.tag {
+            qb.push(" AND m.tags @> ARRAY[").push_bind(tag).push("]::text[]");
         }
         if let Some(b) = self.before {
             qb.push(" AND m.created_at < ").push_bind(b);

@@ -9,6 +9,7 @@ pub mod event_types;
 pub mod idempotency;
 pub mod messages;
 pub mod orgs;
+pub mod tasks;
 pub mod users;
 
 use crate::types::{ListResponse, Ordering};

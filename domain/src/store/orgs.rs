@@ -112,36 +112,68 @@ pub async fn revoke_api_key(db: impl PgExecutor<'_>, org_id: &str, key_id: &str)
 
 // ------------------------------------------------------------------ consumer portal tokens
 
-pub async fn insert_portal_token(
-    db: impl PgExecutor<'_>,
-    token_hash: &[u8],
-    org_id: &str,
-    app_id: &str,
-    read_only: bool,
-    expires_at: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO portal_tokens (token_hash, org_id, app_id, read_only, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(token_hash)
-        .bind(org_id)
-        .bind(app_id)
-        .bind(read_only)
-        .bind(expires_at)
-        .execute(db)
-        .await?;
+pub struct NewPortalToken<'a> {
+    pub token_hash: &'a [u8],
+    pub org_id: &'a str,
+    pub app_id: &'a str,
+    pub read_only: bool,
+    pub feature_flags: &'a [String],
+    pub session_id: Option<&'a str>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_portal_token(db: impl PgExecutor<'_>, t: &NewPortalToken<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO portal_tokens (token_hash, org_id, app_id, read_only, feature_flags, session_id, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(t.token_hash)
+    .bind(t.org_id)
+    .bind(t.app_id)
+    .bind(t.read_only)
+    .bind(t.feature_flags)
+    .bind(t.session_id)
+    .bind(t.expires_at)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
-/// (org_id, app_id, read_only) of a live portal token.
+/// (org_id, app_id, read_only, feature flags) of a live portal token.
 pub async fn find_portal_token(
     db: impl PgExecutor<'_>,
     token_hash: &[u8],
-) -> sqlx::Result<Option<(String, String, bool)>> {
+) -> sqlx::Result<Option<(String, String, bool, Vec<String>)>> {
     sqlx::query_as(
-        "SELECT org_id, app_id, read_only FROM portal_tokens WHERE token_hash = $1 AND expires_at > now()",
+        "SELECT org_id, app_id, read_only, coalesce(feature_flags, '{}') FROM portal_tokens
+         WHERE token_hash = $1 AND expires_at > now()",
     )
     .bind(token_hash)
     .fetch_optional(db)
     .await
+}
+
+/// Makes the application's live portal tokens (only those of `session_ids`, when given)
+/// expire at `at` at the latest. Returns how many were cut short.
+pub async fn expire_portal_tokens(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    app_id: &str,
+    session_ids: Option<&[String]>,
+    at: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE portal_tokens SET expires_at = $4
+         WHERE org_id = $1 AND app_id = $2 AND expires_at > $4
+           AND ($3::text[] IS NULL OR session_id = ANY($3))",
+    )
+    .bind(org_id)
+    .bind(app_id)
+    .bind(session_ids)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
 }
 
 pub async fn delete_portal_token(db: impl PgExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<bool> {

@@ -15,6 +15,8 @@ pub fn router() -> Router<AppState> {
             get(fetch).put(upsert).patch(patch).delete(remove),
         )
         .route("/api/v1/auth/app-portal-access/{app_id}", post(portal_access))
+        .route("/api/v1/auth/dashboard-access/{app_id}", post(dashboard_access))
+        .route("/api/v1/auth/app/{app_id}/expire-all", post(expire_all))
         .route("/api/v1/auth/logout", post(logout))
 }
 
@@ -32,7 +34,9 @@ async fn list(
     q: Params,
 ) -> ApiResult<Json<ListResponse<ApplicationOut>>> {
     Ok(Json(
-        s.services.list_apps(&t, &q.page(Ordering::Ascending)).await?,
+        s.services
+            .list_apps(&t, q.app_filter(), &q.page(Ordering::Ascending))
+            .await?,
     ))
 }
 
@@ -90,6 +94,45 @@ async fn portal_access(
     Ok(Json(s.services.app_portal_access(&t, &app, input).await?))
 }
 
-async fn logout(Auth(_): Auth) -> StatusCode {
-    StatusCode::NO_CONTENT
+/// The deprecated form of app-portal-access, still in the SDKs: a full portal for an hour.
+async fn dashboard_access(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(app): Path<String>,
+) -> ApiResult<Json<DashboardAccessOut>> {
+    let out = s.services.app_portal_access(&t, &app, Default::default()).await?;
+    Ok(Json(DashboardAccessOut {
+        url: out.url,
+        token: out.token,
+    }))
+}
+
+async fn expire_all(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(app): Path<String>,
+    JsonOrDefault(input): JsonOrDefault<ApplicationTokenExpireIn>,
+) -> ApiResult<StatusCode> {
+    s.services.expire_portal_tokens(&t, &app, input).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Called with an app-portal token (`appsk_…`), ends it, as in Svix; an organisation API key
+/// is not ended this way (revoke it in the portal), so that call answers 409.
+async fn logout(
+    State(s): State<AppState>,
+    Auth(_): Auth,
+    scope: Option<axum::Extension<super::extract::AppScope>>,
+) -> ApiResult<StatusCode> {
+    match scope {
+        Some(scope) => {
+            s.services.logout_portal_token(&scope.token).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(super::error::ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "auth/logout ends an app-portal token (appsk_…); an API key is revoked on the portal's API keys page",
+        )),
+    }
 }

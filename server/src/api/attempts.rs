@@ -10,6 +10,12 @@ use domain::types::*;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/app/{app_id}/attempt/msg/{msg_id}", get(by_msg))
+        // the older SDKs' paths for the same lists (deprecated in Svix, still served)
+        .route("/api/v1/app/{app_id}/msg/{msg_id}/attempt", get(by_msg))
+        .route(
+            "/api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/attempt",
+            get(by_msg_and_endpoint),
+        )
         .route(
             "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}",
             get(by_endpoint),
@@ -45,6 +51,22 @@ async fn by_msg(
     Ok(Json(
         s.services
             .list_attempts_by_msg(&t, &app, &msg, &q.attempt_filter(), q.with_content(), &page)
+            .await?,
+    ))
+}
+
+async fn by_msg_and_endpoint(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path((app, msg, ep)): Path<(String, String, String)>,
+    q: Params,
+) -> ApiResult<Json<ListResponse<MessageAttemptOut>>> {
+    let page = q.page(Ordering::Descending);
+    let mut filter = q.attempt_filter();
+    filter.endpoint_id = Some(ep);
+    Ok(Json(
+        s.services
+            .list_attempts_by_msg(&t, &app, &msg, &filter, q.with_content(), &page)
             .await?,
     ))
 }

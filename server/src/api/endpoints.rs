@@ -28,6 +28,10 @@ pub fn router() -> Router<AppState> {
             post(recover),
         )
         .route(
+            "/api/v1/app/{app_id}/endpoint/{endpoint_id}/replay-missing",
+            post(replay_missing),
+        )
+        .route(
             "/api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example",
             post(send_example),
         )
@@ -157,6 +161,16 @@ async fn recover(
     ApiJson(body): ApiJson<RecoverIn>,
 ) -> ApiResult<(StatusCode, Json<RecoverOut>)> {
     let (out, _) = s.services.recover_endpoint(&t, &app, &ep, body).await?;
+    Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
+async fn replay_missing(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path((app, ep)): P2,
+    ApiJson(body): ApiJson<ReplayIn>,
+) -> ApiResult<(StatusCode, Json<TaskStartedOut>)> {
+    let (out, _) = s.services.replay_missing(&t, &app, &ep, body).await?;
     Ok((StatusCode::ACCEPTED, Json(out)))
 }
 

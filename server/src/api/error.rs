@@ -76,6 +76,11 @@ impl IntoResponse for ApiError {
                     StatusCode::TOO_MANY_REQUESTS,
                     json!({"code": "rate_limited", "detail": detail}),
                 ),
+                DomainError::Database(e) if is_unstorable_text(&e) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"detail": [{"loc": ["body"], "type": "value_error",
+                        "msg": "the request holds text PostgreSQL cannot store (a NUL character or an invalid byte sequence)"}]}),
+                ),
                 e @ (DomainError::Database(_) | DomainError::Internal(_)) => {
                     let mut chain = e.to_string();
                     let mut src = std::error::Error::source(&e);
@@ -94,4 +99,13 @@ impl IntoResponse for ApiError {
         };
         (status, Json(body)).into_response()
     }
+}
+
+/// SQLSTATE 22021 (a byte sequence the encoding refuses, as NUL in text) and 22P05 (an escape
+/// jsonb cannot hold, as \u0000): the client's data, never a server fault. The extractors refuse
+/// such input first; this keeps any path they miss a 4xx.
+fn is_unstorable_text(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "22021" || c == "22P05")
 }

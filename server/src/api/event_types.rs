@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
 async fn list(
     State(s): State<AppState>,
     Auth(t): Auth,
+    app_token: Option<axum::Extension<super::extract::AppScope>>,
     q: Params,
 ) -> ApiResult<Json<ListResponse<EventTypeOut>>> {
     let mut list = s
@@ -29,6 +30,10 @@ async fn list(
             &q.page(Ordering::Ascending),
         )
         .await?;
+    // An app-portal token sees event types behind a feature flag only when it carries the flag.
+    if let Some(a) = app_token {
+        list.data.retain(|e| a.scope.sees_flag(e.feature_flag.as_deref()));
+    }
     // The spec's default: the schemas only when asked for (`with_content=true`).
     if !q.with_content.unwrap_or(false) {
         list.data.iter_mut().for_each(|e| e.schemas = None);

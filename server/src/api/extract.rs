@@ -26,7 +26,16 @@ impl FromRequestParts<AppState> for Auth {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                super::guard::header_text("Authorization", v).map_err(|_| {
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "authentication_failed",
+                        "the Authorization header must be visible ASCII: 'Bearer <api key>'",
+                    )
+                })
+            })
+            .transpose()?
             .ok_or_else(|| {
                 ApiError::new(
                     StatusCode::UNAUTHORIZED,
@@ -46,10 +55,75 @@ impl FromRequestParts<AppState> for Auth {
                     "the Authorization header must be 'Bearer <api key>'",
                 )
             })?;
-        let tenant = state.services.authenticate_api_key(token).await?;
+        let tenant = if token.starts_with("appsk_") {
+            let scope = state.services.resolve_portal_token(token).await.map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "authentication_failed",
+                    "invalid or expired app-portal token",
+                )
+            })?;
+            check_app_scope(state, parts, &scope).await?;
+            let tenant = scope.tenant.clone();
+            parts.extensions.insert(AppScope {
+                scope,
+                token: token.to_string(),
+            });
+            tenant
+        } else {
+            state.services.authenticate_api_key(token).await?
+        };
         parts.extensions.insert(tenant.clone());
         Ok(Auth(tenant))
     }
+}
+
+/// Set on requests made with an app-portal token (`appsk_…`): the one application it reaches.
+#[derive(Clone)]
+pub struct AppScope {
+    pub scope: domain::service::accounts::PortalScope,
+    pub token: String,
+}
+
+/// An app-portal token reaches its own application's paths (read-only tokens only to read),
+/// the event-type catalogue to read, and `auth/logout`. Another application's paths answer
+/// 404, as if they did not exist; anything else 403.
+async fn check_app_scope(
+    state: &AppState,
+    parts: &Parts,
+    scope: &domain::service::accounts::PortalScope,
+) -> Result<(), ApiError> {
+    let path = parts.uri.path();
+    let reads = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
+    let forbidden = |why: &str| ApiError::new(StatusCode::FORBIDDEN, "forbidden", why.to_string());
+    if path == "/api/v1/auth/logout"
+        || (reads && (path == "/api/v1/event-type" || path.starts_with("/api/v1/event-type/")))
+    {
+        return Ok(());
+    }
+    let Some(rest) = path.strip_prefix("/api/v1/app/") else {
+        return Err(forbidden(
+            "an app-portal token reaches only its own application's paths",
+        ));
+    };
+    let (app, below) = rest.split_once('/').unwrap_or((rest, ""));
+    let app = percent_encoding::percent_decode_str(app).decode_utf8_lossy();
+    match state.services.app(&scope.tenant, &app).await {
+        Ok(row) if row.id == scope.app_id => {}
+        Ok(_) | Err(domain::DomainError::NotFound(_)) => {
+            return Err(domain::DomainError::NotFound("application").into())
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if !reads && below.is_empty() {
+        return Err(forbidden(
+            "an app-portal token cannot change or delete its application",
+        ));
+    }
+    if !reads && scope.read_only {
+        return Err(forbidden("this app-portal token is read-only"));
+    }
+    Ok(())
 }
 
 /// A JSON body. Malformed JSON is a 400, a body of the wrong shape a 422 naming the field,
@@ -89,6 +163,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body is empty; send a JSON object",
         ));
     }
+    if has_nul_escape(bytes) {
+        if let Some(loc) = nul_location(bytes) {
+            return Err(ApiError::validation(
+                loc,
+                "text may not contain the NUL character (\\u0000); only a message's payload may",
+            ));
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -111,8 +193,49 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// Every query parameter the list endpoints understand. Unknown ones are ignored (the SDKs send
-/// extras such as `tag` and `expanded_statuses`).
+/// Whether the body may hold an escaped NUL (`\u0000` after an even run of backslashes):
+/// a cheap scan, so that only such rare bodies are parsed twice.
+fn has_nul_escape(bytes: &[u8]) -> bool {
+    bytes.windows(6).enumerate().any(|(i, w)| {
+        w == b"\\u0000" && bytes[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    })
+}
+
+/// Where a string or key holding NUL sits, outside the top-level `payload` (kept as text,
+/// byte for byte, so NUL is fine there). PostgreSQL's text and jsonb cannot hold NUL.
+fn nul_location(bytes: &[u8]) -> Option<Vec<String>> {
+    fn walk(v: &serde_json::Value, path: &mut Vec<String>) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().enumerate().any(|(i, item)| {
+                path.push(i.to_string());
+                let found = walk(item, path);
+                if !found {
+                    path.pop();
+                }
+                found
+            }),
+            serde_json::Value::Object(map) => map.iter().any(|(k, item)| {
+                if path.len() == 1 && k == "payload" {
+                    return false;
+                }
+                path.push(k.clone());
+                let found = k.contains('\0') || walk(item, path);
+                if !found {
+                    path.pop();
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut path = vec!["body".to_string()];
+    walk(&v, &mut path).then_some(path)
+}
+
+/// Every query parameter the list endpoints understand, each acted on as Svix does. Names Svix
+/// does not know are ignored, as the Svix server ignores them.
 #[derive(Debug, Default)]
 pub struct Params {
     pub limit: Option<i64>,
@@ -120,6 +243,7 @@ pub struct Params {
     pub order: Option<Ordering>,
     pub event_types: Option<Vec<String>>,
     pub channel: Option<String>,
+    pub tag: Option<String>,
     pub before: Option<DateTime<Utc>>,
     pub after: Option<DateTime<Utc>>,
     pub since: Option<DateTime<Utc>>,
@@ -128,6 +252,9 @@ pub struct Params {
     pub status_code_class: Option<i32>,
     pub endpoint_id: Option<String>,
     pub with_content: Option<bool>,
+    pub with_msg: Option<bool>,
+    pub exclude_apps_with_no_endpoints: Option<bool>,
+    pub exclude_apps_with_disabled_endpoints: Option<bool>,
     pub include_archived: Option<bool>,
     pub expunge: Option<bool>,
     pub get_if_exists: Option<bool>,
@@ -145,6 +272,7 @@ impl Params {
         MessageFilter {
             event_types: self.event_types.clone(),
             channel: self.channel.clone(),
+            tag: self.tag.clone(),
             before: self.before,
             after: self.after,
             outcome: None,
@@ -157,11 +285,48 @@ impl Params {
             status: self.status,
             status_code_class: self.status_code_class,
             endpoint_id: self.endpoint_id.clone(),
+            with_msg: self.with_msg(),
         }
     }
     pub fn with_content(&self) -> bool {
         self.with_content.unwrap_or(true)
     }
+    pub fn app_filter(&self) -> domain::store::applications::AppFilter {
+        domain::store::applications::AppFilter {
+            without_endpoints: self.exclude_apps_with_no_endpoints.unwrap_or(false),
+            with_disabled_endpoints: self.exclude_apps_with_disabled_endpoints.unwrap_or(false),
+        }
+    }
+    pub fn with_msg(&self) -> bool {
+        self.with_msg.unwrap_or(false)
+    }
+}
+
+/// Decodes a query component (`+` is a space). NUL and bytes that are not UTF-8 can name
+/// nothing Hookline stores, so they are refused rather than passed on.
+pub fn decode_query_component(raw: &str) -> Result<String, &'static str> {
+    let spaced = raw.replace('+', " ");
+    let s = percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map_err(|_| "is not valid UTF-8")?;
+    if s.contains('\0') {
+        return Err("contains a NUL character");
+    }
+    Ok(s.into_owned())
+}
+
+/// The decoded query pairs; a 422 naming the parameter for NUL or invalid UTF-8.
+pub fn query_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode_query_component(k)
+            .map_err(|why| bad_query("?", format!("a query parameter's name {why}")))?;
+        let value = decode_query_component(v)
+            .map_err(|why| bad_query(&key, format!("the value of '{key}' {why}")))?;
+        out.push((key, value));
+    }
+    Ok(out)
 }
 
 fn bad_query(name: &str, msg: String) -> ApiError {
@@ -193,9 +358,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let mut p = Params::default();
         let query = parts.uri.query().unwrap_or("");
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        for (k, v) in query_pairs(query)? {
             let v = v.trim();
-            match k.as_ref() {
+            match k.as_str() {
                 "limit" => {
                     let n: i64 = v.parse().map_err(|_| {
                         bad_query("limit", format!("limit must be a whole number, not '{v}'"))
@@ -228,6 +393,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                     );
                 }
                 "channel" if !v.is_empty() => p.channel = Some(v.to_string()),
+                "tag" if !v.is_empty() => p.tag = Some(v.to_string()),
                 "before" => p.before = Some(parse_time("before", v)?),
                 "after" => p.after = Some(parse_time("after", v)?),
                 "since" => p.since = Some(parse_time("since", v)?),
@@ -258,6 +424,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                 }
                 "endpoint_id" if !v.is_empty() => p.endpoint_id = Some(v.to_string()),
                 "with_content" => p.with_content = Some(parse_bool("with_content", v)?),
+                "with_msg" => p.with_msg = Some(parse_bool("with_msg", v)?),
+                // Hookline's statuses are the same either way; the value must still be a bool
+                "expanded_statuses" => {
+                    parse_bool("expanded_statuses", v)?;
+                }
+                "exclude_apps_with_no_endpoints" => {
+                    p.exclude_apps_with_no_endpoints = Some(parse_bool("exclude_apps_with_no_endpoints", v)?)
+                }
+                "exclude_apps_with_disabled_endpoints" => {
+                    p.exclude_apps_with_disabled_endpoints =
+                        Some(parse_bool("exclude_apps_with_disabled_endpoints", v)?)
+                }
+                // Hookline has no Svix Play endpoints, so none are ever excluded
+                "exclude_apps_with_svix_play_endpoints" => {
+                    parse_bool("exclude_apps_with_svix_play_endpoints", v)?;
+                }
                 "include_archived" => p.include_archived = Some(parse_bool("include_archived", v)?),
                 "expunge" => p.expunge = Some(parse_bool("expunge", v)?),
                 "get_if_exists" => p.get_if_exists = Some(parse_bool("get_if_exists", v)?),
@@ -286,5 +468,42 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for JsonOrDefault<T> {
             return Ok(Self(T::default()));
         }
         parse_json(&bytes).map(JsonOrDefault)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_is_refused_in_any_string_but_the_payload() {
+        assert!(has_nul_escape(br#"{"name":"a\u0000"}"#));
+        assert!(
+            !has_nul_escape(br#"{"name":"a\\u0000"}"#),
+            "an escaped backslash, then text"
+        );
+        assert_eq!(
+            nul_location(br#"{"name":"x","metadata":{"k":"a\u0000"}}"#),
+            Some(vec!["body".into(), "metadata".into(), "k".into()])
+        );
+        assert_eq!(
+            nul_location(br#"{"schemas":{"1":{"enum":["ok","\u0000"]}}}"#),
+            Some(vec![
+                "body".into(),
+                "schemas".into(),
+                "1".into(),
+                "enum".into(),
+                "1".into()
+            ])
+        );
+        assert_eq!(
+            nul_location(br#"{"eventType":"a","payload":{"s":"\u0000"}}"#),
+            None
+        );
+        let err = parse_json::<serde_json::Value>(br#"{"description":"\u0000"}"#).unwrap_err();
+        assert!(matches!(
+            err,
+            ApiError::Domain(domain::DomainError::Validation(_))
+        ));
     }
 }

@@ -30,13 +30,12 @@ pub async fn middleware(State(state): State<AppState>, req: Request, next: Next)
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let Some(key) = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-    else {
+    let Some(raw) = req.headers().get("idempotency-key") else {
         return next.run(req).await;
+    };
+    let key = match super::guard::header_text("Idempotency-Key", raw) {
+        Ok(k) => k.to_owned(),
+        Err(e) => return e.into_response(),
     };
     match run(state, key, req, next).await {
         Ok(r) | Err(r) => r,

@@ -6,9 +6,11 @@ mod endpoints;
 pub mod error;
 mod event_types;
 pub mod extract;
+mod guard;
 mod health;
 pub mod idempotency;
 mod messages;
+mod tasks;
 
 use crate::config::Settings;
 use axum::extract::FromRef;
@@ -35,8 +37,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(attempts::router())
         .merge(event_types::router())
         .merge(health::router())
+        .merge(tasks::router())
+        .route("/api", axum::routing::any(guard::not_found))
+        .route("/api/{*rest}", axum::routing::any(guard::not_found))
         .layer(axum::middleware::from_fn_with_state(
             state,
             idempotency::middleware,
         ))
+        .layer(axum::middleware::from_fn(guard::middleware))
 }

@@ -41,7 +41,7 @@ async fn bad_urls_unknown_event_types_and_bad_uids_are_refused_with_422() {
         (json!({"url": "not a url"}), "not a valid URL"),
         (json!({"url": "ftp://example.com/x"}), "http or https"),
         (
-            json!({"url": "https://example.com", "eventTypes": ["nope.missing"]}),
+            json!({"url": "https://example.com", "filterTypes": ["nope.missing"]}),
             "unknown event type 'nope.missing'",
         ),
         (
@@ -145,8 +145,8 @@ async fn an_empty_filter_list_is_refused_on_create_and_means_all_on_patch() {
     for (path, body, field) in [
         (
             format!("/api/v1/app/{id}/endpoint"),
-            json!({"url": "https://example.com", "eventTypes": []}),
-            "eventTypes",
+            json!({"url": "https://example.com", "filterTypes": []}),
+            "filterTypes",
         ),
         (
             format!("/api/v1/app/{id}/endpoint"),
@@ -166,17 +166,17 @@ async fn an_empty_filter_list_is_refused_on_create_and_means_all_on_patch() {
     }
     // PATCH's schema has no minimum: [] there means every type, as leaving the filter out does
     let ep = app
-        .create_endpoint(&id, json!({"url": "https://example.com", "eventTypes": ["a.b"]}))
+        .create_endpoint(&id, json!({"url": "https://example.com", "filterTypes": ["a.b"]}))
         .await;
     let (s, b) = app
         .call(
             reqwest::Method::PATCH,
             &format!("/api/v1/app/{id}/endpoint/{}", ep["id"].as_str().unwrap()),
-            Some(json!({"eventTypes": []})),
+            Some(json!({"filterTypes": []})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!(b["eventTypes"], json!(null));
+    assert_eq!(b["filterTypes"], json!(null));
 }
 
 #[tokio::test]

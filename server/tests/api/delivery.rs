@@ -16,6 +16,7 @@ async fn a_message_fans_out_to_every_endpoint_whose_event_type_filter_matches() 
     app.create_endpoint(&id, json!({"url": all.url("/all")})).await;
     app.create_endpoint(
         &id,
+        // `eventTypes`, the published spec's name, is accepted as an alias of `filterTypes`
         json!({"url": invoices.url("/i"), "eventTypes": ["invoice.paid"]}),
     )
     .await;

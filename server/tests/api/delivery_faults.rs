@@ -66,11 +66,11 @@ async fn deleting_an_endpoint_while_its_delivery_is_in_flight_does_not_stall_rec
     });
     let fast = Receiver::start().await;
     let doomed = app
-        .create_endpoint(&id, json!({"url": slow.url("/"), "eventTypes": ["slow.one"]}))
+        .create_endpoint(&id, json!({"url": slow.url("/"), "filterTypes": ["slow.one"]}))
         .await;
     let doomed = doomed["id"].as_str().unwrap();
     let kept = app
-        .create_endpoint(&id, json!({"url": fast.url("/"), "eventTypes": ["fast.one"]}))
+        .create_endpoint(&id, json!({"url": fast.url("/"), "filterTypes": ["fast.one"]}))
         .await;
     let kept = kept["id"].as_str().unwrap();
     app.send(&id, json!({"eventType": "slow.one", "payload": {}}))
@@ -355,9 +355,9 @@ async fn a_slow_endpoints_backlog_does_not_hold_up_another_endpoint() {
         ..Reply::status(200)
     });
     let fast = Receiver::start().await;
-    app.create_endpoint(&id, json!({"url": slow.url("/"), "eventTypes": ["slow.one"]}))
+    app.create_endpoint(&id, json!({"url": slow.url("/"), "filterTypes": ["slow.one"]}))
         .await;
-    app.create_endpoint(&id, json!({"url": fast.url("/"), "eventTypes": ["fast.one"]}))
+    app.create_endpoint(&id, json!({"url": fast.url("/"), "filterTypes": ["fast.one"]}))
         .await;
     for i in 0..6 {
         app.send(&id, json!({"eventType": "slow.one", "payload": {"i": i}}))

@@ -552,7 +552,7 @@ async fn the_endpoint_form_edits_headers_and_settings_and_refuses_bad_input_whol
     assert_eq!(s, StatusCode::OK, "{body}");
     let got = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}")).await;
     assert_eq!(got["url"], r.url("/two"));
-    assert_eq!(got["eventTypes"], json!(["c.d"]));
+    assert_eq!(got["filterTypes"], json!(["c.d"]));
     assert_eq!(got["channels"], json!(["eu", "us"]));
     assert_eq!(got["throttleRate"], 7);
     let headers = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}/headers")).await;
@@ -856,14 +856,14 @@ async fn the_message_log_filters_searches_and_pages() {
         &app,
         &key,
         &format!("/api/v1/app/{a}/endpoint"),
-        json!({"url": ok.url("/"), "eventTypes": ["order.paid"]}),
+        json!({"url": ok.url("/"), "filterTypes": ["order.paid"]}),
     )
     .await;
     post(
         &app,
         &key,
         &format!("/api/v1/app/{a}/endpoint"),
-        json!({"url": bad.url("/"), "eventTypes": ["order.refunded"]}),
+        json!({"url": bad.url("/"), "filterTypes": ["order.refunded"]}),
     )
     .await;
     let mut paid = vec![];
@@ -1146,7 +1146,7 @@ async fn an_archived_event_type_stays_subscribed_without_blocking_other_edits() 
         &app,
         &key,
         &format!("/api/v1/app/{a}/endpoint"),
-        json!({"url": "http://127.0.0.1:9/", "eventTypes": ["a.b", "c.d"]}),
+        json!({"url": "http://127.0.0.1:9/", "filterTypes": ["a.b", "c.d"]}),
     )
     .await;
     let ep = ep["id"].as_str().unwrap();
@@ -1175,7 +1175,7 @@ async fn an_archived_event_type_stays_subscribed_without_blocking_other_edits() 
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let got = get(&app, &key, &format!("/api/v1/app/{a}/endpoint/{ep}")).await;
-    assert_eq!(got["eventTypes"], json!(["a.b", "c.d"]));
+    assert_eq!(got["filterTypes"], json!(["a.b", "c.d"]));
     assert_eq!(got["url"], "http://127.0.0.1:10/");
     // but a new subscription to it is refused
     let (s, _) = app
@@ -1183,7 +1183,7 @@ async fn an_archived_event_type_stays_subscribed_without_blocking_other_edits() 
             &key,
             reqwest::Method::POST,
             &format!("/api/v1/app/{a}/endpoint"),
-            Some(json!({"url": "http://127.0.0.1:11/", "eventTypes": ["a.b"]})),
+            Some(json!({"url": "http://127.0.0.1:11/", "filterTypes": ["a.b"]})),
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);

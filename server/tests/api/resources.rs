@@ -80,11 +80,11 @@ async fn endpoints_support_update_patch_headers_and_delete() {
         .call(
             Method::PATCH,
             &format!("/api/v1/app/{id}/endpoint/main"),
-            Some(json!({"eventTypes": ["a.b"], "rateLimit": 10})),
+            Some(json!({"filterTypes": ["a.b"], "rateLimit": 10})),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{p}");
-    assert_eq!(p["eventTypes"], json!(["a.b"]));
+    assert_eq!(p["filterTypes"], json!(["a.b"]));
     assert_eq!(p["throttleRate"], 10);
     assert_eq!(p["description"], "primary");
     let (s, u) = app
@@ -96,7 +96,7 @@ async fn endpoints_support_update_patch_headers_and_delete() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(u["url"], "https://example.com/2");
-    assert_eq!(u["eventTypes"], json!(null));
+    assert_eq!(u["filterTypes"], json!(null));
     let hp = format!("/api/v1/app/{id}/endpoint/main/headers");
     assert_eq!(
         app.call(

@@ -1,0 +1,277 @@
+//! Sorting a claimed batch into sends, deferrals and failures, and the send of one delivery.
+use super::record::{next_state, record_metrics};
+use super::*;
+
+impl Engine {
+    /// Sorts a claimed batch into sends, deferrals (throttle, open breaker) and failures
+    /// (disabled endpoints), then spawns the sends.
+    pub(super) async fn dispatch(
+        &self,
+        batch: Vec<ClaimedDelivery>,
+        lease_ends: Instant,
+        tx: &mpsc::Sender<Outcome>,
+    ) -> Result<(), sqlx::Error> {
+        let inner = &self.inner;
+        let now = Utc::now();
+        let probe_window = chrono::Duration::from_std(inner.cfg.request_timeout + Duration::from_secs(5))
+            .unwrap_or_default();
+        // (id, lease, due at, holds a reserved throttle slot)
+        let mut defer: Vec<(i64, DateTime<Utc>, DateTime<Utc>, bool)> = Vec::new();
+        let mut disabled: Vec<(i64, DateTime<Utc>)> = Vec::new();
+        let mut probing: HashMap<String, bool> = HashMap::new();
+        // rows of throttled endpoints or applications still to be given a slot, in claim order
+        let mut throttled: Vec<ToSend> = Vec::new();
+        let mut to_send = Vec::with_capacity(batch.len());
+        for d in batch {
+            let mut probe = false;
+            if d.disabled {
+                disabled.push((d.id, d.leased_until));
+                continue;
+            }
+            if let Some(until) = d.circuit_open_until {
+                if until > now {
+                    defer.push((d.id, d.leased_until, until, false));
+                    continue;
+                }
+                // Half-open: exactly one probe across all workers.
+                let won = match probing.get(&d.endpoint_id) {
+                    Some(_) => false,
+                    None => {
+                        let w = endpoints::take_probe(&inner.pool, &d.endpoint_id, until, now + probe_window)
+                            .await?;
+                        probing.insert(d.endpoint_id.clone(), w);
+                        w
+                    }
+                };
+                if !won {
+                    defer.push((d.id, d.leased_until, now + probe_window, false));
+                    continue;
+                }
+                probe = true;
+            }
+            let throttled_here =
+                d.throttle_rate.is_some_and(|r| r > 0) || d.app_throttle_rate.is_some_and(|r| r > 0);
+            // A row that comes due on the slot reserved for it is sent without asking again.
+            if throttled_here && !d.throttle_slot {
+                throttled.push((d, probe));
+                continue;
+            }
+            to_send.push((d, probe));
+        }
+        // Throttled rows get successive send slots of their endpoint and of their application,
+        // each reserved in one statement: a row due now is sent; the others wait for their own
+        // slot and are then sent without being deferred again (each row is put back once).
+        let slotted = super::throttle::assign_slots(&inner.pool, throttled).await?;
+        let reserved_at = Utc::now();
+        for ((d, probe), at) in slotted {
+            if at <= reserved_at {
+                to_send.push((d, probe));
+            } else {
+                metrics::counter!("hookline_deliveries_deferred_total", "reason" => "throttle").increment(1);
+                defer.push((d.id, d.leased_until, at, true));
+            }
+        }
+        if !defer.is_empty() {
+            let ids: Vec<i64> = defer.iter().map(|d| d.0).collect();
+            let leases: Vec<DateTime<Utc>> = defer.iter().map(|d| d.1).collect();
+            let at: Vec<DateTime<Utc>> = defer.iter().map(|d| d.2).collect();
+            let reserved: Vec<bool> = defer.iter().map(|d| d.3).collect();
+            deliveries::release(&inner.pool, &ids, &leases, &at, &reserved).await?;
+            inner.wake.notify_one();
+        }
+        if !disabled.is_empty() {
+            let (ids, leases): (Vec<_>, Vec<_>) = disabled.into_iter().unzip();
+            deliveries::fail_without_attempt(&inner.pool, &ids, &leases).await?;
+        }
+        if to_send.is_empty() {
+            return Ok(());
+        }
+        let keys = Arc::new(self.signing_keys(to_send.iter().map(|(d, _)| d)));
+        for (d, probe) in to_send {
+            let Ok(slot) = inner.slots.clone().try_acquire_owned() else {
+                // Cannot happen (we claimed no more than the free slots); the lease covers it.
+                continue;
+            };
+            let ep_sem = self.endpoint_semaphore(&d.endpoint_id);
+            let ep_room = ep_sem.clone();
+            // Taken here rather than in the task, so the room the next claim sees is exact.
+            let permit_now = ep_sem.clone().try_acquire_owned().ok();
+            let engine = self.clone();
+            let keys = keys.clone();
+            let tx = tx.clone();
+            let span = info_span!("delivery", msg_id = %d.message_id, endpoint_id = %d.endpoint_id, attempt = d.attempt_count + 1);
+            tokio::spawn(
+                async move {
+                    let _slot = slot;
+                    let _ep = match permit_now {
+                        Some(permit) => permit,
+                        None => {
+                            let permit = ep_sem.acquire_owned().await;
+                            if !engine.lease_covers_a_send(lease_ends) {
+                                // It waited too long behind the endpoint's other sends: another
+                                // worker may take it once the lease ends, so it goes back unsent.
+                                engine.give_back(&d).await;
+                                return;
+                            }
+                            match permit {
+                                Ok(p) => p,
+                                Err(_) => return, // the semaphore is never closed
+                            }
+                        }
+                    };
+                    let outcome = engine.attempt(d, probe, &keys).await;
+                    if tx.send(outcome).await.is_err() {
+                        warn!("recorder stopped; the delivery will be retried when its lease expires");
+                    }
+                    // The endpoint had no room, so claims were leaving its rows alone: now it has.
+                    let was_full = ep_room.available_permits() == 0;
+                    drop(_ep);
+                    if was_full {
+                        engine.inner.wake.notify_one();
+                    }
+                }
+                .instrument(span),
+            );
+        }
+        Ok(())
+    }
+
+    pub(super) fn endpoint_semaphore(&self, endpoint_id: &str) -> Arc<Semaphore> {
+        let limit = self.inner.cfg.per_endpoint_concurrency;
+        let mut map = self.inner.per_endpoint.lock().expect("semaphore map lock");
+        if map.len() > 10_000 {
+            map.retain(|_, s| s.available_permits() < limit);
+        }
+        map.entry(endpoint_id.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(limit)))
+            .clone()
+    }
+
+    /// Raw key bytes of every still-signing secret of the batch's endpoints, newest first,
+    /// opened once per endpoint.
+    pub(super) fn signing_keys<'a>(
+        &self,
+        batch: impl Iterator<Item = &'a ClaimedDelivery>,
+    ) -> HashMap<String, Vec<Vec<u8>>> {
+        let mut keys: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+        for d in batch {
+            if keys.contains_key(&d.endpoint_id) {
+                continue;
+            }
+            let opened = d
+                .secrets
+                .iter()
+                .filter_map(|sealed| match self.inner.secrets.open(sealed).map(|p| crate::signing::secret_bytes(&p)) {
+                    Ok(Ok(k)) => Some(k),
+                    _ => {
+                        warn!(endpoint_id = %d.endpoint_id, "an endpoint secret cannot be decrypted; check HOOKLINE_SECRET_KEY");
+                        None
+                    }
+                })
+                .collect();
+            keys.insert(d.endpoint_id.clone(), opened);
+        }
+        keys
+    }
+
+    pub(super) async fn attempt(
+        &self,
+        d: ClaimedDelivery,
+        probe: bool,
+        keys: &HashMap<String, Vec<Vec<u8>>>,
+    ) -> Outcome {
+        let cfg = &self.inner.cfg;
+        let now = Utc::now();
+        let trigger = match d.next_trigger {
+            deliveries::MANUAL_KEEPING_SCHEDULE => TriggerType::Manual,
+            t => TriggerType::try_from(t).unwrap_or(TriggerType::Scheduled),
+        };
+        let (result, (next_status, next_attempt_at)) = match d.payload.as_deref() {
+            Some(_) if keys.get(&d.endpoint_id).is_none_or(Vec::is_empty) => {
+                // Unsigned, it would be refused by every receiver that verifies (and blamed on
+                // the endpoint). Retried on schedule: the server's key may be put right.
+                let result = not_sent(
+                    E_SIGNING,
+                    "none of the endpoint's signing secrets can be decrypted; is HOOKLINE_SECRET_KEY the key they were made with?",
+                );
+                let next = next_state(cfg, &d, trigger, &result, now);
+                (result, next)
+            }
+            Some(payload) => {
+                let result = self
+                    .inner
+                    .sender
+                    .send(&Outgoing {
+                        url: &d.url,
+                        msg_id: &d.message_id,
+                        payload: payload.as_bytes(),
+                        keys: &keys[&d.endpoint_id],
+                        custom_headers: &d.headers.0,
+                        now,
+                    })
+                    .await;
+                let next = next_state(cfg, &d, trigger, &result, now);
+                (result, next)
+            }
+            // The payload was expunged (retention or by request): sending "{}" signed would
+            // pass for a real event, so the delivery fails for good instead, with the reason.
+            None => (
+                not_sent(
+                    E_EXPUNGED,
+                    "the message's payload was expunged (retention period or request)",
+                ),
+                (FAILED, now),
+            ),
+        };
+        record_metrics(&result, next_status);
+        debug!(status = result.status_code, error = ?result.error_code, "attempt finished");
+        let ok = result.ok();
+        Outcome {
+            endpoint_was_healthy: d.consecutive_failures == 0 && d.circuit_open_until.is_none(),
+            probe,
+            record: AttemptRecord {
+                delivery_id: d.id,
+                lease: d.leased_until,
+                attempt_id: ids::new_id(ids::ATTEMPT),
+                org_id: d.org_id,
+                app_id: d.app_id,
+                message_id: d.message_id,
+                endpoint_id: d.endpoint_id,
+                url: d.url,
+                status: if ok {
+                    MessageStatus::Success
+                } else {
+                    MessageStatus::Fail
+                },
+                trigger,
+                response_status_code: result.status_code.into(),
+                response: if result.body.is_empty() {
+                    result.error_detail.clone().unwrap_or_default()
+                } else {
+                    result.body
+                },
+                duration_ms: result.duration.as_millis() as i64,
+                error_code: result.error_code.map(str::to_owned),
+                request_headers: result.request_headers,
+                at: now,
+                next_status,
+                next_attempt_at,
+                counts_toward_schedule: d.next_trigger != deliveries::MANUAL_KEEPING_SCHEDULE,
+                claimed_trigger: d.next_trigger,
+            },
+        }
+    }
+}
+
+/// The outcome of an attempt that sent nothing, with the reason.
+pub(super) fn not_sent(code: &'static str, detail: &str) -> SendResult {
+    SendResult {
+        status_code: 0,
+        body: String::new(),
+        duration: Duration::ZERO,
+        error_code: Some(code),
+        error_detail: Some(format!("not sent: {detail}")),
+        retry_after: None,
+        request_headers: serde_json::Value::Null,
+    }
+}

@@ -1,0 +1,161 @@
+//! One worker process's delivery engine: the listener and retention sweeper here, the claim
+//! loop in `claim`, the sorting and sending of a claimed batch in `dispatch`, and the batching
+//! recorder in `record`.
+mod claim;
+mod dispatch;
+mod record;
+mod throttle;
+
+use super::breaker::BatchHealth;
+use super::sender::{Outgoing, SendResult, Sender, E_EXPUNGED, E_SIGNING};
+use super::DeliveryConfig;
+use crate::crypto::SecretBox;
+use crate::ids;
+use crate::store::deliveries::{self, AttemptRecord, ClaimedDelivery, FAILED, PENDING, SUCCESS};
+use crate::store::{self, endpoints};
+use crate::types::{MessageStatus, TriggerType};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info_span, warn, Instrument};
+
+const RECORD_BATCH: usize = 512;
+
+/// A running set of workers; the recorder flushes before `join` returns.
+pub struct EngineHandle {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl EngineHandle {
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// One worker process's delivery engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: sqlx::PgPool,
+    secrets: SecretBox,
+    cfg: DeliveryConfig,
+    sender: Sender,
+    wake: Notify,
+    slots: Arc<Semaphore>,
+    per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+/// A claimed delivery to send, and whether it is the half-open circuit's probe.
+type ToSend = (ClaimedDelivery, bool);
+
+struct Outcome {
+    record: AttemptRecord,
+    endpoint_was_healthy: bool,
+    /// The half-open circuit's single probe.
+    probe: bool,
+}
+
+impl Engine {
+    pub fn new(pool: sqlx::PgPool, secrets: SecretBox, cfg: DeliveryConfig) -> Self {
+        let sender = Sender::new(
+            cfg.guard.clone(),
+            cfg.request_timeout,
+            cfg.max_response_bytes,
+            cfg.per_endpoint_concurrency,
+        );
+        let slots = Arc::new(Semaphore::new(cfg.concurrency));
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                secrets,
+                cfg,
+                sender,
+                wake: Notify::new(),
+                slots,
+                per_endpoint: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Starts the listener, the recorder and the claim loop. Stops claiming when `cancel`
+    /// fires, lets in-flight sends finish and flushes their records.
+    pub fn start(self, cancel: CancellationToken) -> EngineHandle {
+        let (tx, rx) = mpsc::channel::<Outcome>(4 * RECORD_BATCH);
+        let recorder = tokio::spawn(self.clone().record_loop(rx));
+        let listener = tokio::spawn(self.clone().listen_loop(cancel.clone()));
+        let sweeper = tokio::spawn(self.clone().retention_loop(cancel.clone()));
+        let task = tokio::spawn(async move {
+            self.claim_loop(tx, cancel).await;
+            listener.abort();
+            sweeper.abort();
+            let _ = recorder.await;
+        });
+        EngineHandle { task }
+    }
+
+    /// Expunges the payloads of messages whose retention period has passed, in small batches
+    /// so that no sweep holds many row locks; every worker sweeps, skipping rows another
+    /// worker is already expunging.
+    async fn retention_loop(self, cancel: CancellationToken) {
+        const BATCH: i64 = 1_000;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(self.inner.cfg.retention_sweep) => {}
+            }
+            loop {
+                match store::messages::expunge_expired(&self.inner.pool, BATCH).await {
+                    Ok(n) => {
+                        if n > 0 {
+                            metrics::counter!("hookline_payloads_expunged_total").increment(n);
+                            debug!(expunged = n, "expired payloads expunged");
+                        }
+                        if n < BATCH as u64 || cancel.is_cancelled() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "retention sweep failed; will try again");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn listen_loop(self, cancel: CancellationToken) {
+        loop {
+            match sqlx::postgres::PgListener::connect_with(&self.inner.pool).await {
+                Ok(mut l) => {
+                    if let Err(e) = l.listen(store::DELIVERY_CHANNEL).await {
+                        warn!(error = %e, "LISTEN failed; relying on polling");
+                    } else {
+                        // Anything committed while we were not listening is picked up now.
+                        self.inner.wake.notify_one();
+                        loop {
+                            tokio::select! {
+                                _ = cancel.cancelled() => return,
+                                n = l.recv() => match n {
+                                    Ok(_) => self.inner.wake.notify_one(),
+                                    Err(e) => { warn!(error = %e, "LISTEN connection lost"); break; }
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => warn!(error = %e, "cannot open LISTEN connection; relying on polling"),
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
