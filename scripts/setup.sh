@@ -9,6 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED_TOOLS="$ROOT/../shared/tools/bin"   # prebuilt copies on the team's machines, if present
 LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
+SVIX_PY_VERSION=2.9.1
+SCHEMATHESIS_VERSION=4.32.5
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -75,10 +77,21 @@ setup_build() {
 
 setup_test_tools() {
   [ -x /usr/bin/chromium ] || apt_install chromium
-  if [ ! -x "$ROOT/.venv/bin/python" ] || ! "$ROOT/.venv/bin/python" -c 'import svix' 2>/dev/null; then
+  # The official Svix Python SDK and Schemathesis, pinned (the SDK suites and the fuzz run).
+  local want_py="svix==$SVIX_PY_VERSION schemathesis==$SCHEMATHESIS_VERSION"
+  if [ ! -x "$ROOT/.venv/bin/python" ] || [ "$(cat "$ROOT/.venv/.hookline-pins" 2>/dev/null)" != "$want_py" ]; then
     python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
-    say "python venv with the official Svix SDK"
-    python3 -m venv "$ROOT/.venv"
-    "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check 'svix>=1.60'
+    say "python venv with the official Svix SDK and Schemathesis"
+    [ -x "$ROOT/.venv/bin/python" ] || python3 -m venv "$ROOT/.venv"
+    # shellcheck disable=SC2086
+    "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check $want_py
+    echo "$want_py" >"$ROOT/.venv/.hookline-pins"
   fi
+  # The official Svix JavaScript SDK, pinned by server/tests/sdk/js/package-lock.json.
+  if [ ! -d "$ROOT/server/tests/sdk/js/node_modules/svix" ]; then
+    say "npm ci (the official Svix JavaScript SDK)"
+    (cd "$ROOT/server/tests/sdk/js" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  command -v unshare >/dev/null || apt_install util-linux
+  command -v ip >/dev/null || apt_install iproute2
 }

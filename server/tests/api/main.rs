@@ -10,6 +10,7 @@ mod delivery_faults;
 mod health_and_breaker;
 mod idempotency;
 mod no_server_errors;
+mod openapi;
 mod pagination_and_tenancy;
 mod portal;
 mod portal_pages;

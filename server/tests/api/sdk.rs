@@ -1,4 +1,5 @@
-//! The official Svix Python SDK, unmodified, drives Hookline through its `server_url` option.
+//! The official Svix SDKs, unmodified and pinned, drive Hookline: Python (PyPI `svix`) through
+//! its `server_url` option and JavaScript (npm `svix`) through `serverUrl`.
 use crate::helpers::*;
 use std::path::PathBuf;
 use std::process::Command;
@@ -41,4 +42,36 @@ async fn the_official_svix_python_sdk_works_against_hookline() {
         "SDK check failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(stdout.contains("ALL SDK CHECKS PASSED"), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_official_svix_javascript_sdk_works_against_hookline() {
+    let app = spawn_app().await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/js");
+    assert!(
+        dir.join("node_modules/svix").exists(),
+        "the JavaScript SDK test needs `npm ci` in server/tests/sdk/js (scripts/test runs it)"
+    );
+    let out = tokio::task::spawn_blocking({
+        let base = app.base.clone();
+        let key = app.key.clone();
+        move || {
+            Command::new("node")
+                .arg("check.mjs")
+                .current_dir(dir)
+                .env("HOOKLINE_URL", base)
+                .env("HOOKLINE_KEY", key)
+                .output()
+        }
+    })
+    .await
+    .unwrap()
+    .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "JS SDK check failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("JS SDK CHECKS PASSED"), "{stdout}");
 }
