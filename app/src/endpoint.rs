@@ -304,6 +304,38 @@ pub async fn recover_failed(app: String, endpoint: String, since: String) -> Res
     )
 }
 
+/// What a replay of missing messages queued, and its background task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replayed {
+    pub queued: i64,
+    pub task_id: String,
+}
+
+/// Sends the endpoint every message since `since` that its filters match and it never had.
+#[server(prefix = "/_fn", endpoint = "replay_missing")]
+pub async fn replay_missing(app: String, endpoint: String, since: String) -> Result<Replayed, PortalError> {
+    ssr::respond(
+        async move {
+            let t = ssr::tenant_for_change(&app).await?;
+            let since = parse_since(&since)
+                .ok_or_else(|| invalid("since", "Pick the date and time to replay from."))?;
+            if since > Utc::now() {
+                return Err(invalid("since", "Pick a time in the past."));
+            }
+            let input = domain::types::ReplayIn { since, until: None };
+            let (task, queued) = ssr::services()?
+                .replay_missing(&t, &app, &endpoint, input)
+                .await
+                .map_err(field_names)?;
+            Ok(Replayed {
+                queued,
+                task_id: task.id,
+            })
+        }
+        .await,
+    )
+}
+
 /// How the endpoint's deliveries of messages since `since` stand: a recovery's progress.
 #[server(prefix = "/_fn", endpoint = "recovery_progress")]
 pub async fn recovery_progress(

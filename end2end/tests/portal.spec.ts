@@ -103,6 +103,36 @@ test("recover failed since a time re-sends the dead letters and shows the progre
   expect(errors, errors.join("\n")).toEqual([]);
 });
 
+test("replay missing sends a later endpoint the messages it never had", async ({ page }) => {
+  const errors = collectConsoleErrors(page);
+  const first = await startReceiver();
+  const later = await startReceiver();
+  await newAccountWithEndpoint(page, "Replay", "order.created", "Shop", first.url);
+  const appUrl = page.url();
+  await sendTestEvent(page, first.url, "succeeded");
+  // a second endpoint, added after the message was sent, never had it
+  await page.goto(appUrl);
+  await hydrated(page);
+  await page.getByLabel("URL").fill(later.url);
+  await page.getByRole("button", { name: "Add endpoint" }).click();
+  await page.getByRole("table", { name: "Endpoints" }).getByRole("link", { name: later.url }).click();
+  await expect(page).toHaveURL(/\/endpoint\/ep_/);
+  await hydrated(page);
+  const replay = page.getByRole("region", { name: "Replay missing messages" });
+  await expect(replay.getByLabel("Missing since (UTC)")).toHaveValue(/^\d{4}-\d\d-\d\dT\d\d:\d\d$/);
+  await replay.getByRole("button", { name: "Replay missing" }).click();
+  await expect(replay.getByTestId("replay-result")).toContainText("Queued 1 missing message.");
+  await expect.poll(() => later.received.length).toBe(1);
+  expect(later.received[0].headers["webhook-id"]).toBe(first.received[0].headers["webhook-id"]);
+  // nothing is missing any more
+  await replay.getByRole("button", { name: "Replay missing" }).click();
+  await expect(replay.getByTestId("replay-result")).toContainText("Nothing missing");
+  await shot(page, "endpoint-replayed");
+  first.close();
+  later.close();
+  expect(errors, errors.join("\n")).toEqual([]);
+});
+
 test("the message log filters by status and event type, and finds a message by id", async ({ page }) => {
   const receiver = await startReceiver();
   await newAccountWithEndpoint(page, "Log", "user.created", "Accounts", receiver.url);
@@ -230,7 +260,7 @@ test("a read-only portal link shows deliveries and secrets but offers no changes
   await c.getByRole("link", { name: receiver.url }).click();
   await hydrated(c);
   await expect(c.getByTestId("breaker")).toContainText("Closed");
-  for (const name of ["Disable endpoint", "Save changes", "Delete endpoint", "Recover"]) {
+  for (const name of ["Disable endpoint", "Save changes", "Delete endpoint", "Recover", "Replay missing"]) {
     await expect(c.getByRole("button", { name })).toHaveCount(0);
   }
   expect(errors, errors.join("\n")).toEqual([]);

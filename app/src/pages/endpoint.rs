@@ -6,7 +6,7 @@ use super::{field_error, Topbar};
 use crate::charts::{LatencyChart, SuccessChart};
 use crate::endpoint::{
     endpoint_page, recovery_progress, DeleteEndpoint, EndpointPageData, RecoverFailed, Recovery,
-    SetEndpointEnabled, UpdateEndpoint,
+    ReplayMissing, SetEndpointEnabled, UpdateEndpoint,
 };
 use crate::paths::Area;
 use domain::types::{BreakerState, ChartRange};
@@ -22,6 +22,7 @@ pub fn EndpointPage(#[prop(optional)] area: Area) -> impl IntoView {
     let toggle = ServerAction::<SetEndpointEnabled>::new();
     let delete = ServerAction::<DeleteEndpoint>::new();
     let recover = ServerAction::<RecoverFailed>::new();
+    let replay = ServerAction::<ReplayMissing>::new();
     // the recovery (by action version) whose deliveries have all settled: the page reloads its
     // charts and attempts once, when that happens
     let (settled, set_settled) = signal(0usize);
@@ -37,6 +38,7 @@ pub fn EndpointPage(#[prop(optional)] area: Area) -> impl IntoView {
                 update.version().get(),
                 toggle.version().get(),
                 recover.version().get(),
+                replay.version().get(),
                 settled.get(),
             )
         },
@@ -49,7 +51,7 @@ pub fn EndpointPage(#[prop(optional)] area: Area) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! {
-                            <EndpointView d=d area update toggle delete recover settled set_settled/>
+                            <EndpointView d=d area update toggle delete recover replay settled set_settled/>
                         }.into_any(),
                         Err(e) => super::load_error(e, area),
                     }
@@ -78,6 +80,7 @@ fn EndpointView(
     toggle: ServerAction<SetEndpointEnabled>,
     delete: ServerAction<DeleteEndpoint>,
     recover: ServerAction<RecoverFailed>,
+    replay: ServerAction<ReplayMissing>,
     settled: ReadSignal<usize>,
     set_settled: WriteSignal<usize>,
 ) -> impl IntoView {
@@ -161,6 +164,7 @@ fn EndpointView(
         </section>
 
         {(!d.read_only).then(|| view! { <RecoverPanel app=app_id.clone() endpoint=ep.id.clone() recover=recover settled set_settled/> })}
+        {(!d.read_only).then(|| view! { <ReplayPanel app=app_id.clone() endpoint=ep.id.clone() replay=replay/> })}
 
         <section class="card" aria-labelledby="attempts-h">
             <h2 id="attempts-h">"Attempts"</h2>
@@ -350,6 +354,42 @@ fn RecoverPanel(
                     })
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// "Replay missing since…": sends the messages this endpoint should have had and never got
+/// (it was added later, filtered differently, or disabled), as a background task.
+#[component]
+fn ReplayPanel(app: String, endpoint: String, replay: ServerAction<ReplayMissing>) -> impl IntoView {
+    let result = replay.value();
+    let week_ago = (chrono::Utc::now() - chrono::Duration::days(7))
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    view! {
+        <section class="card" aria-labelledby="replay-h">
+            <h2 id="replay-h">"Replay missing messages"</h2>
+            <p class="muted">"Sends every message since the time you pick (UTC) that this endpoint's filters match but that it never received: sent before it existed, while it filtered differently, or while it was disabled."</p>
+            <ActionForm action=replay attr:class="form inline-form">
+                <input type="hidden" name="app" value=app/>
+                <input type="hidden" name="endpoint" value=endpoint/>
+                <div class="field">
+                    <label for="field-replay-since">"Missing since (UTC)"</label>
+                    <input id="field-replay-since" name="since" type="datetime-local" value=week_ago aria-describedby="field-replay-since-error"/>
+                    <p class="error" id="field-replay-since-error" role="alert">{field_error(result, "since")}</p>
+                </div>
+                <button type="submit" class="button" disabled=move || replay.pending().get()>"Replay missing"</button>
+            </ActionForm>
+            {move || result.get().and_then(|r| r.ok()).map(|r| view! {
+                <p role="status" data-testid="replay-result">
+                    {match r.queued {
+                        0 => "Nothing missing: this endpoint has had every matching message in that period.".to_string(),
+                        1 => "Queued 1 missing message.".to_string(),
+                        n => format!("Queued {n} missing messages."),
+                    }}
+                    " " <span class="muted">{format!("(task {})", r.task_id)}</span>
+                </p>
+            })}
         </section>
     }
 }
