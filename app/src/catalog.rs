@@ -273,6 +273,7 @@ pub async fn send_test_event(
                     let input = domain::types::EventExampleIn {
                         event_type,
                         payload: Some(payload),
+                        example_index: None,
                     };
                     s.send_example(&t, &app, &ep, input).await.map_err(field_names)?
                 }

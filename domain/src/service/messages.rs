@@ -152,11 +152,24 @@ impl Services {
         input: EventExampleIn,
     ) -> DomainResult<MessageOut> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
-        let et = self.get_event_type(t, &input.event_type).await?;
-        let payload = match input.payload {
-            Some(p) => p.get().to_string(),
-            None => example_of(et.schemas.as_ref())
-                .unwrap_or_else(|| format!(r#"{{"type":"{}","example":true}}"#, et.name)),
+        // `svix.ping` is Svix's built-in test event: it needs no catalogue entry.
+        let (name, schemas) = match self.get_event_type(t, &input.event_type).await {
+            Ok(et) => (et.name, et.schemas),
+            Err(DomainError::NotFound(_)) if input.event_type == PING_EVENT => (PING_EVENT.to_string(), None),
+            Err(e) => return Err(e),
+        };
+        let index = input.example_index.unwrap_or(0);
+        let payload = match (input.payload, example_at(schemas.as_ref(), index)) {
+            (Some(p), _) => p.get().to_string(),
+            (None, Some(ex)) => ex,
+            (None, None) if name == PING_EVENT => r#"{"success":true}"#.to_string(),
+            (None, None) if index > 0 => {
+                return Err(DomainError::validation(
+                    "exampleIndex",
+                    format!("the event type '{name}' has no example at index {index}"),
+                ))
+            }
+            (None, None) => format!(r#"{{"type":"{name}","example":true}}"#),
         };
         if !payload.trim_start().starts_with('{') {
             return Err(DomainError::validation(
@@ -172,7 +185,7 @@ impl Services {
                 org_id: &t.org_id,
                 app_id: &app.id,
                 id: &id,
-                event_type: &et.name,
+                event_type: &name,
                 event_id: None,
                 payload: &payload,
                 channels: None,
@@ -187,7 +200,7 @@ impl Services {
         .await?;
         Ok(MessageOut {
             id,
-            event_type: et.name,
+            event_type: name,
             event_id: None,
             channels: None,
             tags: None,
@@ -412,16 +425,29 @@ pub(super) fn map_list<A, B>(l: ListResponse<A>, f: impl FnMut(A) -> B) -> ListR
 
 /// The first example in an event type's schemas (`{"1": {"examples": [...]}}`), as JSON text.
 pub fn example_of(schemas: Option<&serde_json::Value>) -> Option<String> {
+    example_at(schemas, 0)
+}
+
+/// The `index`-th example of the first schema version that has one (`examples[index]`, or
+/// `example` for index 0), as JSON text.
+pub fn example_at(schemas: Option<&serde_json::Value>, index: usize) -> Option<String> {
     let versions = schemas?.as_object()?;
     versions.values().find_map(|schema| {
-        let ex = schema
+        let listed = schema
             .get("examples")
             .and_then(|e| e.as_array())
-            .and_then(|a| a.first())
-            .or_else(|| schema.get("example"))?;
+            .and_then(|a| a.get(index));
+        let ex = match (listed, index) {
+            (Some(ex), _) => ex,
+            (None, 0) => schema.get("example")?,
+            (None, _) => return None,
+        };
         ex.is_object().then(|| ex.to_string())
     })
 }
+
+/// Svix's built-in test event type.
+pub const PING_EVENT: &str = "svix.ping";
 
 /// Now, at PostgreSQL's microsecond precision, so a response and a later read agree.
 fn now_micros() -> chrono::DateTime<chrono::Utc> {

@@ -78,7 +78,9 @@ pub struct EndpointOut {
     pub url: String,
     pub description: String,
     pub version: i64,
-    #[serde(rename = "filterTypes")]
+    /// Written under both names: the 1.x SDKs (JS) read `filterTypes`, the 2.x Python and Rust
+    /// SDKs read `eventTypes`. Read from either.
+    #[serde(flatten, with = "filter_types_both")]
     pub event_types: Option<Vec<String>>,
     pub channels: Option<Vec<String>>,
     pub throttle_rate: Option<i64>,
@@ -137,6 +139,9 @@ pub struct EventExampleIn {
     /// Send this payload instead of the event type's example.
     #[serde(default)]
     pub payload: Option<Box<RawValue>>,
+    /// Which of the schema's `examples` to send (default the first).
+    #[serde(default)]
+    pub example_index: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,3 +155,30 @@ pub struct RecoverIn {
 
 /// What `recover` answers.
 pub type RecoverOut = TaskStartedOut;
+
+/// An endpoint's filter under both of its wire names (see `EndpointOut::event_types`).
+mod filter_types_both {
+    use serde::ser::SerializeMap;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<String>>, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("filterTypes", v)?;
+        m.serialize_entry("eventTypes", v)?;
+        m.end()
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Either {
+        #[serde(default)]
+        filter_types: Option<Vec<String>>,
+        #[serde(default)]
+        event_types: Option<Vec<String>>,
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+        let e = Either::deserialize(d)?;
+        Ok(e.filter_types.or(e.event_types))
+    }
+}

@@ -8,7 +8,9 @@ use super::*;
 #[serde(rename_all = "camelCase")]
 pub struct MessageIn {
     pub event_type: String,
-    /// Kept byte-for-byte as sent, so that what is signed is what the client posted.
+    /// Kept byte-for-byte as sent, so that what is signed is what the client posted. `data`
+    /// is accepted as its other name, as the Svix server does.
+    #[serde(alias = "data")]
     pub payload: Box<RawValue>,
     #[serde(default)]
     pub event_id: Option<String>,

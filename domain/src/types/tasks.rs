@@ -32,6 +32,18 @@ impl BackgroundTaskStatus {
 pub const TASK_RECOVER: &str = "endpoint.recover";
 pub const TASK_REPLAY: &str = "endpoint.replay";
 pub const TASK_KINDS: [&str; 2] = [TASK_RECOVER, TASK_REPLAY];
+/// Every kind the SDKs name (Svix Cloud runs more): listing by one Hookline never runs finds
+/// nothing, rather than failing.
+pub const SVIX_TASK_KINDS: [&str; 8] = [
+    TASK_REPLAY,
+    TASK_RECOVER,
+    "application.stats",
+    "message.broadcast",
+    "sdk.generate",
+    "event-type.aggregate",
+    "application.purge_content",
+    "endpoint.bulk-replay",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -368,6 +368,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                     if n < 1 {
                         return Err(bad_query("limit", "limit must be at least 1".into()));
                     }
+                    if n > domain::store::MAX_LIMIT {
+                        return Err(bad_query("limit", "limit must not exceed 250".into()));
+                    }
                     p.limit = Some(n);
                 }
                 "iterator" if !v.is_empty() => p.iterator = Some(v.to_string()),
@@ -383,7 +386,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                         }
                     })
                 }
-                "event_types" | "event_types[]" => {
+                // comma-joined, repeated, or indexed (`event_types[0]=`) as the Svix server takes them
+                key if key == "event_types" || (key.starts_with("event_types[") && key.ends_with(']')) => {
                     let list = p.event_types.get_or_insert_with(Vec::new);
                     list.extend(
                         v.split(',')
@@ -403,7 +407,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                         bad_query(
                             "status",
                             format!(
-                                "status must be 0 (success), 1 (pending), 2 (fail) or 3 (sending), not '{v}'"
+                                "status must be 0 (success), 1 (pending), 2 (fail), 3 (sending) or 4 (canceled), not '{v}'"
                             ),
                         )
                     })?;

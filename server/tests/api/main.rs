@@ -16,5 +16,6 @@ mod portal;
 mod portal_pages;
 mod resources;
 mod sdk;
+mod sdk_rust;
 mod ssrf;
 mod svix_compat;
