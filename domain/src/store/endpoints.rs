@@ -326,45 +326,37 @@ pub async fn take_probe(
     Ok(r.rows_affected() == 1)
 }
 
-/// Throttle: reserves the endpoint's next `k` send slots, `1/rate` seconds apart, and returns
-/// the first (now, if the endpoint has not sent for a slot's length). `None`: no such endpoint.
+/// Whose throttle a reservation draws on: an endpoint's own, or its application's (shared by
+/// all the application's endpoints). Both keep their GCRA state in a `throttle_tat` column.
+#[derive(Debug, Clone, Copy)]
+pub enum Throttle {
+    Endpoint,
+    Application,
+}
+
+/// Throttle: reserves the next `k` send slots of the endpoint or application `id`, `1/rate`
+/// seconds apart, and returns the first (now, if it has not sent for a slot's length).
+/// `None`: no such row.
 pub async fn reserve_throttle_slots(
     db: impl PgExecutor<'_>,
+    whose: Throttle,
     id: &str,
     rate_per_sec: i32,
     k: i32,
 ) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
+    let table = match whose {
+        Throttle::Endpoint => "endpoints",
+        Throttle::Application => "applications",
+    };
+    sqlx::query_scalar(&format!(
         "WITH cur AS (
              SELECT greatest(coalesce(throttle_tat, now()), now()) AS first
-             FROM endpoints WHERE id = $1 FOR NO KEY UPDATE)
-         UPDATE endpoints e SET throttle_tat = cur.first + make_interval(secs => $3::float8 / $2)
-         FROM cur WHERE e.id = $1
-         RETURNING cur.first",
-    )
+             FROM {table} WHERE id = $1 FOR NO KEY UPDATE)
+         UPDATE {table} t SET throttle_tat = cur.first + make_interval(secs => $3::float8 / $2)
+         FROM cur WHERE t.id = $1
+         RETURNING cur.first"
+    ))
     .bind(id)
-    .bind(rate_per_sec as f64)
-    .bind(k)
-    .fetch_optional(db)
-    .await
-}
-
-/// As [`reserve_throttle_slots`], for the application's throttle shared by its endpoints.
-pub async fn reserve_app_throttle_slots(
-    db: impl PgExecutor<'_>,
-    app_id: &str,
-    rate_per_sec: i32,
-    k: i32,
-) -> sqlx::Result<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "WITH cur AS (
-             SELECT greatest(coalesce(throttle_tat, now()), now()) AS first
-             FROM applications WHERE id = $1 FOR NO KEY UPDATE)
-         UPDATE applications a SET throttle_tat = cur.first + make_interval(secs => $3::float8 / $2)
-         FROM cur WHERE a.id = $1
-         RETURNING cur.first",
-    )
-    .bind(app_id)
     .bind(rate_per_sec as f64)
     .bind(k)
     .fetch_optional(db)

@@ -1,7 +1,7 @@
 //! Throttle slots: an endpoint's `throttleRate` and its application's, both enforced across
 //! every worker by a shared GCRA state in PostgreSQL (the time of the next free slot).
 use super::ToSend;
-use crate::store::endpoints;
+use crate::store::endpoints::{self, Throttle};
 use chrono::{DateTime, Utc};
 
 /// The `i`-th of successive slots `1/rate` seconds apart from `first`.
@@ -30,7 +30,9 @@ pub(super) async fn assign_slots(
     }
     for (endpoint_id, rate, group) in by_endpoint {
         let k = i32::try_from(group.len()).unwrap_or(i32::MAX);
-        let Some(first) = endpoints::reserve_throttle_slots(pool, &endpoint_id, rate, k).await? else {
+        let Some(first) =
+            endpoints::reserve_throttle_slots(pool, Throttle::Endpoint, &endpoint_id, rate, k).await?
+        else {
             continue;
         };
         out.extend(
@@ -53,7 +55,9 @@ pub(super) async fn assign_slots(
     }
     for (app_id, rate, idx) in apps {
         let k = i32::try_from(idx.len()).unwrap_or(i32::MAX);
-        let Some(first) = endpoints::reserve_app_throttle_slots(pool, &app_id, rate, k).await? else {
+        let Some(first) =
+            endpoints::reserve_throttle_slots(pool, Throttle::Application, &app_id, rate, k).await?
+        else {
             continue;
         };
         for (j, i) in idx.into_iter().enumerate() {
