@@ -19,6 +19,16 @@ pub const MAX_METADATA_BYTES: usize = 4096;
 pub const MAX_DESCRIPTION_LEN: usize = 65_536;
 pub const MAX_TAGS: usize = 5;
 
+/// A Content-Type value: `type/subtype` with optional parameters, in visible ASCII, at most
+/// 255 characters.
+pub fn is_media_type(value: &str) -> bool {
+    static MEDIA_RE: Lazy<Regex> = Lazy::new(|| {
+        Regex::new(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[\x21-\x7e][\x20-\x7e]*)?$")
+            .expect("valid regex")
+    });
+    value.len() <= 255 && MEDIA_RE.is_match(value)
+}
+
 /// Collects field errors; `finish` turns them into a 422 when there are any.
 #[derive(Default, Debug)]
 pub struct Problems(Vec<ValidationErrorItem>);
@@ -174,6 +184,7 @@ pub fn application_in(app: &ApplicationIn) -> Result<(), DomainError> {
         p.uid("uid", uid, ids::APP);
     }
     p.throttle("throttleRate", app.throttle_rate);
+    p.throttle("rateLimit", app.rate_limit);
     p.metadata("metadata", app.metadata.as_ref());
     p.finish()
 }

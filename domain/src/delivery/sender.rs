@@ -51,6 +51,8 @@ pub struct Outgoing<'a> {
     pub url: &'a str,
     pub msg_id: &'a str,
     pub payload: &'a [u8],
+    /// `None` is application/json; a raw payload may name another.
+    pub content_type: Option<&'a str>,
     /// Raw key bytes of every secret that still signs, newest first.
     pub keys: &'a [Vec<u8>],
     pub custom_headers: &'a Map<String, Value>,
@@ -85,7 +87,10 @@ impl Sender {
         let signature = signing::signature_header(o.keys, o.msg_id, ts, o.payload);
         let ts = ts.to_string();
         let mut shown = Map::new();
-        let mut req = self.client.post(o.url).header("content-type", "application/json");
+        let mut req = self
+            .client
+            .post(o.url)
+            .header("content-type", o.content_type.unwrap_or("application/json"));
         for (name, value) in o.custom_headers {
             if let Some(v) = value.as_str() {
                 req = req.header(name.as_str(), v);

@@ -143,8 +143,8 @@ impl Services {
     ) -> DomainResult<crate::types::AppPortalAccessOut> {
         let app = match (self.app(t, app).await, input.application) {
             (Ok(a), _) => a,
-            (Err(DomainError::NotFound(_)), Some(mut new_app)) => {
-                new_app.uid = new_app.uid.or_else(|| Some(app.to_string()));
+            (Err(DomainError::NotFound(_)), Some(new_app)) => {
+                let new_app = super::applications::implicit_app(app, new_app)?;
                 let (created, _) = self.create_app(t, new_app, true).await?;
                 self.app(t, &created.id).await?
             }

@@ -29,7 +29,7 @@ impl Services {
         let w = AppWrite {
             name: input.name.trim(),
             uid: input.uid.as_deref(),
-            throttle_rate: input.throttle_rate.map(|r| r as i32),
+            throttle_rate: input.throttle_rate.or(input.rate_limit).map(|r| r as i32),
             metadata: &metadata,
         };
         let row = store::applications::insert(&self.pool, &t.org_id, &ids::new_id(ids::APP), &w)
@@ -67,7 +67,7 @@ impl Services {
                 let w = AppWrite {
                     name: input.name.trim(),
                     uid: uid.as_deref(),
-                    throttle_rate: input.throttle_rate.map(|r| r as i32),
+                    throttle_rate: input.throttle_rate.or(input.rate_limit).map(|r| r as i32),
                     metadata: &metadata,
                 };
                 let row = store::applications::update(&self.pool, &t.org_id, &existing.id, &w)
@@ -94,7 +94,11 @@ impl Services {
         let merged = ApplicationIn {
             name: patch.name.unwrap_or(cur.name),
             uid: patch.uid.unwrap_or(cur.uid),
-            throttle_rate: patch.throttle_rate.unwrap_or(cur.throttle_rate.map(i64::from)),
+            throttle_rate: patch
+                .throttle_rate
+                .or(patch.rate_limit)
+                .unwrap_or(cur.throttle_rate.map(i64::from)),
+            rate_limit: None,
             metadata: Some(patch.metadata.unwrap_or(cur.metadata.0)),
         };
         validation::application_in(&merged)?;
@@ -117,4 +121,26 @@ impl Services {
         store::applications::delete(&self.pool, &t.org_id, &app.id).await?;
         Ok(())
     }
+}
+
+/// The application a message or portal-access request creates when its path names none:
+/// as in Svix, the body's `uid` must be set and be the path's, so a typo cannot route the
+/// request to a different, new application.
+pub(super) fn implicit_app(path_app: &str, new_app: ApplicationIn) -> DomainResult<ApplicationIn> {
+    let (msg, kind) = match new_app.uid.as_deref() {
+        Some(uid) if uid == path_app => return Ok(new_app),
+        Some(_) => (
+            "application.uid must be the application in the path",
+            "application_uid_mismatch",
+        ),
+        None => (
+            "application.uid must be set (to the application in the path) to create it",
+            "application_uid_missing",
+        ),
+    };
+    Err(DomainError::Validation(vec![crate::error::ValidationErrorItem {
+        loc: vec!["body".into(), "application".into(), "uid".into()],
+        msg: msg.into(),
+        kind: kind.into(),
+    }]))
 }

@@ -395,7 +395,7 @@ fn write_of<'a>(input: &'a EndpointIn, metadata: &'a Map<String, Value>) -> Endp
         version: input.version.unwrap_or(1).clamp(1, i32::MAX as i64) as i32,
         event_types: input.event_types.as_deref(),
         channels: input.channels.as_deref(),
-        throttle_rate: input.rate_limit.or(input.throttle_rate).map(|r| r as i32),
+        throttle_rate: input.throttle_rate.or(input.rate_limit).map(|r| r as i32),
         disabled: input.disabled.unwrap_or(false),
         metadata,
     }
@@ -404,8 +404,8 @@ fn write_of<'a>(input: &'a EndpointIn, metadata: &'a Map<String, Value>) -> Endp
 /// The endpoint `cur` with the fields a PATCH sets replaced.
 fn merge_patch(cur: EndpointRow, p: EndpointPatch) -> EndpointIn {
     let rate = p
-        .rate_limit
-        .or(p.throttle_rate)
+        .throttle_rate
+        .or(p.rate_limit)
         .unwrap_or(cur.throttle_rate.map(i64::from));
     EndpointIn {
         url: p.url.unwrap_or(cur.url),

@@ -34,7 +34,9 @@ impl Services {
             p.not_empty("channels", ch, "no channel");
             p.identifiers("channels", ch, validation::MAX_CHANNELS_MESSAGE, 128);
         }
-        if !input.payload.get().trim_start().starts_with('{') {
+        let (raw, content_type) =
+            raw_payload(&mut p, input.transformations_params.as_ref(), input.payload.get());
+        if raw.is_none() && !input.payload.get().trim_start().starts_with('{') {
             p.add("payload", "payload must be a JSON object");
         }
         let retention_hours = match (input.payload_retention_hours, input.payload_retention_period) {
@@ -71,16 +73,6 @@ impl Services {
             // a time already past is delivered now, and not reported as scheduled
             _ => None,
         };
-        if input
-            .transformations_params
-            .as_ref()
-            .is_some_and(|v| !v.is_null())
-        {
-            p.add(
-                "transformationsParams",
-                "Hookline does not run transformations; leave transformationsParams out",
-            );
-        }
         p.finish()?;
 
         // As in Svix, a message's event type need not be in the catalogue: it is only a name.
@@ -88,14 +80,14 @@ impl Services {
         let app_id = store::applications::ingest_target(&self.pool, &t.org_id, app).await?;
         let app_id = match (app_id, input.application.clone()) {
             (Some(id), _) => id,
-            (None, Some(mut new_app)) => {
-                new_app.uid = new_app.uid.or_else(|| Some(app.to_string()));
+            (None, Some(new_app)) => {
+                let new_app = super::applications::implicit_app(app, new_app)?;
                 self.create_app(t, new_app, true).await?.0.id
             }
             (None, None) => return Err(DomainError::NotFound("application")),
         };
         let id = ids::new_id(ids::MESSAGE);
-        let payload = input.payload.get();
+        let payload = raw.unwrap_or(input.payload.get());
         let out = MessageOut {
             id,
             event_type: input.event_type,
@@ -119,6 +111,7 @@ impl Services {
                 event_type: &out.event_type,
                 event_id: out.event_id.as_deref(),
                 payload,
+                content_type,
                 channels: out.channels.as_deref(),
                 tags: out.tags.as_deref(),
                 deliver_at: out.deliver_at,
@@ -188,6 +181,7 @@ impl Services {
                 event_type: &name,
                 event_id: None,
                 payload: &payload,
+                content_type: None,
                 channels: None,
                 tags: None,
                 deliver_at: None,
@@ -478,4 +472,41 @@ pub(super) fn with_shown_headers(
         })
         .unwrap_or_default();
     (row.into_out(true), headers)
+}
+
+/// The raw payload and Content-Type that `transformationsParams` asks for, as the SDKs'
+/// raw-payload helpers send them (`payload` is then `{}`); problems are added to `p`.
+fn raw_payload<'a>(
+    p: &mut Problems,
+    params: Option<&'a TransformationsParams>,
+    payload: &str,
+) -> (Option<&'a str>, Option<&'a str>) {
+    let Some(params) = params else {
+        return (None, None);
+    };
+    let raw = params.raw_payload.as_deref();
+    if raw.is_some() && payload.split_whitespace().collect::<String>() != "{}" {
+        p.add(
+            "payload",
+            "payload must be {} when transformationsParams.rawPayload is sent (the raw payload is what is delivered)",
+        );
+    }
+    let mut content_type = None;
+    for (name, value) in params.headers.iter().flatten() {
+        let at = ["transformationsParams", "headers", name.as_str()];
+        if !name.eq_ignore_ascii_case("content-type") {
+            p.add_at(
+                &at,
+                format!("only content-type can be set here, not '{name}' (use the endpoint's headers)"),
+            );
+        } else if !validation::is_media_type(value) {
+            p.add_at(
+                &at,
+                format!("'{value}' is not a media type such as text/plain or application/xml"),
+            );
+        } else {
+            content_type = Some(value.as_str());
+        }
+    }
+    (raw, content_type)
 }

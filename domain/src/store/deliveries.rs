@@ -28,6 +28,8 @@ pub struct ClaimedDelivery {
     pub leased_until: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub payload: Option<String>,
+    /// The message's Content-Type when it is not application/json (a raw payload).
+    pub content_type: Option<String>,
     pub url: String,
     pub headers: Json<Map<String, Value>>,
     pub disabled: bool,
@@ -91,7 +93,7 @@ pub async fn claim_due(
              RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
                        d.next_trigger, d.leased_until, d.created_at, d.throttle_slot)
          SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
-                m.payload, e.url, e.headers, e.disabled, e.throttle_rate,
+                m.payload, m.content_type, e.url, e.headers, e.disabled, e.throttle_rate,
                 (SELECT a.throttle_rate FROM applications a WHERE a.id = c.app_id) AS app_throttle_rate,
                 e.consecutive_failures, e.circuit_open_until,
                 ARRAY(SELECT s.ciphertext FROM endpoint_secrets s

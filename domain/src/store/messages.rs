@@ -23,10 +23,15 @@ pub(crate) const COLS: &str =
 
 /// The payload as JSON; `{}` when expunged or not asked for (the SDKs require the key).
 pub fn payload_json(payload: Option<&str>, with_content: bool) -> Box<RawValue> {
+    let empty = || RawValue::from_string("{}".into()).expect("valid JSON");
     match payload {
+        // A raw payload need not be a JSON object; the SDKs type `payload` as one (Python's
+        // model refuses anything else), so such a body reads back as {}: it is delivered as sent.
         Some(p) if with_content => RawValue::from_string(p.to_owned())
-            .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid JSON")),
-        _ => RawValue::from_string("{}".into()).expect("valid JSON"),
+            .ok()
+            .filter(|v| v.get().trim_start().starts_with('{'))
+            .unwrap_or_else(empty),
+        _ => empty(),
     }
 }
 
@@ -52,6 +57,8 @@ pub struct NewMessage<'a> {
     pub event_type: &'a str,
     pub event_id: Option<&'a str>,
     pub payload: &'a str,
+    /// The Content-Type to deliver with, when not application/json (a raw payload).
+    pub content_type: Option<&'a str>,
     pub channels: Option<&'a [String]>,
     pub tags: Option<&'a [String]>,
     /// Deliver no earlier than this (`deliverAt`); `None` means now.
@@ -81,8 +88,8 @@ pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>)
     sqlx::query_scalar(&format!(
         "WITH m AS (
              INSERT INTO messages (id, org_id, app_id, event_type, event_id, payload, channels, tags, deliver_at,
-                                   created_at, expires_at)
-             VALUES ($4, $5, $1, $2, $6, $7, $8, $15, $16, $11, $11 + make_interval(hours => $9::int))
+                                   created_at, expires_at, content_type)
+             VALUES ($4, $5, $1, $2, $6, $7, $8, $15, $16, $11, $11 + make_interval(hours => $9::int), $17)
              RETURNING id, created_at),
          d AS (
              INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_attempt_at)
@@ -112,6 +119,7 @@ pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>)
     .bind(body) // $14
     .bind(m.tags) // $15
     .bind(m.deliver_at) // $16
+    .bind(m.content_type) // $17
     .fetch_one(db)
     .await
 }

@@ -10,9 +10,12 @@ pub struct ApplicationIn {
     pub name: String,
     #[serde(default)]
     pub uid: Option<String>,
-    /// Messages per second for the whole application; newer SDKs name it `rateLimit`.
-    #[serde(default, alias = "rateLimit")]
+    /// Messages per second for the whole application.
+    #[serde(default)]
     pub throttle_rate: Option<i64>,
+    /// The deprecated name of `throttleRate`; `throttleRate` wins when both are sent.
+    #[serde(default)]
+    pub rate_limit: Option<i64>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
 }
@@ -25,8 +28,10 @@ pub struct ApplicationPatch {
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub uid: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option", alias = "rateLimit")]
+    #[serde(default, deserialize_with = "double_option")]
     pub throttle_rate: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub rate_limit: Option<Option<i64>>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
 }
@@ -38,7 +43,7 @@ pub struct ApplicationOut {
     pub uid: Option<String>,
     pub name: String,
     pub throttle_rate: Option<i64>,
-    /// The same value as `throttleRate`, under the newer SDKs' name.
+    /// The same value as `throttleRate`, under its deprecated name.
     pub rate_limit: Option<i64>,
     pub metadata: Metadata,
     pub created_at: DateTime<Utc>,

@@ -23,7 +23,7 @@ pub struct EndpointIn {
     pub channels: Option<Vec<String>>,
     #[serde(default)]
     pub throttle_rate: Option<i64>,
-    /// Newer SDKs name the throttle `rateLimit`; both are accepted.
+    /// The deprecated name of `throttleRate`; `throttleRate` wins when both are sent.
     #[serde(default)]
     pub rate_limit: Option<i64>,
     #[serde(default)]

@@ -27,13 +27,26 @@ pub struct MessageIn {
     /// Deliver no earlier than this (at most 24 hours ahead); a past time means now.
     #[serde(default, deserialize_with = "de_opt_datetime")]
     pub deliver_at: Option<DateTime<Utc>>,
-    /// Parameters of Svix Cloud's transformations, which Hookline does not run: a value here
-    /// is refused with 422 rather than dropped.
+    /// What the SDKs' raw-payload helpers send (`rawPayload`, a `content-type` header).
+    /// Other transformation parameters are refused by name: Hookline runs no transformations.
     #[serde(default)]
-    pub transformations_params: Option<Value>,
+    pub transformations_params: Option<TransformationsParams>,
     /// Create the application on the fly when it does not exist (needs a `uid` path).
     #[serde(default)]
     pub application: Option<ApplicationIn>,
+}
+
+/// `transformationsParams` as the SDKs' `message_in_raw` / `new_raw_payload` fill it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+pub struct TransformationsParams {
+    /// Delivered byte for byte instead of `payload` (which must then be `{}`).
+    #[serde(default)]
+    pub raw_payload: Option<String>,
+    /// Only `content-type` may be set: the Content-Type the webhook is sent with.
+    #[serde(default)]
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

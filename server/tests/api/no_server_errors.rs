@@ -215,7 +215,7 @@ async fn fields_svix_acts_on_are_never_dropped_silently() {
         b["detail"][0]["msg"].as_str().unwrap().contains("filterTypez"),
         "{b}"
     );
-    // Svix Cloud's transformations are not run here: refused, not dropped
+    // Svix Cloud's transformations are not run here: refused by name, not dropped
     let (s, b) = app
         .post(
             &format!("/api/v1/app/{id}/msg"),
@@ -223,7 +223,7 @@ async fn fields_svix_acts_on_are_never_dropped_silently() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
-    assert_eq!(loc(&b), ["body", "transformationsParams"]);
+    assert_eq!(loc(&b), ["body", "transformationsParams", "x"]);
     // scheduled more than a day ahead
     let later = (chrono::Utc::now() + chrono::Duration::hours(25)).to_rfc3339();
     let (s, b) = app

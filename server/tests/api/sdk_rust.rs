@@ -1,7 +1,7 @@
 //! The official Svix Rust SDK (crate `svix`, pinned in Cargo.toml), unmodified, drives a live
 //! Hookline: filters and channels that really route, headers, secrets and rotation, messages,
 //! attempts, resend, recover, replay-missing, background tasks, portal access, pagination both
-//! ways and the SDK's own errors. Deliveries are verified with the SDK's `Webhook`.
+//! ways, raw payloads and the SDK's own errors. Deliveries are verified with the SDK's `Webhook`.
 use crate::helpers::*;
 use crate::receiver::Receiver;
 use std::collections::{BTreeMap, BTreeSet};
@@ -346,6 +346,35 @@ async fn the_official_svix_rust_sdk_works_against_hookline() {
         back.data.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
         first.data.iter().map(|x| x.id.clone()).collect::<Vec<_>>()
     );
+
+    // the SDK's raw-payload helper: delivered byte for byte, with its content type, signed
+    let before = paid.count();
+    let raw = MessageIn::new_raw_payload("invoice.paid".into(), "amount=7&currency=EUR ".into())
+        .with_content_type("application/x-www-form-urlencoded".into());
+    let raw_msg = svix.message().create(a.id.clone(), raw, None).await.unwrap();
+    eventually(15, "the raw delivery", || async {
+        (paid.count() == before + 1).then_some(())
+    })
+    .await;
+    let got = paid.received().pop().unwrap();
+    assert_eq!(
+        (got.msg_id(), got.body.as_str(), got.header("content-type")),
+        (
+            raw_msg.id.as_str(),
+            "amount=7&currency=EUR ",
+            "application/x-www-form-urlencoded"
+        )
+    );
+    let paid_secret = svix
+        .endpoint()
+        .get_secret(a.id.clone(), ep_paid.id.clone())
+        .await
+        .unwrap()
+        .key;
+    Webhook::new(&paid_secret)
+        .unwrap()
+        .verify(got.body.as_bytes(), &got.headers)
+        .unwrap();
 
     // deletes
     svix.endpoint()

@@ -408,3 +408,176 @@ async fn the_applications_throttle_holds_across_its_endpoints() {
         "eight deliveries in {span:?}"
     );
 }
+
+#[tokio::test]
+async fn an_implicit_application_must_be_the_one_in_the_path() {
+    let app = spawn_app().await;
+    for path in ["/api/v1/app/wanted/msg", "/api/v1/auth/app-portal-access/wanted"] {
+        let msg = json!({"eventType": "a.b", "payload": {}});
+        let with = |application: serde_json::Value| {
+            let mut body = if path.ends_with("/msg") {
+                msg.clone()
+            } else {
+                json!({})
+            };
+            body["application"] = application;
+            body
+        };
+        // a typo in the body must not create (and route to) some other application
+        let (s, b) = app.post(path, with(json!({"name": "X", "uid": "typo"}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {b}");
+        assert_eq!(b["detail"][0]["loc"], json!(["body", "application", "uid"]));
+        assert_eq!(b["detail"][0]["type"], "application_uid_mismatch");
+        let (s, b) = app.post(path, with(json!({"name": "X"}))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {b}");
+        assert_eq!(b["detail"][0]["type"], "application_uid_missing");
+        for uid in ["typo", "wanted"] {
+            let (s, _) = app.get(&format!("/api/v1/app/{uid}")).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{path}: nothing was created");
+        }
+    }
+    let (s, b) = app
+        .post(
+            "/api/v1/app/wanted/msg",
+            json!({"eventType": "a.b", "payload": {}, "application": {"name": "W", "uid": "wanted"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let (s, got) = app.get("/api/v1/app/wanted").await;
+    assert_eq!((s, got["name"].as_str()), (StatusCode::OK, Some("W")));
+}
+
+#[tokio::test]
+async fn throttle_rate_wins_over_its_deprecated_name() {
+    let app = spawn_app().await;
+    let (s, a) = app
+        .post(
+            "/api/v1/app",
+            json!({"name": "T", "throttleRate": 5, "rateLimit": 9}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!((&a["throttleRate"], &a["rateLimit"]), (&json!(5), &json!(5)));
+    let id = a["id"].as_str().unwrap();
+    let (_, a) = app
+        .post("/api/v1/app", json!({"name": "Old SDK", "rateLimit": 7}))
+        .await;
+    assert_eq!(a["throttleRate"], 7, "the old name alone still sets it");
+    let (s, a) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/app/{id}"),
+            Some(json!({"rateLimit": 3, "throttleRate": 4})),
+        )
+        .await;
+    assert_eq!((s, &a["throttleRate"]), (StatusCode::OK, &json!(4)));
+    let ep = app
+        .create_endpoint(
+            id,
+            json!({"url": "http://127.0.0.1:9/", "throttleRate": 2, "rateLimit": 8}),
+        )
+        .await;
+    assert_eq!(ep["throttleRate"], 2);
+    let (s, ep) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/app/{id}/endpoint/{}", ep["id"].as_str().unwrap()),
+            Some(json!({"rateLimit": 8, "throttleRate": 6})),
+        )
+        .await;
+    assert_eq!((s, &ep["throttleRate"]), (StatusCode::OK, &json!(6)));
+}
+
+#[tokio::test]
+async fn a_raw_payload_is_delivered_as_sent_and_other_transformations_are_refused() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    let rx = Receiver::start().await;
+    let ep = app.create_endpoint(&id, json!({"url": rx.url("/")})).await;
+    let secret = app.secret(&id, ep["id"].as_str().unwrap()).await;
+    let path = format!("/api/v1/app/{id}/msg");
+    let raw = |params: serde_json::Value| json!({"eventType": "a.b", "payload": {}, "transformationsParams": params});
+    let (s, b) = app
+        .post(&path, raw(json!({"rawPayload": "{\"b\": 1,  \"a\": 2}"})))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(
+        b["payload"],
+        json!({"b": 1, "a": 2}),
+        "a JSON object reads back as itself"
+    );
+    let (s, csv) = app
+        .post(
+            &path,
+            raw(json!({"rawPayload": "id,amount\n1,7\n", "headers": {"Content-Type": "text/csv"}})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{csv}");
+    assert_eq!(
+        csv["payload"],
+        json!({}),
+        "not an object: {{}}, as the SDKs' models need"
+    );
+    eventually(10, "both deliveries", || async {
+        (rx.count() == 2).then_some(())
+    })
+    .await;
+    let got = rx.received();
+    assert_eq!(
+        got[0].body, "{\"b\": 1,  \"a\": 2}",
+        "byte for byte, spacing kept"
+    );
+    assert_eq!(got[0].header("content-type"), "application/json");
+    assert_eq!(got[1].body, "id,amount\n1,7\n");
+    assert_eq!(got[1].header("content-type"), "text/csv");
+    assert_eq!(got[1].msg_id(), csv["id"]);
+    let ts = got[1].header("webhook-timestamp").parse().unwrap();
+    let sig = got[1].header("webhook-signature");
+    assert!(
+        domain::signing::verify(&secret, got[1].msg_id(), ts, got[1].body.as_bytes(), sig),
+        "signed over the raw body"
+    );
+
+    for (params, payload, loc, says) in [
+        (
+            json!({"rawPayload": "x", "code": "y"}),
+            json!({}),
+            json!(["body", "transformationsParams", "code"]),
+            "unknown field",
+        ),
+        (
+            json!({"rawPayload": "x"}),
+            json!({"a": 1}),
+            json!(["body", "payload"]),
+            "must be {}",
+        ),
+        (
+            json!({"headers": {"x-custom": "1"}}),
+            json!({}),
+            json!(["body", "transformationsParams", "headers", "x-custom"]),
+            "only content-type",
+        ),
+        (
+            json!({"headers": {"content-type": "not a type"}}),
+            json!({}),
+            json!(["body", "transformationsParams", "headers", "content-type"]),
+            "media type",
+        ),
+    ] {
+        let (s, b) = app
+            .post(
+                &path,
+                json!({"eventType": "a.b", "payload": payload, "transformationsParams": params}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{params}: {b}");
+        assert_eq!(b["detail"][0]["loc"], loc, "{b}");
+        assert!(b["detail"][0]["msg"].as_str().unwrap().contains(says), "{b}");
+    }
+    let (_, list) = app.get(&path).await;
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        2,
+        "nothing refused was stored"
+    );
+}

@@ -205,6 +205,7 @@ impl Engine {
                         url: &d.url,
                         msg_id: &d.message_id,
                         payload: payload.as_bytes(),
+                        content_type: d.content_type.as_deref(),
                         keys: &keys[&d.endpoint_id],
                         custom_headers: &d.headers.0,
                         now,
