@@ -18,6 +18,25 @@ impl HashedIdStore {
         inner.migrate().await?;
         Ok(Self { inner })
     }
+
+    /// Deletes expired sessions every `period` until `cancel` fires; a failure (PostgreSQL
+    /// away) is logged and tried again next period.
+    pub async fn purge_expired_until(
+        self,
+        period: std::time::Duration,
+        cancel: tokio_util::sync::CancellationToken,
+    ) {
+        use tower_sessions::ExpiredDeletion;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(period) => {}
+            }
+            if let Err(e) = self.inner.delete_expired().await {
+                tracing::warn!(error = %e, "purging expired sessions failed; will try again");
+            }
+        }
+    }
 }
 
 fn digest(id: &Id) -> Id {

@@ -244,6 +244,8 @@ impl Application {
     /// Serves until `cancel` fires, then drains in-flight deliveries.
     pub async fn run_until_stopped(self, cancel: CancellationToken) -> anyhow::Result<()> {
         let engine: Option<EngineHandle> = self.engine.map(|e| e.start(cancel.clone()));
+        let sweep = self.state.settings.delivery.retention_sweep;
+        tokio::spawn(self.sessions.clone().purge_expired_until(sweep, cancel.clone()));
         let app = router(self.state, self.sessions);
         let shutdown = cancel.clone();
         let served = axum::serve(self.listener, app)

@@ -100,11 +100,3 @@ pub async fn release(db: impl PgExecutor<'_>, org_id: &str, key: &str) -> sqlx::
         .await?;
     Ok(())
 }
-
-/// Drops records older than a day.
-pub async fn purge_expired(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
-    let r = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'")
-        .execute(db)
-        .await?;
-    Ok(r.rows_affected())
-}

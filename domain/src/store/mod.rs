@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;
 pub mod idempotency;
+pub mod maintenance;
 pub mod messages;
 pub mod orgs;
 pub mod tasks;

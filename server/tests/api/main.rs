@@ -8,6 +8,7 @@ mod crash_recovery;
 mod delivery;
 mod delivery_faults;
 mod health_and_breaker;
+mod housekeeping;
 mod idempotency;
 mod no_server_errors;
 mod openapi;

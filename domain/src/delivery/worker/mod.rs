@@ -100,32 +100,29 @@ impl Engine {
         EngineHandle { task }
     }
 
-    /// Expunges the payloads of messages whose retention period has passed, in small batches
-    /// so that no sweep holds many row locks; every worker sweeps, skipping rows another
-    /// worker is already expunging.
+    /// Expunges the payloads of messages whose retention period has passed, then purges the
+    /// records that have outlived their use (see [`store::maintenance`]). Both go in small
+    /// batches so that no sweep holds many row locks; every worker sweeps, skipping rows
+    /// another worker is already on.
     async fn retention_loop(self, cancel: CancellationToken) {
         const BATCH: i64 = 1_000;
+        let pool = &self.inner.pool;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
                 _ = tokio::time::sleep(self.inner.cfg.retention_sweep) => {}
             }
-            loop {
-                match store::messages::expunge_expired(&self.inner.pool, BATCH).await {
-                    Ok(n) => {
-                        if n > 0 {
-                            metrics::counter!("hookline_payloads_expunged_total").increment(n);
-                            debug!(expunged = n, "expired payloads expunged");
-                        }
-                        if n < BATCH as u64 || cancel.is_cancelled() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        warn!(error = %e, "retention sweep failed; will try again");
-                        break;
-                    }
-                }
+            let n = drain(&cancel, "payloads", BATCH, || {
+                store::messages::expunge_expired(pool, BATCH)
+            })
+            .await;
+            metrics::counter!("hookline_payloads_expunged_total").increment(n);
+            for (i, table) in store::maintenance::TABLES.iter().enumerate() {
+                let n = drain(&cancel, table, BATCH, || {
+                    store::maintenance::purge_batch(pool, i, BATCH)
+                })
+                .await;
+                metrics::counter!("hookline_records_purged_total", "table" => *table).increment(n);
             }
         }
     }
@@ -158,4 +155,32 @@ impl Engine {
             }
         }
     }
+}
+
+/// Runs `batch` until it removes fewer than `size` rows (or fails, or the worker stops);
+/// returns how many it removed.
+async fn drain<F, Fut>(cancel: &CancellationToken, what: &str, size: i64, mut batch: F) -> u64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<u64>>,
+{
+    let mut total = 0;
+    loop {
+        match batch().await {
+            Ok(n) => {
+                total += n;
+                if n < size as u64 || cancel.is_cancelled() {
+                    break;
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, what, "sweep failed; will try again");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        debug!(removed = total, what, "swept");
+    }
+    total
 }
