@@ -27,6 +27,10 @@ pub enum PortalError {
     ReadOnly,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    #[error(
+        "The database is not reachable right now, so nothing was changed. Please try again in a moment."
+    )]
+    Unavailable,
     #[error("The request did not get through. Check your connection and try again.")]
     Transport(String),
 }
@@ -48,6 +52,7 @@ impl PortalError {
             Self::NotFound => 404,
             Self::ReadOnly => 403,
             Self::Internal => 500,
+            Self::Unavailable => 503,
             Self::Transport(_) => 400,
         }
     }
@@ -104,6 +109,10 @@ impl From<domain::DomainError> for PortalError {
             D::Conflict(m) | D::Unauthorized(m) => Self::form(m),
             D::BadRequest { detail, .. } => Self::form(detail),
             D::TooManyRequests(m) => Self::TooManyAttempts(m),
+            D::Database(e) if domain::store::is_unavailable(&e) => {
+                tracing::warn!(error = %e, "portal request: database unavailable");
+                Self::Unavailable
+            }
             e @ (D::Database(_) | D::Internal(_)) => {
                 tracing::error!(error = %e, cause = ?std::error::Error::source(&e), "portal request failed");
                 Self::Internal

@@ -52,7 +52,8 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     };
     let pool = PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
-        .acquire_timeout(std::time::Duration::from_secs(10))
+        // while the database is away a request waits this long, then answers 503
+        .acquire_timeout(std::time::Duration::from_secs(5))
         .connect(&url)
         .await
         .context("connecting to PostgreSQL")?;

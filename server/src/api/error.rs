@@ -76,6 +76,17 @@ impl IntoResponse for ApiError {
                     StatusCode::TOO_MANY_REQUESTS,
                     json!({"code": "rate_limited", "detail": detail}),
                 ),
+                DomainError::Database(e) if domain::store::is_unavailable(&e) => {
+                    tracing::warn!(error = %e, "database unavailable; answered 503");
+                    let body = json!({"code": "database_unavailable",
+                        "detail": "the database is not reachable right now; nothing was stored, try again shortly"});
+                    let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+                    r.headers_mut().insert(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from_static("5"),
+                    );
+                    return r;
+                }
                 DomainError::Database(e) if is_unstorable_text(&e) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     json!({"detail": [{"loc": ["body"], "type": "value_error",

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use std::time::Duration;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -11,9 +12,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/health/ping", get(|| async { StatusCode::NO_CONTENT }))
 }
 
-/// 204 when the database answers; 503 with a reason otherwise.
+/// 204 when the database answers within two seconds; 503 with a reason otherwise (a load
+/// balancer's check must not wait out the pool's acquire timeout).
 async fn health(State(s): State<AppState>) -> Response {
-    match domain::store::ping(&s.services.pool).await {
+    let ping = tokio::time::timeout(Duration::from_secs(2), domain::store::ping(&s.services.pool));
+    match ping.await.unwrap_or(Err(sqlx::Error::PoolTimedOut)) {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");

@@ -1,6 +1,7 @@
 //! Integration tests: the real server and workers against a real PostgreSQL (one fresh
 //! database per test) and real HTTP receivers on loopback.
 mod helpers;
+mod procs;
 mod receiver;
 
 mod bad_input;
@@ -13,6 +14,7 @@ mod idempotency;
 mod no_server_errors;
 mod openapi;
 mod pagination_and_tenancy;
+mod pg_outage;
 mod portal;
 mod portal_pages;
 mod resources;

@@ -7,6 +7,7 @@ impl Engine {
         let inner = &self.inner;
         let lease = inner.cfg.lease().as_secs_f64();
         let low_water = (inner.cfg.concurrency / 8).max(1);
+        let mut backoff = Duration::from_millis(500);
         while !cancel.is_cancelled() {
             // Wait for room before claiming, so that nothing claimed sits waiting on a slot.
             let free = inner.slots.available_permits();
@@ -36,14 +37,17 @@ impl Engine {
             let claimed = match deliveries::claim_due(&inner.pool, want, lease, room).await {
                 Ok(c) => c,
                 Err(e) => {
-                    warn!(error = %e, "claiming deliveries failed; retrying");
+                    warn!(error = %e, retry_in = ?backoff, "claiming deliveries failed; retrying");
                     tokio::select! {
                         _ = cancel.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = tokio::time::sleep(backoff) => {}
                     }
+                    // while the database is away: 0.5 s, 1 s, 2 s, then every 4 s
+                    backoff = (backoff * 2).min(Duration::from_secs(4));
                     continue;
                 }
             };
+            backoff = Duration::from_millis(500);
             let got = claimed.len() as i64;
             // rows over an endpoint's room were locked but left: others may be due behind them
             let cut_short = claimed.first().is_some_and(|c| c.locked_count > got);

@@ -1,0 +1,173 @@
+//! PostgreSQL goes away under a running `hookline serve` (with its workers) and a `hookline
+//! worker`, and comes back: neither process exits or spins; health and ingest answer 503 (ingest with
+//! `Retry-After`), never 500; what was accepted before is delivered after, by itself.
+use crate::helpers::eventually;
+use crate::procs::{api_key, free_port, OwnCluster, Proc};
+use crate::receiver::{Receiver, Reply};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+struct Api {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .timeout(Duration::from_secs(20));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("the server answers");
+        let (status, headers) = (r.status(), r.headers().clone());
+        (status, headers, r.json().await.unwrap_or(Value::Null))
+    }
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+    async fn health(&self) -> StatusCode {
+        let r = self
+            .http
+            .get(format!("{}/api/v1/health", self.base))
+            .timeout(Duration::from_secs(20));
+        r.send().await.expect("health answers").status()
+    }
+}
+
+#[tokio::test]
+async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
+    let mut pg = OwnCluster::start("outage").await;
+    let secret = domain::crypto::SecretBox::generate_key_base64();
+    let port = free_port();
+    let mut serve = Proc::spawn(
+        "serve",
+        &pg.url,
+        &pg.dir,
+        &secret,
+        &[
+            ("HOOKLINE_LISTEN", format!("127.0.0.1:{port}")),
+            ("RUST_LOG", "info,domain=debug".into()),
+        ],
+    );
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+        key: String::new(),
+        http: reqwest::Client::new(),
+    };
+    eventually(60, "serve is up", || async {
+        let r = api.http.get(format!("{}/api/v1/health", api.base)).send().await;
+        r.ok()
+            .filter(|r| r.status() == StatusCode::NO_CONTENT)
+            .map(|_| ())
+    })
+    .await;
+    let api = Api {
+        key: api_key(&pg.url, &pg.dir, &secret),
+        ..api
+    };
+    // and a worker process of its own beside serve's workers
+    let mut worker = Proc::spawn("worker", &pg.url, &pg.dir, &secret, &[]);
+    let r = Receiver::start().await;
+    // the first attempt fails, so that its retry falls due while the database is away
+    r.script([Reply::status(500)]);
+    let (s, _, a) = api.post("/api/v1/app", json!({"name": "outage"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let app = a["id"].as_str().unwrap().to_string();
+    let (s, _, _) = api
+        .post(&format!("/api/v1/app/{app}/endpoint"), json!({"url": r.url("/")}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _, before) = api
+        .post(
+            &format!("/api/v1/app/{app}/msg"),
+            json!({"eventType": "a.b", "payload": {"n": 1}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    eventually(10, "the first, failed attempt", || async {
+        (r.count() == 1).then_some(())
+    })
+    .await;
+
+    pg.stop().await;
+    assert_eq!(api.health().await, StatusCode::SERVICE_UNAVAILABLE);
+    let (s, headers, body) = api
+        .post(
+            &format!("/api/v1/app/{app}/msg"),
+            json!({"eventType": "a.b", "payload": {"n": 2}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "database_unavailable");
+    assert_eq!(headers.get("retry-after").map(|v| v.to_str().unwrap()), Some("5"));
+    let (s, _, _) = api
+        .call(reqwest::Method::GET, &format!("/api/v1/app/{app}"), None)
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "reads too");
+    // Neither exits nor spins: over a few seconds away it uses a small part of one core (a
+    // loop retrying without pause would use all of it).
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    let ticks = [serve.cpu_ticks(), worker.cpu_ticks()];
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for (p, before) in [&mut serve, &mut worker].into_iter().zip(ticks) {
+        assert!(
+            p.alive(),
+            "a process exited while the database was away:\n{}",
+            p.log_tail(20)
+        );
+        let used = p.cpu_ticks() - before;
+        assert!(
+            used < 5 * per_sec / 4,
+            "{used} ticks of CPU in 5 s while waiting for the database"
+        );
+    }
+    assert_eq!(r.count(), 1, "nothing could be sent meanwhile");
+
+    pg.restart().await;
+    eventually(30, "health recovers", || async {
+        (api.health().await == StatusCode::NO_CONTENT).then_some(())
+    })
+    .await;
+    let (s, _, after) = api
+        .post(
+            &format!("/api/v1/app/{app}/msg"),
+            json!({"eventType": "a.b", "payload": {"n": 3}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let delivered = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let got = r.received();
+            let ok = |id: &Value| got.iter().filter(|g| g.msg_id() == id.as_str().unwrap()).count();
+            if ok(&before["id"]) == 2 && ok(&after["id"]) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        delivered.is_ok(),
+        "the retry and the new message were not delivered; serve's log:\n{}",
+        serve.log_tail(80)
+    );
+    assert_eq!(
+        r.count(),
+        3,
+        "the refused message was not stored, nothing else was sent"
+    );
+    assert!(serve.alive() && worker.alive());
+    assert!(serve.terminate().success(), "a clean shutdown after the outage");
+    assert!(worker.terminate().success());
+}
