@@ -11,6 +11,7 @@ mod delivery_faults;
 mod health_and_breaker;
 mod housekeeping;
 mod idempotency;
+mod multi_node;
 mod no_server_errors;
 mod openapi;
 mod pagination_and_tenancy;

@@ -168,6 +168,9 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
         "the refused message was not stored, nothing else was sent"
     );
     assert!(serve.alive() && worker.alive());
-    assert!(serve.terminate().success(), "a clean shutdown after the outage");
-    assert!(worker.terminate().success());
+    assert!(
+        serve.terminate().await.success(),
+        "a clean shutdown after the outage"
+    );
+    assert!(worker.terminate().await.success());
 }

@@ -138,13 +138,19 @@ impl Proc {
         f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
     }
 
-    /// SIGTERM, then the exit status.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// SIGTERM, then the exit status. Waits without blocking the runtime: the test's own
+    /// receivers must go on answering while the process drains its sends.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.pid().to_string())
             .status();
-        self.child.wait().unwrap()
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -158,7 +164,7 @@ impl Drop for Proc {
 /// `hookline api-key create`: a key for a new organisation, as an operator makes one.
 pub fn api_key(db_url: &str, data_dir: &Path, secret_key: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_hookline"))
-        .args(["api-key", "create", "--org", "outage-org", "--name", "tests"])
+        .args(["api-key", "create", "--org", "test-org", "--name", "tests"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", db_url)
