@@ -55,7 +55,7 @@ impl Default for Raw {
             max_payload_bytes: 1024 * 1024,
             production: false,
             breaker_threshold: 5,
-            breaker_cooldown: "30s".into(),
+            breaker_cooldown: "5s".into(),
             disable_after: "5d".into(),
             db_max_connections: 20,
             log_format: "text".into(),

@@ -17,7 +17,7 @@ impl Default for BreakerPolicy {
     fn default() -> Self {
         Self {
             failure_threshold: 5,
-            cooldown: Duration::from_secs(30),
+            cooldown: Duration::from_secs(5),
             max_cooldown: Duration::from_secs(600),
             disable_after: Duration::from_secs(5 * 86_400),
         }
@@ -137,9 +137,17 @@ mod tests {
         b
     }
 
+    /// The doubling is easier to read from a round first pause than from the default's.
+    fn thirty_second_pause() -> BreakerPolicy {
+        BreakerPolicy {
+            cooldown: std::time::Duration::from_secs(30),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn trips_after_threshold_and_doubles_the_cooldown() {
-        let p = BreakerPolicy::default();
+        let p = thirty_second_pause();
         let now = Utc::now();
         let h = p.apply(healthy(), &failures(4, now), now);
         assert_eq!(h.circuit_open_until, None);
@@ -154,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_failed_probe_reopens_the_circuit_although_the_probe_window_holds_it_open() {
-        let p = BreakerPolicy::default();
+        let p = thirty_second_pause();
         let now = Utc::now();
         let mut h = p.apply(healthy(), &failures(5, now), now);
         assert_eq!(h.circuit_trips, 1);

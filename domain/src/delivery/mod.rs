@@ -61,6 +61,12 @@ impl DeliveryConfig {
             .unwrap_or(self.request_timeout * 2 + Duration::from_secs(30))
     }
 
+    /// How long the single probe of a half-open circuit holds the endpoint: the deliveries
+    /// that did not win it wait this long, unless the probe succeeds first.
+    pub fn probe_window(&self) -> Duration {
+        self.request_timeout + Duration::from_secs(5)
+    }
+
     /// How much of its lease a claimed delivery must have left to be sent: the slowest send,
     /// plus a margin for recording it (a quarter of the lease's spare time, at most 5 s).
     pub fn lease_needed_to_send(&self) -> Duration {

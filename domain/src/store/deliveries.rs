@@ -205,6 +205,25 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
     Ok(())
 }
 
+/// Makes the pending deliveries of `endpoints` that fall due before `until` due now (their
+/// circuit closed: they were held only by its probe). Returns how many.
+pub async fn due_now(
+    db: impl PgExecutor<'_>,
+    endpoints: &[String],
+    until: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = now()
+         WHERE status = 1 AND next_attempt_at > now() AND next_attempt_at <= $2
+           AND endpoint_id = ANY($1)",
+    )
+    .bind(endpoints)
+    .bind(until)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Puts claimed deliveries back without an attempt (throttled, breaker open), due at `at`;
 /// `reserved`: `at` is a throttle slot reserved for the row.
 pub async fn release(

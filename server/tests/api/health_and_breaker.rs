@@ -75,6 +75,45 @@ async fn consecutive_failures_open_the_circuit_and_a_probe_closes_it() {
 }
 
 #[tokio::test]
+async fn a_successful_probe_releases_the_waiting_deliveries_at_once() {
+    let app = spawn_app_with(|s| {
+        s.delivery.breaker.failure_threshold = 2;
+        s.delivery.breaker.cooldown = Duration::from_secs(1);
+        s.delivery.retry.schedule = vec![Duration::from_secs(3600)];
+        s.delivery.request_timeout = Duration::from_secs(10);
+    })
+    .await;
+    let id = app.setup_app(&["a.b"]).await;
+    let r = Receiver::start().await;
+    r.script([Reply::status(500), Reply::status(500)]);
+    app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    for i in 0..2 {
+        app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}}))
+            .await;
+    }
+    eventually(10, "two failures", || async { (r.count() == 2).then_some(()) }).await;
+    // sent while the circuit is open: they wait for the pause, then for the probe
+    for i in 0..6 {
+        app.send(&id, json!({"eventType": "a.b", "payload": {"waiting": i}}))
+            .await;
+    }
+    eventually(20, "the waiting messages delivered", || async {
+        (r.count() == 8).then_some(())
+    })
+    .await;
+    let got = r.received();
+    let probe = got[2].at;
+    let last = got[7].at;
+    // Those that lost the probe were put back for its window (timeout + 5 s = 15 s); its
+    // success released them at once instead.
+    assert!(
+        last - probe < Duration::from_secs(5),
+        "the rest came {:?} after the probe",
+        last - probe
+    );
+}
+
+#[tokio::test]
 async fn an_endpoint_failing_longer_than_the_window_is_disabled_with_a_reason() {
     let app = spawn_app_with(|s| {
         s.delivery.breaker.failure_threshold = 1000;

@@ -5,6 +5,7 @@ mod procs;
 mod receiver;
 
 mod bad_input;
+mod chaos;
 mod crash_recovery;
 mod delivery;
 mod delivery_faults;

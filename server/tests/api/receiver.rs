@@ -13,6 +13,8 @@ pub struct Received {
     pub headers: HeaderMap,
     pub body: String,
     pub at: Instant,
+    /// The status it was answered with.
+    pub status: u16,
 }
 
 impl Received {
@@ -106,6 +108,7 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         at,
+        status: reply.status,
     });
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;

@@ -13,8 +13,7 @@ impl Engine {
     ) -> Result<(), sqlx::Error> {
         let inner = &self.inner;
         let now = Utc::now();
-        let probe_window = chrono::Duration::from_std(inner.cfg.request_timeout + Duration::from_secs(5))
-            .unwrap_or_default();
+        let probe_window = chrono::Duration::from_std(inner.cfg.probe_window()).unwrap_or_default();
         // (id, lease, due at, holds a reserved throttle slot)
         let mut defer: Vec<(i64, DateTime<Utc>, DateTime<Utc>, bool)> = Vec::new();
         let mut disabled: Vec<(i64, DateTime<Utc>)> = Vec::new();

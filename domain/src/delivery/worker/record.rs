@@ -76,16 +76,28 @@ impl Engine {
             let mut ids: Vec<String> = health.keys().map(|s| s.to_string()).collect();
             ids.sort();
             let rows = endpoints::lock_health(&mut *tx, &ids).await?;
+            let mut closed: Vec<String> = Vec::new();
             let changed: Vec<_> = rows
                 .into_iter()
                 .filter_map(|row| {
                     let b = health.get(row.id.as_str())?;
                     let next = self.inner.cfg.breaker.apply(row.clone(), b, now);
+                    if row.circuit_open_until.is_some() && next.circuit_open_until.is_none() {
+                        closed.push(row.id.clone());
+                    }
                     (next != row).then_some(next)
                 })
                 .collect();
             if !changed.is_empty() {
                 endpoints::save_health(&mut *tx, &changed).await?;
+            }
+            // The circuit closed (its probe succeeded): the deliveries that waited out the
+            // probe go now, in every worker, rather than when the probe's window ends.
+            if !closed.is_empty() {
+                let window = chrono::Duration::from_std(self.inner.cfg.probe_window()).unwrap_or_default();
+                if deliveries::due_now(&mut *tx, &closed, now + window).await? > 0 {
+                    store::messages::notify_workers(&mut *tx).await?;
+                }
             }
         }
         tx.commit().await?;
