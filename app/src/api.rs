@@ -41,6 +41,23 @@ pub mod ssr {
         use_context::<Services>().ok_or(PortalError::Internal)
     }
 
+    /// A failure of the session store. The store is PostgreSQL and its queries are fixed, so a
+    /// backend error means the database is away: say so, as the API's 503 does.
+    pub fn session_error(e: tower_sessions::session::Error) -> PortalError {
+        use tower_sessions::session::Error as E;
+        use tower_sessions::session_store::Error as S;
+        match e {
+            E::Store(S::Backend(msg)) => {
+                tracing::warn!(error = %msg, "session store unavailable");
+                PortalError::Unavailable
+            }
+            e => {
+                tracing::error!(error = %e, "session store failed");
+                PortalError::Internal
+            }
+        }
+    }
+
     pub async fn session() -> Result<Session, PortalError> {
         leptos_axum::extract::<Session>()
             .await
@@ -50,7 +67,7 @@ pub mod ssr {
     /// The account of this request's session, or `LoggedOut`.
     pub async fn account() -> Result<Account, PortalError> {
         let session = session().await?;
-        let user_id: Option<String> = session.get(USER_KEY).await.map_err(|_| PortalError::Internal)?;
+        let user_id: Option<String> = session.get(USER_KEY).await.map_err(session_error)?;
         let user_id = user_id.ok_or(PortalError::LoggedOut)?;
         services()?.account(&user_id).await?.ok_or(PortalError::LoggedOut)
     }
@@ -73,7 +90,7 @@ pub mod ssr {
             Err(e) => return Err(e),
         }
         let session = session().await?;
-        let grant: Option<String> = session.get(PORTAL_KEY).await.map_err(|_| PortalError::Internal)?;
+        let grant: Option<String> = session.get(PORTAL_KEY).await.map_err(session_error)?;
         let grant = grant.ok_or(PortalError::LoggedOut)?;
         match services()?.resolve_portal_grant(&grant).await {
             Ok(scope) => Ok(Viewer::Consumer(scope)),
@@ -139,7 +156,7 @@ pub mod ssr {
             domain::DomainError::Unauthorized(_) => PortalError::LinkExpired,
             e => e.into(),
         })?;
-        let user: Option<String> = session.get(USER_KEY).await.map_err(|_| PortalError::Internal)?;
+        let user: Option<String> = session.get(USER_KEY).await.map_err(session_error)?;
         if let Some(user) = user {
             if let Some(a) = services.account(&user).await? {
                 if a.org_id != scope.tenant.org_id {
@@ -151,11 +168,11 @@ pub mod ssr {
                 }
             }
         }
-        session.cycle_id().await.map_err(|_| PortalError::Internal)?;
+        session.cycle_id().await.map_err(session_error)?;
         session
             .insert(PORTAL_KEY, domain::service::accounts::portal_grant(token))
             .await
-            .map_err(|_| PortalError::Internal)?;
+            .map_err(session_error)?;
         Ok(scope.app_id)
     }
 
@@ -176,15 +193,15 @@ pub mod ssr {
     /// Starts a fresh session (a new id, against fixation) for the account.
     pub async fn start_session(account: &Account) -> Result<(), PortalError> {
         let session = session().await?;
-        session.cycle_id().await.map_err(|_| PortalError::Internal)?;
+        session.cycle_id().await.map_err(session_error)?;
         session
             .remove::<String>(PORTAL_KEY)
             .await
-            .map_err(|_| PortalError::Internal)?;
+            .map_err(session_error)?;
         session
             .insert(USER_KEY, &account.user_id)
             .await
-            .map_err(|_| PortalError::Internal)
+            .map_err(session_error)
     }
 }
 
@@ -226,11 +243,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 pub async fn logout() -> Result<(), PortalError> {
     ssr::respond(
         async move {
-            ssr::session()
-                .await?
-                .flush()
-                .await
-                .map_err(|_| PortalError::Internal)?;
+            ssr::session().await?.flush().await.map_err(ssr::session_error)?;
             leptos_axum::redirect(paths::LOGIN);
             Ok(())
         }

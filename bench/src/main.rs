@@ -34,6 +34,9 @@ struct Args {
     /// Seconds to wait for the last delivery.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Separate `hookline worker` processes to deliver; 0: `serve` runs the workers itself.
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
 }
 
 #[derive(Default)]
@@ -151,6 +154,9 @@ async fn main() -> anyhow::Result<()> {
     let mut cmd = Command::new(&args.hookline);
     cmd.arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit());
     env(&mut cmd);
+    if args.workers > 0 {
+        cmd.env("HOOKLINE_WORKERS", "false");
+    }
     let server = Server(cmd.spawn().context("starting hookline")?);
     let pid = server.0.id();
     let client = reqwest::Client::builder()
@@ -174,6 +180,18 @@ async fn main() -> anyhow::Result<()> {
     kc.args(["api-key", "create", "--org", "bench"]);
     env(&mut kc);
     let key = String::from_utf8(kc.output()?.stdout)?.trim().to_string();
+    // worker processes share serve's data dir: its PostgreSQL and its secret key
+    let mut workers = Vec::new();
+    for _ in 0..args.workers {
+        let mut wc = Command::new(&args.hookline);
+        wc.arg("worker").stdout(Stdio::null()).stderr(Stdio::inherit());
+        env(&mut wc);
+        workers.push(Server(wc.spawn().context("starting hookline worker")?));
+    }
+    let pids: Vec<u32> = std::iter::once(pid)
+        .chain(workers.iter().map(|w| w.0.id()))
+        .collect();
+    let hookline_cpu = || pids.iter().map(|p| proc_usage(*p).0).sum::<f64>();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (_, idle_rss, _) = proc_usage(pid);
 
@@ -214,7 +232,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     }
-    let (cpu0, _, _) = proc_usage(pid);
+    let cpu0 = hookline_cpu();
     let pg0 = postgres_cpu();
     let me0 = proc_usage(std::process::id()).0;
 
@@ -256,7 +274,9 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await; // catch stragglers and duplicates
-    let (cpu1, _, peak_rss) = proc_usage(pid);
+    let cpu1 = hookline_cpu();
+    let (_, _, peak_rss) = proc_usage(pid);
+    let worker_peak = workers.iter().map(|w| proc_usage(w.0.id()).2).max();
     let pg1 = postgres_cpu();
     let me1 = proc_usage(std::process::id()).0;
     let mut seen = std::mem::take(&mut *recv.seen.lock().unwrap());
@@ -268,8 +288,14 @@ async fn main() -> anyhow::Result<()> {
         .as_secs_f64();
     seen.latencies_us.sort_unstable();
     println!(
-        "hookline benchmark: {} messages x {} endpoint(s), concurrency {}",
-        args.messages, args.endpoints, args.concurrency
+        "hookline benchmark: {} messages x {} endpoint(s), concurrency {}, {}",
+        args.messages,
+        args.endpoints,
+        args.concurrency,
+        match args.workers {
+            0 => "serve delivering".to_string(),
+            n => format!("{n} worker process(es) delivering"),
+        }
     );
     println!(
         "  ingest:        {:.0} msgs/s ({:.2} s)",
@@ -290,7 +316,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  lost:          {}", expected - delivered);
     println!("  duplicates:    {}", seen.duplicates);
     println!(
-        "  CPU seconds:   hookline {:.1}, PostgreSQL {:.1}, this load generator and receiver {:.1} (of {:.1} s x 2 cores)",
+        "  CPU seconds:   hookline (all processes) {:.1}, PostgreSQL {:.1}, this load generator and receiver {:.1} (of {:.1} s x 2 cores)",
         cpu1 - cpu0,
         pg1 - pg0,
         me1 - me0,
@@ -301,6 +327,13 @@ async fn main() -> anyhow::Result<()> {
         idle_rss as f64 / 1024.0,
         peak_rss as f64 / 1024.0
     );
+    if let Some(w) = worker_peak {
+        println!(
+            "  worker RSS:    peak {:.1} MiB (the largest worker)",
+            w as f64 / 1024.0
+        );
+    }
+    drop(workers); // before serve, which stops the PostgreSQL they share
     drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
     if delivered < expected {

@@ -23,7 +23,7 @@ pub const MAX_TAGS: usize = 5;
 /// 255 characters.
 pub fn is_media_type(value: &str) -> bool {
     static MEDIA_RE: Lazy<Regex> = Lazy::new(|| {
-        Regex::new(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(\s*;\s*[\x21-\x7e][\x20-\x7e]*)?$")
+        Regex::new(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+([ \t]*;[ \t]*[\x21-\x7e][\x20-\x7e]*)?$")
             .expect("valid regex")
     });
     value.len() <= 255 && MEDIA_RE.is_match(value)

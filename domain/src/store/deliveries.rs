@@ -206,16 +206,20 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
 }
 
 /// Makes the pending deliveries of `endpoints` that fall due before `until` due now (their
-/// circuit closed: they were held only by its probe). Returns how many.
+/// circuit closed: they were held only by its probe). Not those on a reserved throttle slot
+/// (the throttle still spaces them) nor those of a message scheduled later (`deliverAt`); a
+/// retry due within the window goes now too, the endpoint having just answered. Returns how
+/// many.
 pub async fn due_now(
     db: impl PgExecutor<'_>,
     endpoints: &[String],
     until: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
     let r = sqlx::query(
-        "UPDATE deliveries SET next_attempt_at = now()
-         WHERE status = 1 AND next_attempt_at > now() AND next_attempt_at <= $2
-           AND endpoint_id = ANY($1)",
+        "UPDATE deliveries d SET next_attempt_at = now()
+         WHERE d.status = 1 AND d.next_attempt_at > now() AND d.next_attempt_at <= $2
+           AND d.endpoint_id = ANY($1) AND NOT d.throttle_slot
+           AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = d.message_id AND m.deliver_at > now())",
     )
     .bind(endpoints)
     .bind(until)

@@ -95,7 +95,6 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
 }
 
-/// A round trip to the database (health checks).
 /// True when `e` means the database cannot be reached or is not taking work now (down,
 /// restarting, out of connections), rather than that the query was wrong: the caller should
 /// try again later, and nothing about the request was at fault.
@@ -103,15 +102,18 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
     use sqlx::Error as E;
     match e {
         E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
-        // 08: connection exception; 57P01-03: shutting down, crashed, starting up; 53300: too
-        // many connections
+        // 08: connection exception (but 08P01, a protocol violation, is a bug); 57P01-03:
+        // shutting down, crashed, starting up; 53300: too many connections; 25006: a read-only
+        // standby (a failover in progress)
         E::Database(d) => d.code().is_some_and(|c| {
-            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            (c.starts_with("08") && c != "08P01")
+                || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300" | "25006")
         }),
         _ => false,
     }
 }
 
+/// A round trip to the database (health checks).
 pub async fn ping(db: &Db) -> sqlx::Result<()> {
     sqlx::query("SELECT 1").execute(db).await?;
     Ok(())

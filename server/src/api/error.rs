@@ -79,7 +79,7 @@ impl IntoResponse for ApiError {
                 DomainError::Database(e) if domain::store::is_unavailable(&e) => {
                     tracing::warn!(error = %e, "database unavailable; answered 503");
                     let body = json!({"code": "database_unavailable",
-                        "detail": "the database is not reachable right now; nothing was stored, try again shortly"});
+                        "detail": "the database is not reachable right now; the request may not have been stored: retry it (with the same Idempotency-Key) shortly"});
                     let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
                     r.headers_mut().insert(
                         axum::http::header::RETRY_AFTER,

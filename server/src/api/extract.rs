@@ -56,13 +56,19 @@ impl FromRequestParts<AppState> for Auth {
                 )
             })?;
         let tenant = if token.starts_with("appsk_") {
-            let scope = state.services.resolve_portal_token(token).await.map_err(|_| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "authentication_failed",
-                    "invalid or expired app-portal token",
-                )
-            })?;
+            let scope = state
+                .services
+                .resolve_portal_token(token)
+                .await
+                .map_err(|e| match e {
+                    // the database being away is a 503, not a bad token
+                    domain::DomainError::Database(_) | domain::DomainError::Internal(_) => ApiError::from(e),
+                    _ => ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "authentication_failed",
+                        "invalid or expired app-portal token",
+                    ),
+                })?;
             check_app_scope(state, parts, &scope).await?;
             let tenant = scope.tenant.clone();
             parts.extensions.insert(AppScope {

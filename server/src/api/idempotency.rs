@@ -110,7 +110,19 @@ async fn run(state: AppState, key: String, req: Request, next: Next) -> Result<R
             }
             if !resp.status().is_success() {
                 // Only successes are replayed; a failed request may be retried with the key.
-                let _ = idempotency::release(pool, &org, &key).await;
+                // If the database is away (the likely cause), keep trying in the background,
+                // so the key is not held for the whole lock after it returns.
+                if idempotency::release(pool, &org, &key).await.is_err() {
+                    let pool = pool.clone();
+                    tokio::spawn(async move {
+                        for _ in 0..12 {
+                            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                            if idempotency::release(&pool, &org, &key).await.is_ok() {
+                                return;
+                            }
+                        }
+                    });
+                }
                 return Ok(resp);
             }
             let (rparts, rbody) = resp.into_parts();

@@ -86,12 +86,22 @@ async fn a_successful_probe_releases_the_waiting_deliveries_at_once() {
     let id = app.setup_app(&["a.b"]).await;
     let r = Receiver::start().await;
     r.script([Reply::status(500), Reply::status(500)]);
-    app.create_endpoint(&id, json!({"url": r.url("/")})).await;
+    let ep = app.create_endpoint(&id, json!({"url": r.url("/")})).await;
     for i in 0..2 {
         app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}}))
             .await;
     }
     eventually(10, "two failures", || async { (r.count() == 2).then_some(()) }).await;
+    eventually(10, "the circuit opens", || async {
+        let open: Option<chrono::DateTime<chrono::Utc>> =
+            sqlx::query_scalar("SELECT circuit_open_until FROM endpoints WHERE id = $1")
+                .bind(ep["id"].as_str().unwrap())
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        open.map(|_| ())
+    })
+    .await;
     // sent while the circuit is open: they wait for the pause, then for the probe
     for i in 0..6 {
         app.send(&id, json!({"eventType": "a.b", "payload": {"waiting": i}}))

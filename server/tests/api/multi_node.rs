@@ -43,7 +43,10 @@ impl Nodes {
             bases: vec![],
             procs: vec![],
             http: reqwest::Client::new(),
-            env: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            // up to nine processes share the test cluster (max_connections 200)
+            env: std::iter::once(("HOOKLINE_DB_MAX_CONNECTIONS", "6".to_string()))
+                .chain(env.iter().map(|(k, v)| (*k, v.to_string())))
+                .collect(),
         };
         for _ in 0..serves {
             let port = free_port();

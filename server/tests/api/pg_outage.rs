@@ -57,6 +57,8 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
         &secret,
         &[
             ("HOOKLINE_LISTEN", format!("127.0.0.1:{port}")),
+            // the retry falls due (3.2-4.8 s later) only once the database is away
+            ("HOOKLINE_RETRY_SCHEDULE", "4s,4s".into()),
             ("RUST_LOG", "info,domain=debug".into()),
         ],
     );
@@ -100,8 +102,26 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
     })
     .await;
 
+    let (s, _, access) = api
+        .post(&format!("/api/v1/auth/app-portal-access/{app}"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let scoped = Api {
+        base: api.base.clone(),
+        key: access["token"].as_str().unwrap().to_string(),
+        http: api.http.clone(),
+    };
+
     pg.stop().await;
     assert_eq!(api.health().await, StatusCode::SERVICE_UNAVAILABLE);
+    let (s, _, body) = scoped
+        .call(reqwest::Method::GET, &format!("/api/v1/app/{app}/endpoint"), None)
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "an app token is not 'invalid' then: {body}"
+    );
     let (s, headers, body) = api
         .post(
             &format!("/api/v1/app/{app}/msg"),

@@ -522,7 +522,9 @@ async fn a_raw_payload_is_delivered_as_sent_and_other_transformations_are_refuse
         (rx.count() == 2).then_some(())
     })
     .await;
-    let got = rx.received();
+    let mut got = rx.received();
+    // by message, not by arrival order (two sends may overtake each other)
+    got.sort_by_key(|g| g.msg_id() != b["id"].as_str().unwrap());
     assert_eq!(
         got[0].body, "{\"b\": 1,  \"a\": 2}",
         "byte for byte, spacing kept"
@@ -559,6 +561,13 @@ async fn a_raw_payload_is_delivered_as_sent_and_other_transformations_are_refuse
         ),
         (
             json!({"headers": {"content-type": "not a type"}}),
+            json!({}),
+            json!(["body", "transformationsParams", "headers", "content-type"]),
+            "media type",
+        ),
+        (
+            // a line break would make every send fail (an invalid header), not inject one
+            json!({"headers": {"content-type": "text/plain;\n charset=utf-8"}}),
             json!({}),
             json!(["body", "transformationsParams", "headers", "content-type"]),
             "media type",
