@@ -50,13 +50,23 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
             (pg.database_url(), Some(pg))
         }
     };
-    let pool = PgPoolOptions::new()
+    let options = PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
         // while the database is away a request waits this long, then answers 503
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect(&url)
-        .await
-        .context("connecting to PostgreSQL")?;
+        .acquire_timeout(std::time::Duration::from_secs(5));
+    // A process started while the database restarts waits for it (a minute), rather than
+    // exiting and leaving the retry to a supervisor.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pool = loop {
+        match options.clone().connect(&url).await {
+            Ok(pool) => break pool,
+            Err(e) if domain::store::is_unavailable(&e) && std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "PostgreSQL is not reachable yet; waiting for it");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(e).context("connecting to PostgreSQL"),
+        }
+    };
     domain::store::MIGRATOR
         .run(&pool)
         .await

@@ -154,6 +154,16 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
     }
     assert_eq!(r.count(), 1, "nothing could be sent meanwhile");
 
+    // a worker started while the database is away waits for it instead of exiting
+    let mut late = Proc::spawn("worker", &pg.url, &pg.dir, &secret, &[]);
+    // longer than a connection attempt's 5 s acquire timeout, after which it used to exit
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    assert!(
+        late.alive(),
+        "a worker started during the outage exited:\n{}",
+        late.log_tail(10)
+    );
+
     pg.restart().await;
     eventually(30, "health recovers", || async {
         (api.health().await == StatusCode::NO_CONTENT).then_some(())
@@ -187,7 +197,8 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
         3,
         "the refused message was not stored, nothing else was sent"
     );
-    assert!(serve.alive() && worker.alive());
+    assert!(serve.alive() && worker.alive() && late.alive());
+    assert!(late.terminate().await.success());
     assert!(
         serve.terminate().await.success(),
         "a clean shutdown after the outage"
