@@ -1,13 +1,13 @@
 //! Chaos: its own durable PostgreSQL, one `serve` (ingest only) and two `worker`s, two
 //! receivers on 127.0.0.1, and four clients that send messages, each retrying a failed POST
 //! with the same `Idempotency-Key`. Meanwhile a worker is SIGKILLed (and started again) every
-//! 2 s, `serve` is SIGKILLed once, PostgreSQL is restarted, and one receiver answers 503 for
-//! a while. Outcome: nothing lost, no message created twice, every duplicate delivery a send
-//! repeated only after a lease ran out, and the time from the receiver's return to its last
-//! delivery. The size is `HOOKLINE_CHAOS_MESSAGES` (default 200, as `scripts/test` runs it;
+//! 2 s, `serve` is SIGKILLed once, PostgreSQL is restarted, and one receiver refuses
+//! connections for a while. Outcome: nothing lost, no message created twice, every duplicate delivery a send
+//! repeated only after a lease ran out, and the time from the receiver's return until it has
+//! every message accepted before. The size is `HOOKLINE_CHAOS_MESSAGES` (default 200, as `scripts/test` runs it;
 //! `scripts/chaos` runs a larger one and prints the figures for BENCHMARKS.md).
 use crate::procs::{api_key, free_port, OwnCluster, Proc};
-use crate::receiver::{Receiver, Reply};
+use crate::receiver::{Gate, Receiver};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -116,11 +116,16 @@ async fn nothing_is_lost_while_processes_the_database_and_a_receiver_fail() {
         .unwrap();
     let app = a["id"].as_str().unwrap().to_string();
     let (steady, flaky) = (Receiver::start().await, Receiver::start().await);
-    for r in [&steady, &flaky] {
-        let s = post(&format!("/api/v1/app/{app}/endpoint"), json!({"url": r.url("/")}))
+    // the flaky receiver sits behind a gate that is closed for a while: refused connections
+    let gate = Gate::start(&flaky).await;
+    let mut endpoint_ids = vec![];
+    for url in [steady.url("/"), gate.url("/")] {
+        let s = post(&format!("/api/v1/app/{app}/endpoint"), json!({"url": url}))
             .await
             .unwrap();
         assert_eq!(s.status(), StatusCode::CREATED);
+        let e: Value = s.json().await.unwrap();
+        endpoint_ids.push(e["id"].as_str().unwrap().to_string());
     }
     let worker_env = env(&[]);
     let mut workers: Vec<Proc> = (0..2)
@@ -158,10 +163,10 @@ async fn nothing_is_lost_while_processes_the_database_and_a_receiver_fail() {
             pg.restart().await;
         }
         if step == 4 {
-            flaky.set_default(Reply::status(503));
+            gate.close();
         }
         if step == 6 {
-            flaky.set_default(Reply::status(200));
+            gate.open().await;
             back = Some(Instant::now());
         }
         at(t).await;
@@ -239,6 +244,18 @@ async fn nothing_is_lost_while_processes_the_database_and_a_receiver_fail() {
             }
         }
     }
+    // the gate did refuse: the flaky endpoint's log holds failed connection attempts
+    let db = sqlx::PgPool::connect(&pg.url).await.unwrap();
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+         WHERE d.endpoint_id = $1 AND a.response_status_code = 0",
+    )
+    .bind(&endpoint_ids[1])
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert!(refused > 0, "no attempt found the receiver down");
+    db.close().await;
     // recovery: until the flaky receiver has everything accepted before it came back
     let flaky_got = delivered(&flaky);
     let recovery = accepted
@@ -254,8 +271,8 @@ async fn nothing_is_lost_while_processes_the_database_and_a_receiver_fail() {
         .unwrap();
     println!(
         "chaos: {messages} messages x 2 endpoints, {worker_kills} worker SIGKILLs, 1 serve SIGKILL, \
-         1 PostgreSQL restart (2.5 s down), one receiver answering 503 for 4 s; lost 0, \
-         duplicates {duplicates}; sending took {sent_by:.1?} (clients retrying through the faults), \
+         1 PostgreSQL restart (2.5 s down), one receiver refusing connections for 4 s; lost 0, \
+         duplicates {duplicates}, {refused} attempts refused; sending took {sent_by:.1?} (clients retrying through the faults), \
          last delivery {:.1?} after the start; the flaky receiver had every message accepted \
          before it came back {recovery:.1?} after it came back",
         last_any.saturating_duration_since(started)

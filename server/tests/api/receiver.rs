@@ -122,3 +122,60 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body
     }
     resp
 }
+
+/// A loopback TCP gate in front of a receiver: `close` refuses new connections and cuts the
+/// open ones (as a receiver that went down), `open` lets them through again on the same port.
+pub struct Gate {
+    pub port: u16,
+    target: u16,
+    conns: Arc<Mutex<tokio::task::JoinSet<()>>>,
+    accept: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Gate {
+    pub async fn start(target: &Receiver) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let g = Gate {
+            port: listener.local_addr().unwrap().port(),
+            target: target.port,
+            conns: Arc::new(Mutex::new(tokio::task::JoinSet::new())),
+            accept: Mutex::new(None),
+        };
+        g.serve(listener);
+        g
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let (conns, target) = (self.conns.clone(), self.target);
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                conns.lock().unwrap().spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+            }
+        });
+        *self.accept.lock().unwrap() = Some(task);
+    }
+
+    /// Down: connections are refused, and those open are cut.
+    pub fn close(&self) {
+        if let Some(t) = self.accept.lock().unwrap().take() {
+            t.abort();
+        }
+        self.conns.lock().unwrap().abort_all();
+    }
+
+    /// Up again, on the same port.
+    pub async fn open(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        self.serve(listener);
+    }
+}
