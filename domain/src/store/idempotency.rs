@@ -12,8 +12,8 @@ pub enum Claim {
         body: Vec<u8>,
         same_request: bool,
     },
-    /// Another request with this key is running.
-    InFlight,
+    /// Another request with this key is running (or died): its claim ends in `wait_secs`.
+    InFlight { wait_secs: i64 },
 }
 
 pub async fn claim(
@@ -42,7 +42,9 @@ pub async fn claim(
         return Ok(Claim::Acquired);
     }
     let row: Option<StoredResponse> = sqlx::query_as(
-        "SELECT status_code, response, request_hash FROM idempotency_keys WHERE org_id = $1 AND key = $2",
+        "SELECT status_code, response, request_hash,
+                greatest(1, ceil(extract(epoch FROM locked_until - now())))::bigint AS wait_secs
+         FROM idempotency_keys WHERE org_id = $1 AND key = $2",
     )
     .bind(org_id)
     .bind(key)
@@ -53,12 +55,17 @@ pub async fn claim(
             status_code: Some(code),
             response,
             request_hash: hash,
+            ..
         }) => Claim::Replay {
             status_code: code as u16,
             body: response.unwrap_or_default(),
             same_request: hash == request_hash,
         },
-        _ => Claim::InFlight,
+        Some(r) => Claim::InFlight {
+            wait_secs: r.wait_secs,
+        },
+        // gone meanwhile (released): try again at once
+        None => Claim::InFlight { wait_secs: 1 },
     })
 }
 
@@ -67,6 +74,7 @@ struct StoredResponse {
     status_code: Option<i32>,
     response: Option<Vec<u8>>,
     request_hash: Vec<u8>,
+    wait_secs: i64,
 }
 
 /// Stores the response for replay. May run inside the request's own transaction, so that the

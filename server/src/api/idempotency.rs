@@ -96,12 +96,20 @@ async fn run(state: AppState, key: String, req: Request, next: Next) -> Result<R
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
             Ok(resp)
         }
-        Claim::InFlight => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_in_progress",
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-        )
-        .into_response()),
+        Claim::InFlight { wait_secs } => {
+            // the first request may have died: its claim is taken over when its lock ends
+            let mut r = ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry after Retry-After seconds",
+            )
+            .into_response();
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(wait_secs.max(1)),
+            );
+            Err(r)
+        }
         Claim::Acquired => {
             parts.extensions.insert(IdempotencyKey(key.clone()));
             let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;

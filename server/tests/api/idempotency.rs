@@ -81,3 +81,37 @@ async fn a_duplicate_event_id_is_a_409() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(m["eventId"], "evt-1");
 }
+
+#[tokio::test]
+async fn a_key_held_by_a_dead_request_says_when_to_retry_and_is_taken_over_after() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    // a request that claimed the key and died (serve was killed mid-request)
+    sqlx::query(
+        "INSERT INTO idempotency_keys (org_id, key, request_hash, locked_until)
+         SELECT org_id, 'dead-1', '\\x00', now() + interval '30 seconds' FROM api_keys LIMIT 1",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let send = || {
+        app.client
+            .post(format!("{}/api/v1/app/{id}/msg", app.base))
+            .bearer_auth(&app.key)
+            .header("idempotency-key", "dead-1")
+            .json(&json!({"eventType": "a.b", "payload": {}}))
+            .send()
+    };
+    let r = send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((25..=30).contains(&wait), "Retry-After {wait}");
+    // once the dead request's lock has run out, the retry takes the key over
+    sqlx::query(
+        "UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE key = 'dead-1'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(send().await.unwrap().status(), StatusCode::ACCEPTED);
+}
