@@ -12,10 +12,18 @@ use tower_sessions::Session;
 /// "Log out and open the link": the person chose, on the page that refused the link, to end
 /// their developer session for it. A POST from this site only (the CSRF guard).
 pub async fn switch_to_link(state: State<AppState>, session: Session, token: Path<String>) -> Response {
-    if session.remove::<String>(app::api::ssr::USER_KEY).await.is_err() {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "the session store failed").into_response();
+    if let Err(e) = session.remove::<String>(app::api::ssr::USER_KEY).await {
+        return error_page(app::api::ssr::session_error(e));
     }
     open_link(state, session, token).await
+}
+
+fn error_page(e: PortalError) -> Response {
+    (
+        StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Html(page_html("Error", &format!("<h1>{}</h1>", esc(&e.to_string())))),
+    )
+        .into_response()
 }
 
 pub async fn open_link(State(s): State<AppState>, session: Session, Path(token): Path<String>) -> Response {
@@ -46,10 +54,6 @@ pub async fn open_link(State(s): State<AppState>, session: Session, Path(token):
             )),
         )
             .into_response(),
-        Err(e) => (
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            Html(page_html("Error", &format!("<h1>{}</h1>", esc(&e.to_string())))),
-        )
-            .into_response(),
+        Err(e) => error_page(e),
     }
 }

@@ -122,6 +122,16 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
         StatusCode::SERVICE_UNAVAILABLE,
         "an app token is not 'invalid' then: {body}"
     );
+    // the consumer portal link says so in words, and is not called expired
+    let page = api
+        .http
+        .get(access["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = page.text().await.unwrap();
+    assert!(text.contains("database is not reachable"), "{text}");
     let (s, headers, body) = api
         .post(
             &format!("/api/v1/app/{app}/msg"),
