@@ -58,22 +58,19 @@ pub struct Room<'a> {
     pub cap: i32,
 }
 
-/// Claims up to `limit` due deliveries with `FOR UPDATE SKIP LOCKED`, at most as many per
-/// endpoint as `room` allows, leasing them for `lease_secs`. The statement commits on its
-/// own: no lock outlives it.
-pub async fn claim_due(
-    db: impl PgExecutor<'_>,
-    limit: i64,
-    lease_secs: f64,
-    room: Room<'_>,
-) -> sqlx::Result<Vec<ClaimedDelivery>> {
-    sqlx::query_as(
-        "WITH room AS (SELECT * FROM UNNEST($3::text[], $4::int[]) AS r(endpoint_id, free)),
+/// The claim statement of [`claim_due`]: `$1` limit, `$2` lease seconds, `$3`/`$4` the
+/// endpoints with sends in flight and their free room, `$5` the per-endpoint cap, `$6` the
+/// endpoints with no room left. `$6` is a parameter, not a subquery of `room`: the planner
+/// cannot estimate `<> ALL` over a subquery's array and took it to match one row, so it
+/// sorted the whole due backlog on every claim instead of walking the due index (a test
+/// holds the plan to that). Public so that the test can explain it.
+pub const CLAIM_SQL: &str =
+    "WITH room AS (SELECT * FROM UNNEST($3::text[], $4::int[]) AS r(endpoint_id, free)),
          locked AS (
              SELECT id, endpoint_id, next_attempt_at FROM deliveries
              WHERE status = 1 AND next_attempt_at <= now()
                AND (leased_until IS NULL OR leased_until < now())
-               AND endpoint_id <> ALL(ARRAY(SELECT r.endpoint_id FROM room r WHERE r.free <= 0))
+               AND endpoint_id <> ALL($6::text[])
              ORDER BY next_attempt_at
              LIMIT $1
              FOR UPDATE SKIP LOCKED),
@@ -101,15 +98,33 @@ pub async fn claim_due(
                       ORDER BY s.id DESC) AS secrets
          FROM claimed c
          JOIN messages m ON m.id = c.message_id
-         JOIN endpoints e ON e.id = c.endpoint_id",
-    )
-    .bind(limit)
-    .bind(lease_secs)
-    .bind(room.endpoints)
-    .bind(room.free)
-    .bind(room.cap)
-    .fetch_all(db)
-    .await
+         JOIN endpoints e ON e.id = c.endpoint_id";
+
+/// Claims up to `limit` due deliveries with `FOR UPDATE SKIP LOCKED`, at most as many per
+/// endpoint as `room` allows, leasing them for `lease_secs`. The statement commits on its
+/// own: no lock outlives it.
+pub async fn claim_due(
+    db: impl PgExecutor<'_>,
+    limit: i64,
+    lease_secs: f64,
+    room: Room<'_>,
+) -> sqlx::Result<Vec<ClaimedDelivery>> {
+    let full: Vec<&str> = room
+        .endpoints
+        .iter()
+        .zip(room.free)
+        .filter(|(_, free)| **free <= 0)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    sqlx::query_as(CLAIM_SQL)
+        .bind(limit)
+        .bind(lease_secs)
+        .bind(room.endpoints)
+        .bind(room.free)
+        .bind(room.cap)
+        .bind(full)
+        .fetch_all(db)
+        .await
 }
 
 /// The recorded result of one attempt and the delivery's next state.
