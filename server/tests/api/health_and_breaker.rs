@@ -5,6 +5,20 @@ use crate::receiver::{Receiver, Reply};
 use serde_json::json;
 use std::time::Duration;
 
+/// Waits until the endpoint's circuit is open.
+async fn circuit_opens(app: &TestApp, ep: &str) {
+    eventually(10, "the circuit opens", || async {
+        let open: Option<chrono::DateTime<chrono::Utc>> =
+            sqlx::query_scalar("SELECT circuit_open_until FROM endpoints WHERE id = $1")
+                .bind(ep)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        open.map(|_| ())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn consecutive_failures_open_the_circuit_and_a_probe_closes_it() {
     let app = spawn_app_with(|s| {
@@ -24,16 +38,7 @@ async fn consecutive_failures_open_the_circuit_and_a_probe_closes_it() {
     }
     eventually(10, "three failures", || async { (r.count() == 3).then_some(()) }).await;
     let tripped_at = r.received()[2].at;
-    eventually(10, "the breaker opens", || async {
-        let open: Option<chrono::DateTime<chrono::Utc>> =
-            sqlx::query_scalar("SELECT circuit_open_until FROM endpoints WHERE id = $1")
-                .bind(&ep)
-                .fetch_one(&app.pool)
-                .await
-                .unwrap();
-        open.map(|_| ())
-    })
-    .await;
+    circuit_opens(&app, &ep).await;
     let metrics = app
         .client
         .get(format!("{}/metrics", app.base))
@@ -92,16 +97,7 @@ async fn a_successful_probe_releases_the_waiting_deliveries_at_once() {
             .await;
     }
     eventually(10, "two failures", || async { (r.count() == 2).then_some(()) }).await;
-    eventually(10, "the circuit opens", || async {
-        let open: Option<chrono::DateTime<chrono::Utc>> =
-            sqlx::query_scalar("SELECT circuit_open_until FROM endpoints WHERE id = $1")
-                .bind(ep["id"].as_str().unwrap())
-                .fetch_one(&app.pool)
-                .await
-                .unwrap();
-        open.map(|_| ())
-    })
-    .await;
+    circuit_opens(&app, ep["id"].as_str().unwrap()).await;
     // sent while the circuit is open: they wait for the pause, then for the probe
     for i in 0..6 {
         app.send(&id, json!({"eventType": "a.b", "payload": {"waiting": i}}))

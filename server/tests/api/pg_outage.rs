@@ -36,6 +36,11 @@ impl Api {
     async fn post(&self, path: &str, body: Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
+    /// Sends message number `n` to the application.
+    async fn send(&self, app: &str, n: u32) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let body = json!({"eventType": "a.b", "payload": {"n": n}});
+        self.post(&format!("/api/v1/app/{app}/msg"), body).await
+    }
     async fn health(&self) -> StatusCode {
         let r = self
             .http
@@ -90,12 +95,7 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
         .post(&format!("/api/v1/app/{app}/endpoint"), json!({"url": r.url("/")}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, _, before) = api
-        .post(
-            &format!("/api/v1/app/{app}/msg"),
-            json!({"eventType": "a.b", "payload": {"n": 1}}),
-        )
-        .await;
+    let (s, _, before) = api.send(&app, 1).await;
     assert_eq!(s, StatusCode::ACCEPTED);
     eventually(10, "the first, failed attempt", || async {
         (r.count() == 1).then_some(())
@@ -132,12 +132,7 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
     let text = page.text().await.unwrap();
     assert!(text.contains("database is not reachable"), "{text}");
-    let (s, headers, body) = api
-        .post(
-            &format!("/api/v1/app/{app}/msg"),
-            json!({"eventType": "a.b", "payload": {"n": 2}}),
-        )
-        .await;
+    let (s, headers, body) = api.send(&app, 2).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["code"], "database_unavailable");
     assert_eq!(headers.get("retry-after").map(|v| v.to_str().unwrap()), Some("5"));
@@ -179,12 +174,7 @@ async fn serve_rides_out_a_database_restart_and_delivers_what_it_accepted() {
         (api.health().await == StatusCode::NO_CONTENT).then_some(())
     })
     .await;
-    let (s, _, after) = api
-        .post(
-            &format!("/api/v1/app/{app}/msg"),
-            json!({"eventType": "a.b", "payload": {"n": 3}}),
-        )
-        .await;
+    let (s, _, after) = api.send(&app, 3).await;
     assert_eq!(s, StatusCode::ACCEPTED);
     let delivered = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
