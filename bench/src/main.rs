@@ -37,6 +37,44 @@ struct Args {
     /// Separate `hookline worker` processes to deliver; 0: `serve` runs the workers itself.
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// Give the database the daily partitions of this many past days (empty), as one that has
+    /// run that long has: measures what the partition count costs the delivery path.
+    #[arg(long, default_value_t = 0)]
+    past_days: i64,
+    /// Days per partition for `--past-days` (Hookline makes 12 for its default retention of 90
+    /// days; 1 measures daily partitions).
+    #[arg(long, default_value_t = 12)]
+    days_per_partition: i64,
+}
+
+/// Replaces the history's daily partitions of the benchmark's database (still empty) with
+/// ones starting `days` ago and reaching the coming week.
+async fn add_past_partitions(
+    data_dir: &std::path::Path,
+    days: i64,
+    days_per_partition: i64,
+) -> anyhow::Result<usize> {
+    use domain::store::partitions;
+    let pid = std::fs::read_to_string(data_dir.join("pg/postmaster.pid"))?;
+    let port = pid
+        .lines()
+        .nth(3)
+        .context("postmaster.pid has no port")?
+        .trim()
+        .to_string();
+    let pool = sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:{port}/hookline")).await?;
+    for p in partitions::list(&pool).await?.iter().filter(|p| p.suffix != "p0") {
+        partitions::drop(&pool, p).await?;
+    }
+    let now = chrono::Utc::now();
+    let layout = partitions::Layout {
+        days_per_partition: days_per_partition.max(1),
+        days_ahead: days + partitions::DAYS_AHEAD,
+    };
+    partitions::ensure(&pool, now - chrono::Duration::days(days), layout).await?;
+    let n = partitions::list(&pool).await?.len();
+    pool.close().await;
+    Ok(n)
 }
 
 #[derive(Default)]
@@ -175,6 +213,10 @@ async fn main() -> anyhow::Result<()> {
             bail!("hookline did not become healthy");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if args.past_days > 0 {
+        let n = add_past_partitions(&data_dir, args.past_days, args.days_per_partition).await?;
+        println!("history partitions: {n}");
     }
     let mut kc = Command::new(&args.hookline);
     kc.args(["api-key", "create", "--org", "bench"]);

@@ -47,6 +47,17 @@ pub fn id_floor_at(prefix: &str, millis: i64) -> String {
     )
 }
 
+/// The creation time (ms) of an id made by [`new_id`] or [`id_floor_at`]: its first 27
+/// characters after the prefix are the KSUID (anything after them is ignored, so a bound just
+/// past an id reads as that id's time). `None` for anything else.
+#[cfg(feature = "server")]
+pub fn id_time_millis(id: &str) -> Option<i64> {
+    use svix_ksuid::KsuidLike;
+    let (_, ksuid) = id.split_once('_')?;
+    let ksuid = ksuid.get(..27)?;
+    KsuidMs::from_base62(ksuid).ok().map(|k| k.timestamp_millis())
+}
+
 #[cfg(all(test, feature = "server"))]
 mod tests {
     use super::*;
@@ -66,5 +77,17 @@ mod tests {
         assert!(a < b);
         let floor = id_floor_at(MESSAGE, chrono::Utc::now().timestamp_millis() + 1000);
         assert!(b < floor);
+        let ms = id_time_millis(&a).unwrap();
+        assert!((chrono::Utc::now().timestamp_millis() - ms).abs() < 1000, "{ms}");
+        assert_eq!(
+            id_time_millis(&format!("{a}0")),
+            Some(ms),
+            "a bound just past an id"
+        );
+        assert_eq!(
+            id_time_millis(&id_floor_at(MESSAGE, 1_780_000_000_000)),
+            Some(1_780_000_000_000)
+        );
+        assert_eq!(id_time_millis("msg_"), None);
     }
 }

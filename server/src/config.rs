@@ -36,6 +36,7 @@ struct Raw {
     workers: bool,
     lease: Option<String>,
     retention_sweep: String,
+    message_retention: String,
 }
 
 impl Default for Raw {
@@ -60,6 +61,7 @@ impl Default for Raw {
             db_max_connections: 20,
             log_format: "text".into(),
             retention_sweep: "5m".into(),
+            message_retention: "90d".into(),
             workers: true,
             lease: None,
         }
@@ -172,7 +174,13 @@ impl Settings {
             guard: SsrfGuard::new(allowed),
             lease: None,
             retention_sweep: dur("RETENTION_SWEEP", &raw.retention_sweep)?.max(Duration::from_millis(100)),
+            message_retention: dur("MESSAGE_RETENTION", &raw.message_retention)?,
         };
+        if delivery.message_retention < Duration::from_secs(86_400) {
+            return Err(
+                "HOOKLINE_MESSAGE_RETENTION must be at least a day (1d): the history is kept in days".into(),
+            );
+        }
         let mut delivery = delivery;
         if let Some(l) = raw.lease.as_deref().filter(|l| !l.is_empty()) {
             let lease = dur("LEASE", l)?;

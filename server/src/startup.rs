@@ -67,8 +67,8 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
             Err(e) => return Err(e).context("connecting to PostgreSQL"),
         }
     };
-    domain::store::MIGRATOR
-        .run(&pool)
+    let layout = domain::store::partitions::Layout::for_retention(settings.delivery.message_retention);
+    domain::store::migrate(&pool, layout)
         .await
         .context("running database migrations")?;
     if !domain::store::sorts_bytewise(&pool).await.unwrap_or(true) {
@@ -257,6 +257,14 @@ impl Application {
         let engine: Option<EngineHandle> = self.engine.map(|e| e.start(cancel.clone()));
         let sweep = self.state.settings.delivery.retention_sweep;
         tokio::spawn(self.sessions.clone().purge_expired_until(sweep, cancel.clone()));
+        let layout =
+            domain::store::partitions::Layout::for_retention(self.state.settings.delivery.message_retention);
+        tokio::spawn(keep_partitions_made(
+            self.state.services.pool.clone(),
+            layout,
+            sweep,
+            cancel.clone(),
+        ));
         let app = router(self.state, self.sessions);
         let shutdown = cancel.clone();
         let served = axum::serve(self.listener, app)
@@ -267,6 +275,26 @@ impl Application {
             e.join().await;
         }
         served.context("HTTP server failed")
+    }
+}
+
+/// Keeps the coming days' partitions of the message history made, also where no worker runs
+/// in this process (workers do it in their sweep, and drop the expired days).
+async fn keep_partitions_made(
+    pool: sqlx::PgPool,
+    layout: domain::store::partitions::Layout,
+    every: std::time::Duration,
+    cancel: CancellationToken,
+) {
+    use domain::store::partitions;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = partitions::ensure(&pool, chrono::Utc::now(), layout).await {
+            tracing::warn!(error = %e, "making the coming days' partitions failed; will try again");
+        }
     }
 }
 

@@ -34,6 +34,9 @@ pub struct DeliveryConfig {
     pub lease: Option<Duration>,
     /// How often a worker expunges the payloads of messages past their retention period.
     pub retention_sweep: Duration,
+    /// How long messages, their deliveries and attempts are kept (whole days: a day's history
+    /// is dropped once its newest message is this old).
+    pub message_retention: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -50,6 +53,7 @@ impl Default for DeliveryConfig {
             guard: SsrfGuard::default(),
             lease: None,
             retention_sweep: Duration::from_secs(300),
+            message_retention: Duration::from_secs(90 * 86_400),
         }
     }
 }

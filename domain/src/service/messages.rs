@@ -102,9 +102,8 @@ impl Services {
             Some(_) => serde_json::to_vec(&out).map_err(|e| DomainError::Internal(e.to_string()))?,
             None => Vec::new(),
         };
-        let inserted = store::messages::insert_with_deliveries(
-            &self.pool,
-            &NewMessage {
+        let inserted = self
+            .insert_message(&NewMessage {
                 org_id: &t.org_id,
                 app_id: &app_id,
                 id: &out.id,
@@ -119,9 +118,8 @@ impl Services {
                 created_at: out.timestamp,
                 only_endpoint: None,
                 idempotency: idem.as_ref().map(|c| (c.key, c.status_code, body.as_slice())),
-            },
-        )
-        .await;
+            })
+            .await;
         match inserted {
             Ok(_) => {}
             Err(e) if store::is_unique_violation(&e) => {
@@ -134,6 +132,23 @@ impl Services {
         }
         metrics::counter!("hookline_messages_ingested_total").increment(1);
         Ok(out)
+    }
+
+    /// Stores a message with its deliveries. Should today's partition of the history be
+    /// missing (no process has made the coming days' partitions for a week: say, only `serve`
+    /// ran, and it was never restarted), it is made and the insert tried again, rather than
+    /// the message refused.
+    async fn insert_message(&self, m: &NewMessage<'_>) -> sqlx::Result<i64> {
+        match store::messages::insert_with_deliveries(&self.pool, m).await {
+            Err(e) if store::is_missing_partition(&e) => {
+                tracing::warn!("no partition for today's messages; making the coming days' now");
+                // daily: the workers' sweep carries on with the configured spans after these
+                store::partitions::ensure(&self.pool, chrono::Utc::now(), store::partitions::Layout::DAILY)
+                    .await?;
+                store::messages::insert_with_deliveries(&self.pool, m).await
+            }
+            r => r,
+        }
     }
 
     /// Sends an event type's example (or a given payload) to one endpoint only.
@@ -172,25 +187,22 @@ impl Services {
         }
         let id = ids::new_id(ids::MESSAGE);
         let timestamp = now_micros();
-        store::messages::insert_with_deliveries(
-            &self.pool,
-            &NewMessage {
-                org_id: &t.org_id,
-                app_id: &app.id,
-                id: &id,
-                event_type: &name,
-                event_id: None,
-                payload: &payload,
-                content_type: None,
-                channels: None,
-                tags: None,
-                deliver_at: None,
-                retention_hours: 90 * 24,
-                created_at: timestamp,
-                only_endpoint: Some(&ep.id),
-                idempotency: None,
-            },
-        )
+        self.insert_message(&NewMessage {
+            org_id: &t.org_id,
+            app_id: &app.id,
+            id: &id,
+            event_type: &name,
+            event_id: None,
+            payload: &payload,
+            content_type: None,
+            channels: None,
+            tags: None,
+            deliver_at: None,
+            retention_hours: 90 * 24,
+            created_at: timestamp,
+            only_endpoint: Some(&ep.id),
+            idempotency: None,
+        })
         .await?;
         Ok(MessageOut {
             id,

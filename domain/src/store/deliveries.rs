@@ -67,7 +67,7 @@ pub struct Room<'a> {
 pub const CLAIM_SQL: &str =
     "WITH room AS (SELECT * FROM UNNEST($3::text[], $4::int[]) AS r(endpoint_id, free)),
          locked AS (
-             SELECT id, endpoint_id, next_attempt_at FROM deliveries
+             SELECT id, message_id, endpoint_id, next_attempt_at FROM deliveries
              WHERE status = 1 AND next_attempt_at <= now()
                AND (leased_until IS NULL OR leased_until < now())
                AND endpoint_id <> ALL($6::text[])
@@ -77,8 +77,8 @@ pub const CLAIM_SQL: &str =
          -- of the locked rows, at most the room each endpoint has; the rest are not leased,
          -- and their row locks end with this statement
          due AS (
-             SELECT l.id
-             FROM (SELECT id, endpoint_id,
+             SELECT l.id, l.message_id
+             FROM (SELECT id, message_id, endpoint_id,
                           row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at) AS nth
                    FROM locked) l
              LEFT JOIN room r ON r.endpoint_id = l.endpoint_id
@@ -86,7 +86,9 @@ pub const CLAIM_SQL: &str =
          claimed AS (
              UPDATE deliveries d
              SET leased_until = now() + make_interval(secs => $2)
-             FROM due WHERE d.id = due.id
+             -- by message id too: the table is partitioned by it, so each row is found in
+             -- its own partition instead of being looked for in all of them
+             FROM due WHERE d.id = due.id AND d.message_id = due.message_id
              RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
                        d.next_trigger, d.leased_until, d.created_at, d.throttle_slot)
          SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
@@ -183,17 +185,21 @@ pub async fn record_attempts(db: impl PgExecutor<'_>, batch: &[AttemptRecord]) -
              -- delivery with it: its attempt has nothing left to belong to. (`= ANY` of the
              -- batch's ids: a primary-key lookup, where a correlated EXISTS was planned as a
              -- scan of the whole table.)
-             WHERE x.delivery_id IN (SELECT d.id FROM deliveries d WHERE d.id = ANY($4::bigint[])))
+             -- (The message ids, here and below, confine the lookups to the rows' partitions.)
+             WHERE (x.delivery_id, x.message_id) IN (
+                 SELECT d.id, d.message_id FROM deliveries d
+                 WHERE d.id = ANY($4::bigint[]) AND d.message_id = ANY($5::text[])))
          UPDATE deliveries d
          SET status = CASE WHEN d.next_trigger = u.trig THEN u.status ELSE 1 END,
              next_attempt_at = CASE WHEN d.next_trigger = u.trig THEN u.next_at ELSE now() END,
              next_trigger = CASE WHEN d.next_trigger = u.trig THEN 0 ELSE d.next_trigger END,
              attempt_count = d.attempt_count + u.counts::int,
              leased_until = NULL, throttle_slot = false, last_attempt_at = u.at, updated_at = now()
-         FROM UNNEST($4::bigint[], $16::timestamptz[], $17::smallint[], $18::timestamptz[], $15::timestamptz[],
-                     $19::bool[], $20::smallint[])
-              AS u(id, lease, status, next_at, at, counts, trig)
-         WHERE d.id = u.id AND d.leased_until = u.lease",
+         FROM UNNEST($4::bigint[], $5::text[], $16::timestamptz[], $17::smallint[], $18::timestamptz[],
+                     $15::timestamptz[], $19::bool[], $20::smallint[])
+              AS u(id, message_id, lease, status, next_at, at, counts, trig)
+         WHERE d.id = u.id AND d.message_id = u.message_id AND d.leased_until = u.lease
+           AND d.message_id = ANY($5::text[])",
     )
     .bind(col!(|r| r.attempt_id.clone()))
     .bind(col!(|r| r.org_id.clone()))
@@ -243,43 +249,52 @@ pub async fn due_now(
     Ok(r.rows_affected())
 }
 
+/// Claimed deliveries, as parallel arrays: each row's id, message id (the partition key) and
+/// the lease it was claimed with (the fencing token).
+#[derive(Debug, Clone, Copy)]
+pub struct Keys<'a> {
+    pub ids: &'a [i64],
+    pub message_ids: &'a [String],
+    pub leases: &'a [DateTime<Utc>],
+}
+
 /// Puts claimed deliveries back without an attempt (throttled, breaker open), due at `at`;
 /// `reserved`: `at` is a throttle slot reserved for the row.
 pub async fn release(
     db: impl PgExecutor<'_>,
-    ids: &[i64],
-    leases: &[DateTime<Utc>],
+    keys: &Keys<'_>,
     at: &[DateTime<Utc>],
     reserved: &[bool],
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE deliveries d SET next_attempt_at = u.at, leased_until = NULL, throttle_slot = u.reserved,
              updated_at = now()
-         FROM UNNEST($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::bool[]) AS u(id, lease, at, reserved)
-         WHERE d.id = u.id AND d.leased_until = u.lease",
+         FROM UNNEST($1::bigint[], $5::text[], $2::timestamptz[], $3::timestamptz[], $4::bool[])
+              AS u(id, message_id, lease, at, reserved)
+         WHERE d.id = u.id AND d.message_id = u.message_id AND d.leased_until = u.lease
+           AND d.message_id = ANY($5::text[])",
     )
-    .bind(ids)
-    .bind(leases)
+    .bind(keys.ids)
+    .bind(keys.leases)
     .bind(at)
     .bind(reserved)
+    .bind(keys.message_ids)
     .execute(db)
     .await?;
     Ok(())
 }
 
 /// Marks claimed deliveries failed without an attempt (their endpoint was disabled).
-pub async fn fail_without_attempt(
-    db: impl PgExecutor<'_>,
-    ids: &[i64],
-    leases: &[DateTime<Utc>],
-) -> sqlx::Result<()> {
+pub async fn fail_without_attempt(db: impl PgExecutor<'_>, keys: &Keys<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE deliveries d SET status = 2, leased_until = NULL, updated_at = now()
-         FROM UNNEST($1::bigint[], $2::timestamptz[]) AS u(id, lease)
-         WHERE d.id = u.id AND d.leased_until = u.lease",
+         FROM UNNEST($1::bigint[], $3::text[], $2::timestamptz[]) AS u(id, message_id, lease)
+         WHERE d.id = u.id AND d.message_id = u.message_id AND d.leased_until = u.lease
+           AND d.message_id = ANY($3::text[])",
     )
-    .bind(ids)
-    .bind(leases)
+    .bind(keys.ids)
+    .bind(keys.leases)
+    .bind(keys.message_ids)
     .execute(db)
     .await?;
     Ok(())

@@ -91,6 +91,11 @@ pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>)
                                    created_at, expires_at, content_type)
              VALUES ($4, $5, $1, $2, $6, $7, $8, $15, $16, $11, $11 + make_interval(hours => $9::int), $17)
              RETURNING id, created_at),
+         -- an eventId is unique per application (the messages table, partitioned, cannot hold
+         -- a unique key without the partition key)
+         ev AS (
+             INSERT INTO message_event_ids (app_id, event_id, message_id)
+             SELECT $1, $6, $4 WHERE $6::text IS NOT NULL),
          d AS (
              INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_attempt_at)
              SELECT $5, $1, m.id, e.id, coalesce($16, now()) FROM m, ({endpoints}) e

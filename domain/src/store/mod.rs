@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod maintenance;
 pub mod messages;
 pub mod orgs;
+pub mod partitions;
 pub mod tasks;
 pub mod users;
 
@@ -19,6 +20,17 @@ pub type Db = sqlx::PgPool;
 
 /// The migrations, embedded in the binary; a failed migration stops boot.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Brings the schema up to date: the migrations, then the message history's partitions for
+/// today and the coming days (see [`partitions`]), without which no message can be stored.
+pub async fn migrate(
+    pool: &sqlx::PgPool,
+    layout: partitions::Layout,
+) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await?;
+    partitions::ensure(pool, chrono::Utc::now(), layout).await?;
+    Ok(())
+}
 
 /// Channel that ingest NOTIFYs and workers LISTEN on.
 pub const DELIVERY_CHANNEL: &str = "hookline_deliveries";
@@ -93,6 +105,12 @@ impl Page {
 /// True when `e` is a unique-constraint violation (mapped to 409 by callers).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23505"))
+}
+
+/// True when a row had no partition to go to (the history's partition for its day is missing).
+pub fn is_missing_partition(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d)
+        if d.code().as_deref() == Some("23514") && d.message().starts_with("no partition of relation"))
 }
 
 /// True when `e` means the database cannot be reached or is not taking work now (down,

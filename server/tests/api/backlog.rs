@@ -12,7 +12,7 @@ async fn seed(app: &TestApp, endpoint: &str, from: i64, n: i64) {
     sqlx::query(
         "WITH e AS (SELECT org_id, app_id FROM endpoints WHERE id = $1),
          m AS (INSERT INTO messages (id, org_id, app_id, event_type, payload, expires_at)
-               SELECT 'msg_backlog' || lpad(g::text, 9, '0'), e.org_id, e.app_id, 'a.b', '{}', now() + interval '90 days'
+               SELECT $4 || lpad(g::text, 9, '0'), e.org_id, e.app_id, 'a.b', '{}', now() + interval '90 days'
                FROM e, generate_series($2::bigint, $2::bigint + $3::bigint - 1) g
                RETURNING id, org_id, app_id)
          INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_attempt_at)
@@ -21,6 +21,12 @@ async fn seed(app: &TestApp, endpoint: &str, from: i64, n: i64) {
     .bind(endpoint)
     .bind(from)
     .bind(n)
+    // ids of today (the history is partitioned by message id, by day): today's first id
+    // followed by a counter
+    .bind(domain::ids::id_floor_at(
+        domain::ids::MESSAGE,
+        chrono::Utc::now().timestamp_millis(),
+    ))
     .execute(&app.pool)
     .await
     .unwrap();

@@ -36,6 +36,16 @@ fn cluster_url() -> &'static str {
 
 /// Creates a fresh, migrated database and returns a pool on it.
 pub async fn fresh_database() -> (sqlx::PgPool, String) {
+    let (pool, url) = empty_database().await;
+    // daily partitions, as for a retention of a week or less: the tests reason in days
+    domain::store::migrate(&pool, domain::store::partitions::Layout::DAILY)
+        .await
+        .expect("migrations");
+    (pool, url)
+}
+
+/// Creates a new database with no schema at all, and returns a pool on it.
+pub async fn empty_database() -> (sqlx::PgPool, String) {
     let admin_url = cluster_url().replace("{db}", "postgres");
     let name = format!("hl_test_{}_{}", unix_secs(), uuid_like());
     let mut admin = None;
@@ -61,7 +71,6 @@ pub async fn fresh_database() -> (sqlx::PgPool, String) {
         .connect(&url)
         .await
         .expect("connect test db");
-    domain::store::MIGRATOR.run(&pool).await.expect("migrations");
     (pool, url)
 }
 

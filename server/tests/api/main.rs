@@ -11,6 +11,7 @@ mod crash_recovery;
 mod delivery;
 mod delivery_faults;
 mod health_and_breaker;
+mod history;
 mod housekeeping;
 mod idempotency;
 mod multi_node;

@@ -108,8 +108,10 @@ impl Engine {
     /// Puts a claimed delivery back, due now, without an attempt.
     pub(super) async fn give_back(&self, d: &ClaimedDelivery) {
         debug!("the claim ran short while waiting for the endpoint; giving the delivery back");
-        let (id, lease, keep_slot) = ([d.id], [d.leased_until], [d.throttle_slot]);
-        if let Err(e) = deliveries::release(&self.inner.pool, &id, &lease, &[Utc::now()], &keep_slot).await {
+        let keys = super::dispatch::KeyArrays::of(std::iter::once(d));
+        if let Err(e) =
+            deliveries::release(&self.inner.pool, &keys.keys(), &[Utc::now()], &[d.throttle_slot]).await
+        {
             warn!(error = %e, "giving a delivery back failed; it falls due when its lease expires");
         }
         self.inner.wake.notify_one();

@@ -14,9 +14,9 @@ impl Engine {
         let inner = &self.inner;
         let now = Utc::now();
         let probe_window = chrono::Duration::from_std(inner.cfg.probe_window()).unwrap_or_default();
-        // (id, lease, due at, holds a reserved throttle slot)
-        let mut defer: Vec<(i64, DateTime<Utc>, DateTime<Utc>, bool)> = Vec::new();
-        let mut disabled: Vec<(i64, DateTime<Utc>)> = Vec::new();
+        // (row, due at, holds a reserved throttle slot)
+        let mut defer: Vec<(ClaimedDelivery, DateTime<Utc>, bool)> = Vec::new();
+        let mut disabled: Vec<ClaimedDelivery> = Vec::new();
         let mut probing: HashMap<String, bool> = HashMap::new();
         // rows of throttled endpoints or applications still to be given a slot, in claim order
         let mut throttled: Vec<ToSend> = Vec::new();
@@ -24,12 +24,12 @@ impl Engine {
         for d in batch {
             let mut probe = false;
             if d.disabled {
-                disabled.push((d.id, d.leased_until));
+                disabled.push(d);
                 continue;
             }
             if let Some(until) = d.circuit_open_until {
                 if until > now {
-                    defer.push((d.id, d.leased_until, until, false));
+                    defer.push((d, until, false));
                     continue;
                 }
                 // Half-open: exactly one probe across all workers.
@@ -43,7 +43,7 @@ impl Engine {
                     }
                 };
                 if !won {
-                    defer.push((d.id, d.leased_until, now + probe_window, false));
+                    defer.push((d, now + probe_window, false));
                     continue;
                 }
                 probe = true;
@@ -67,20 +67,19 @@ impl Engine {
                 to_send.push((d, probe));
             } else {
                 metrics::counter!("hookline_deliveries_deferred_total", "reason" => "throttle").increment(1);
-                defer.push((d.id, d.leased_until, at, true));
+                defer.push((d, at, true));
             }
         }
         if !defer.is_empty() {
-            let ids: Vec<i64> = defer.iter().map(|d| d.0).collect();
-            let leases: Vec<DateTime<Utc>> = defer.iter().map(|d| d.1).collect();
-            let at: Vec<DateTime<Utc>> = defer.iter().map(|d| d.2).collect();
-            let reserved: Vec<bool> = defer.iter().map(|d| d.3).collect();
-            deliveries::release(&inner.pool, &ids, &leases, &at, &reserved).await?;
+            let keys = KeyArrays::of(defer.iter().map(|d| &d.0));
+            let at: Vec<DateTime<Utc>> = defer.iter().map(|d| d.1).collect();
+            let reserved: Vec<bool> = defer.iter().map(|d| d.2).collect();
+            deliveries::release(&inner.pool, &keys.keys(), &at, &reserved).await?;
             inner.wake.notify_one();
         }
         if !disabled.is_empty() {
-            let (ids, leases): (Vec<_>, Vec<_>) = disabled.into_iter().unzip();
-            deliveries::fail_without_attempt(&inner.pool, &ids, &leases).await?;
+            let keys = KeyArrays::of(disabled.iter());
+            deliveries::fail_without_attempt(&inner.pool, &keys.keys()).await?;
         }
         if to_send.is_empty() {
             return Ok(());
@@ -273,5 +272,36 @@ pub(super) fn not_sent(code: &'static str, detail: &str) -> SendResult {
         error_detail: Some(format!("not sent: {detail}")),
         retry_after: None,
         request_headers: serde_json::Value::Null,
+    }
+}
+
+/// The keys of claimed rows, owned, as [`deliveries::Keys`] borrows them.
+pub(super) struct KeyArrays {
+    ids: Vec<i64>,
+    message_ids: Vec<String>,
+    leases: Vec<DateTime<Utc>>,
+}
+
+impl KeyArrays {
+    pub(super) fn of<'a>(rows: impl Iterator<Item = &'a ClaimedDelivery>) -> Self {
+        let mut k = KeyArrays {
+            ids: Vec::new(),
+            message_ids: Vec::new(),
+            leases: Vec::new(),
+        };
+        for d in rows {
+            k.ids.push(d.id);
+            k.message_ids.push(d.message_id.clone());
+            k.leases.push(d.leased_until);
+        }
+        k
+    }
+
+    pub(super) fn keys(&self) -> deliveries::Keys<'_> {
+        deliveries::Keys {
+            ids: &self.ids,
+            message_ids: &self.message_ids,
+            leases: &self.leases,
+        }
     }
 }

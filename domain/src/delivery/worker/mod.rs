@@ -117,12 +117,54 @@ impl Engine {
             })
             .await;
             metrics::counter!("hookline_payloads_expunged_total").increment(n);
+            self.sweep_history(&cancel, BATCH).await;
             for (i, table) in store::maintenance::TABLES.iter().enumerate() {
                 let n = drain(&cancel, table, BATCH, || {
                     store::maintenance::purge_batch(pool, i, BATCH)
                 })
                 .await;
                 metrics::counter!("hookline_records_purged_total", "table" => *table).increment(n);
+            }
+        }
+    }
+
+    /// Keeps the coming days' partitions of the history made, and drops the days past the
+    /// message retention: first their event ids (in batches), then the day's partitions of the
+    /// three tables at once.
+    async fn sweep_history(&self, cancel: &CancellationToken, batch: i64) {
+        use store::partitions;
+        let pool = &self.inner.pool;
+        if let Err(e) = partitions::ensure(
+            pool,
+            Utc::now(),
+            partitions::Layout::for_retention(self.inner.cfg.message_retention),
+        )
+        .await
+        {
+            warn!(error = %e, "making the coming days' partitions failed; will try again");
+        }
+        let retention =
+            chrono::Duration::from_std(self.inner.cfg.message_retention).unwrap_or(chrono::Duration::MAX);
+        let existing = match partitions::list(pool).await {
+            Ok(p) => p,
+            Err(e) => return warn!(error = %e, "listing the history's partitions failed"),
+        };
+        for p in partitions::expired(&existing, Utc::now(), retention) {
+            drain(cancel, "event ids", batch, || {
+                partitions::purge_event_ids(pool, &p.upper, batch)
+            })
+            .await;
+            if cancel.is_cancelled() {
+                return;
+            }
+            match partitions::drop(pool, &p).await {
+                Ok(()) => {
+                    tracing::info!(partition = %p.suffix, "dropped a day of history past retention");
+                    metrics::counter!("hookline_history_days_dropped_total").increment(1);
+                }
+                Err(e) => {
+                    return warn!(error = %e, partition = %p.suffix, "dropping a day of history failed; will try again")
+                }
             }
         }
     }
