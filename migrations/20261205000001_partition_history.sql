@@ -135,3 +135,6 @@ ALTER TABLE attempts ADD PRIMARY KEY (id, message_id),
 CREATE INDEX attempts_message ON attempts (message_id, id);
 CREATE INDEX attempts_endpoint ON attempts (endpoint_id, id);
 CREATE INDEX attempts_delivery ON attempts (delivery_id);
+
+-- autovacuum never analyzes a partitioned parent: give the planner the copied rows' statistics
+ANALYZE messages, deliveries, attempts, message_event_ids;

@@ -176,10 +176,15 @@ impl Settings {
             retention_sweep: dur("RETENTION_SWEEP", &raw.retention_sweep)?.max(Duration::from_millis(100)),
             message_retention: dur("MESSAGE_RETENTION", &raw.message_retention)?,
         };
-        if delivery.message_retention < Duration::from_secs(86_400) {
-            return Err(
-                "HOOKLINE_MESSAGE_RETENTION must be at least a day (1d): the history is kept in days".into(),
-            );
+        // A delivery still retrying, or scheduled up to 24 h ahead (deliverAt), must not be
+        // dropped with its message.
+        let floor = delivery.retry.schedule.iter().sum::<Duration>() + Duration::from_secs(86_400);
+        if delivery.message_retention < floor {
+            return Err(format!(
+                "HOOKLINE_MESSAGE_RETENTION must be at least the retry schedule plus a day (about {} h), or \
+                 deliveries still retrying or scheduled would be dropped",
+                floor.as_secs().div_ceil(3600)
+            ));
         }
         let mut delivery = delivery;
         if let Some(l) = raw.lease.as_deref().filter(|l| !l.is_empty()) {
@@ -266,5 +271,20 @@ mod tests {
             ..Raw::default()
         };
         assert!(Settings::from_raw(raw).unwrap_err().contains("HOOKLINE_LISTEN"));
+        // the default schedule retries for about 28 h, and deliverAt may be 24 h ahead
+        let raw = Raw {
+            message_retention: "2d".into(),
+            ..Raw::default()
+        };
+        let e = Settings::from_raw(raw).unwrap_err();
+        assert!(
+            e.contains("HOOKLINE_MESSAGE_RETENTION") && e.contains("52 h"),
+            "{e}"
+        );
+        let raw = Raw {
+            message_retention: "3d".into(),
+            ..Raw::default()
+        };
+        assert!(Settings::from_raw(raw).is_ok());
     }
 }

@@ -292,7 +292,11 @@ async fn keep_partitions_made(
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        if let Err(e) = partitions::ensure(&pool, chrono::Utc::now(), layout).await {
+        let made = match partitions::db_now(&pool).await {
+            Ok(now) => partitions::ensure(&pool, now, layout).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = made {
             tracing::warn!(error = %e, "making the coming days' partitions failed; will try again");
         }
     }

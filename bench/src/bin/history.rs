@@ -153,12 +153,18 @@ async fn main() -> anyhow::Result<()> {
         let (mut drop_ms, mut purge_ms) = (0.0, 0.0);
         for p in partitions::expired(&partitions::list(&pool).await?, end, retention) {
             let t = Instant::now();
-            while partitions::purge_event_ids(&pool, &p.upper, 1_000).await? == 1_000 {}
-            purge_ms += t.elapsed().as_secs_f64() * 1000.0;
-            let t = Instant::now();
             partitions::drop(&pool, &p).await?;
             drop_ms += t.elapsed().as_secs_f64() * 1000.0;
             dropped += 1;
+        }
+        if let Some(lower) = partitions::list(&pool)
+            .await?
+            .first()
+            .and_then(|p| p.lower.clone())
+        {
+            let t = Instant::now();
+            while partitions::purge_event_ids(&pool, &lower, 1_000).await? == 1_000 {}
+            purge_ms += t.elapsed().as_secs_f64() * 1000.0;
         }
         sqlx::query("VACUUM message_event_ids").execute(&pool).await?;
         let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")

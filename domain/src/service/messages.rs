@@ -142,9 +142,17 @@ impl Services {
         match store::messages::insert_with_deliveries(&self.pool, m).await {
             Err(e) if store::is_missing_partition(&e) => {
                 tracing::warn!("no partition for today's messages; making the coming days' now");
-                // daily: the workers' sweep carries on with the configured spans after these
-                store::partitions::ensure(&self.pool, chrono::Utc::now(), store::partitions::Layout::DAILY)
-                    .await?;
+                // daily: the workers' sweep carries on with the configured spans after these.
+                // Tried again whatever happens: a concurrent request may have made the day.
+                let made = match store::partitions::db_now(&self.pool).await {
+                    Ok(now) => {
+                        store::partitions::ensure(&self.pool, now, store::partitions::Layout::DAILY).await
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = made {
+                    tracing::warn!(error = %e, "making the missing partition failed");
+                }
                 store::messages::insert_with_deliveries(&self.pool, m).await
             }
             r => r,

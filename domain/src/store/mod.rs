@@ -28,7 +28,15 @@ pub async fn migrate(
     layout: partitions::Layout,
 ) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await?;
-    partitions::ensure(pool, chrono::Utc::now(), layout).await?;
+    // Not fatal: another process may be making them (or hold a lock a while); the sweeps try
+    // again, and an insert that finds its day missing makes it.
+    let made = match partitions::db_now(pool).await {
+        Ok(now) => partitions::ensure(pool, now, layout).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = made {
+        tracing::warn!(error = %e, "making the coming days' partitions failed; will try again");
+    }
     Ok(())
 }
 

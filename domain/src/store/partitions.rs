@@ -146,83 +146,162 @@ pub fn expired(existing: &[Partition], now: DateTime<Utc>, retention: Duration) 
     let keep_last = existing.len().saturating_sub(1);
     existing[..keep_last]
         .iter()
-        .take_while(|p| p.newest_at().is_none_or(|t| t + retention <= now))
+        // a retention too long to add to a date never expires anything
+        .take_while(|p| {
+            p.newest_at()
+                .is_none_or(|t| t.checked_add_signed(retention).is_some_and(|t| t <= now))
+        })
         .cloned()
         .collect()
 }
 
-/// Every statement that changes partitions waits at most this long for its table lock, and is
-/// tried again at the next sweep: creating or dropping a partition locks the whole table, and a
-/// waiting lock would queue all ingest and delivery behind it.
-const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
+/// Every statement that changes partitions waits at most this long for a lock, and is tried
+/// again at the next sweep, rather than queue the ingest and delivery behind it.
+const LOCK_TIMEOUT: &str = "2s";
 
-/// Makes the partitions [`to_create`] names, each day's three in one transaction. Returns how
-/// many days were made.
+/// Serialises the partition changes of every Hookline process on the database (an advisory
+/// lock; the number is arbitrary and Hookline's own).
+const DDL_LOCK: i64 = 0x686f_6f6b_6c69_6e65;
+
+/// The database's clock: partitions are cut and expired by it, not by a process's own clock
+/// (a worker whose clock ran days ahead would otherwise drop days still within retention).
+pub async fn db_now(db: impl PgExecutor<'_>) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar("SELECT now()").fetch_one(db).await
+}
+
+/// Makes the partitions [`to_create`] names, in one transaction under [`DDL_LOCK`] (so that
+/// processes starting together do not make the same span twice). Each partition is made as a
+/// table, then attached: attaching locks the parent only against other schema changes, where
+/// `CREATE TABLE … PARTITION OF` would lock out every insert and could deadlock with one.
+/// Returns how many spans were made.
 pub async fn ensure(pool: &PgPool, now: DateTime<Utc>, layout: Layout) -> sqlx::Result<usize> {
-    let missing = to_create(&list(pool).await?, now, layout);
+    let mut tx = pool.begin().await?;
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(DDL_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let missing = to_create(&list(&mut *tx).await?, now, layout);
     for p in &missing {
         let lower = match &p.lower {
-            Some(l) => literal(l),
+            Some(l) => literal(l)?,
             None => "MINVALUE".to_owned(),
         };
-        let upper = literal(&p.upper);
-        let mut tx = pool.begin().await?;
-        sqlx::query(LOCK_TIMEOUT).execute(&mut *tx).await?;
+        let upper = literal(&p.upper)?;
         for table in TABLES {
+            let name = format!("{table}_{}", checked_suffix(&p.suffix)?);
             let storage = if table == "deliveries" {
                 " WITH (fillfactor = 70)"
             } else {
                 ""
             };
             sqlx::query(&format!(
-                "CREATE TABLE IF NOT EXISTS {table}_{s} PARTITION OF {table}
-                 FOR VALUES FROM ({lower}) TO ({upper}){storage}",
-                s = p.suffix,
+                "CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS){storage}"
+            ))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({lower}) TO ({upper})"
             ))
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
     }
+    tx.commit().await?;
     Ok(missing.len())
 }
 
-/// Removes up to `limit` event ids of messages below `upper` (the partition about to be
-/// dropped), so that the drop itself is instant. Returns how many went.
-pub async fn purge_event_ids(db: impl PgExecutor<'_>, upper: &str, limit: i64) -> sqlx::Result<u64> {
+/// Removes up to `limit` event ids of messages below `lower` (the oldest partition's lower
+/// bound: their messages are gone). Returns how many went.
+pub async fn purge_event_ids(db: impl PgExecutor<'_>, lower: &str, limit: i64) -> sqlx::Result<u64> {
     let r = sqlx::query(
         "DELETE FROM message_event_ids WHERE ctid = ANY (ARRAY(
              SELECT ctid FROM message_event_ids WHERE message_id < $1
              ORDER BY message_id LIMIT $2 FOR UPDATE SKIP LOCKED))",
     )
-    .bind(upper)
+    .bind(lower)
     .bind(limit)
     .execute(db)
     .await?;
     Ok(r.rows_affected())
 }
 
-/// Drops a day's partitions of the three tables in one transaction: its messages, deliveries
-/// and attempts go together, or not at all.
+/// Drops a span's partitions of the three tables: each is detached `CONCURRENTLY` (which
+/// waits for the queries using it instead of locking the parent against them), then dropped.
+/// Attempts and deliveries go first, the messages last, so a span is listed until all three
+/// are gone; a drop interrupted half-way is finished by the next one.
 pub async fn drop(pool: &PgPool, p: &Partition) -> sqlx::Result<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(LOCK_TIMEOUT).execute(&mut *tx).await?;
-    for table in TABLES {
-        sqlx::query(&format!("DROP TABLE IF EXISTS {table}_{}", p.suffix))
-            .execute(&mut *tx)
+    let mut conn = pool.acquire().await?;
+    sqlx::query(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'"))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(DDL_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let result = async {
+        for table in TABLES {
+            let name = format!("{table}_{}", checked_suffix(&p.suffix)?);
+            // NULL: not attached (any more); false: attached; true: a detach was interrupted
+            let pending: Option<bool> = sqlx::query_scalar(
+                "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1)",
+            )
+            .bind(&name)
+            .fetch_optional(&mut *conn)
             .await?;
+            let detach = match pending {
+                Some(false) => Some("CONCURRENTLY"),
+                Some(true) => Some("FINALIZE"),
+                None => None,
+            };
+            if let Some(how) = detach {
+                sqlx::query(&format!("ALTER TABLE {table} DETACH PARTITION {name} {how}"))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            sqlx::query(&format!("DROP TABLE IF EXISTS {name}"))
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
     }
-    tx.commit().await
+    .await;
+    // the session settings and lock go with the connection back to the pool: undo them
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(DDL_LOCK)
+        .execute(&mut *conn)
+        .await;
+    let reset = sqlx::query("RESET lock_timeout").execute(&mut *conn).await;
+    if unlocked.is_err() || reset.is_err() {
+        conn.detach(); // a connection in an unknown state is not given back
+    }
+    result
 }
 
 /// A bound as an SQL literal. Bounds are ids (`msg_` and base62) made here, but they are read
 /// back from the catalogue, so anything else is refused rather than quoted.
-fn literal(s: &str) -> String {
-    assert!(
-        s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "partition bound {s:?} is not an id"
-    );
-    format!("'{s}'")
+fn literal(s: &str) -> sqlx::Result<String> {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(format!("'{s}'"))
+    } else {
+        Err(sqlx::Error::Protocol(format!(
+            "partition bound {s:?} is not an id"
+        )))
+    }
+}
+
+/// A partition name's suffix (`p0`, `p20261204`), refused if it is anything else.
+fn checked_suffix(s: &str) -> sqlx::Result<&str> {
+    let ok = s.len() > 1 && s.starts_with('p') && s[1..].chars().all(|c| c.is_ascii_digit());
+    if ok {
+        Ok(s)
+    } else {
+        Err(sqlx::Error::Protocol(format!(
+            "partition suffix {s:?} is not Hookline's"
+        )))
+    }
 }
 
 #[cfg(test)]

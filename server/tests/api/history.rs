@@ -263,3 +263,34 @@ async fn a_message_whose_day_has_no_partition_yet_makes_it_instead_of_failing() 
     let days = partitions::list(&app.pool).await.unwrap().len();
     assert_eq!(days, 1 + 1 + partitions::DAYS_AHEAD as usize);
 }
+
+#[tokio::test]
+async fn processes_making_partitions_at_once_do_not_fail_or_overlap() {
+    let (pool, _) = fresh_database().await;
+    for p in partitions::list(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|p| p.suffix != "p0")
+    {
+        partitions::drop(&pool, p).await.unwrap();
+    }
+    // two processes, one configured for a week's retention and one for 90 days'
+    let now = partitions::db_now(&pool).await.unwrap();
+    let wide = partitions::Layout::for_retention(Duration::from_secs(90 * 86_400));
+    let (a, b, c) = tokio::join!(
+        partitions::ensure(&pool, now, partitions::Layout::DAILY),
+        partitions::ensure(&pool, now, wide),
+        partitions::ensure(&pool, now, partitions::Layout::DAILY),
+    );
+    assert!(a.unwrap() + b.unwrap() + c.unwrap() > 0);
+    let made = partitions::list(&pool).await.unwrap();
+    for w in made.windows(2) {
+        assert_eq!(Some(&w[0].upper), w[1].lower.as_ref(), "contiguous: {made:?}");
+    }
+    let ahead = id_floor_at(
+        MESSAGE,
+        (now + Days::days(partitions::DAYS_AHEAD)).timestamp_millis(),
+    );
+    assert!(made.last().unwrap().upper > ahead, "{made:?}");
+}

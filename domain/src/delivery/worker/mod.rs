@@ -128,44 +128,56 @@ impl Engine {
         }
     }
 
-    /// Keeps the coming days' partitions of the history made, and drops the days past the
-    /// message retention: first their event ids (in batches), then the day's partitions of the
-    /// three tables at once.
+    /// Keeps the coming days' partitions of the history made, and drops the spans past the
+    /// message retention, then the event ids of the messages they held (so that an eventId is
+    /// never free while its message is still there). Dates are the database's.
     async fn sweep_history(&self, cancel: &CancellationToken, batch: i64) {
         use store::partitions;
         let pool = &self.inner.pool;
+        let cfg = &self.inner.cfg;
+        let now = match partitions::db_now(pool).await {
+            Ok(now) => now,
+            Err(e) => return warn!(error = %e, "reading the database's clock failed"),
+        };
         if let Err(e) = partitions::ensure(
             pool,
-            Utc::now(),
-            partitions::Layout::for_retention(self.inner.cfg.message_retention),
+            now,
+            partitions::Layout::for_retention(cfg.message_retention),
         )
         .await
         {
             warn!(error = %e, "making the coming days' partitions failed; will try again");
         }
-        let retention =
-            chrono::Duration::from_std(self.inner.cfg.message_retention).unwrap_or(chrono::Duration::MAX);
+        // a retention too long for a date never expires anything
+        let retention = chrono::Duration::from_std(cfg.message_retention).unwrap_or(chrono::Duration::MAX);
         let existing = match partitions::list(pool).await {
             Ok(p) => p,
             Err(e) => return warn!(error = %e, "listing the history's partitions failed"),
         };
-        for p in partitions::expired(&existing, Utc::now(), retention) {
-            drain(cancel, "event ids", batch, || {
-                partitions::purge_event_ids(pool, &p.upper, batch)
-            })
-            .await;
+        for p in partitions::expired(&existing, now, retention) {
             if cancel.is_cancelled() {
                 return;
             }
             match partitions::drop(pool, &p).await {
                 Ok(()) => {
-                    tracing::info!(partition = %p.suffix, "dropped a day of history past retention");
+                    tracing::info!(partition = %p.suffix, "dropped history past retention");
                     metrics::counter!("hookline_history_days_dropped_total").increment(1);
                 }
                 Err(e) => {
-                    return warn!(error = %e, partition = %p.suffix, "dropping a day of history failed; will try again")
+                    warn!(error = %e, partition = %p.suffix, "dropping history past retention failed; will try again");
+                    break;
                 }
             }
+        }
+        let oldest = match partitions::list(pool).await {
+            Ok(p) => p.first().and_then(|p| p.lower.clone()),
+            Err(_) => None,
+        };
+        if let Some(lower) = oldest {
+            drain(cancel, "event ids", batch, || {
+                partitions::purge_event_ids(pool, &lower, batch)
+            })
+            .await;
         }
     }
 
