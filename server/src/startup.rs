@@ -292,11 +292,7 @@ async fn keep_partitions_made(
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let made = match partitions::db_now(&pool).await {
-            Ok(now) => partitions::ensure(&pool, now, layout).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = made {
+        if let Err(e) = partitions::ensure_now(&pool, layout).await {
             tracing::warn!(error = %e, "making the coming days' partitions failed; will try again");
         }
     }

@@ -144,13 +144,9 @@ impl Services {
                 tracing::warn!("no partition for today's messages; making the coming days' now");
                 // daily: the workers' sweep carries on with the configured spans after these.
                 // Tried again whatever happens: a concurrent request may have made the day.
-                let made = match store::partitions::db_now(&self.pool).await {
-                    Ok(now) => {
-                        store::partitions::ensure(&self.pool, now, store::partitions::Layout::DAILY).await
-                    }
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = made {
+                if let Err(e) =
+                    store::partitions::ensure_now(&self.pool, store::partitions::Layout::DAILY).await
+                {
                     tracing::warn!(error = %e, "making the missing partition failed");
                 }
                 store::messages::insert_with_deliveries(&self.pool, m).await

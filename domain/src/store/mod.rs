@@ -30,11 +30,7 @@ pub async fn migrate(
     MIGRATOR.run(pool).await?;
     // Not fatal: another process may be making them (or hold a lock a while); the sweeps try
     // again, and an insert that finds its day missing makes it.
-    let made = match partitions::db_now(pool).await {
-        Ok(now) => partitions::ensure(pool, now, layout).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = made {
+    if let Err(e) = partitions::ensure_now(pool, layout).await {
         tracing::warn!(error = %e, "making the coming days' partitions failed; will try again");
     }
     Ok(())

@@ -213,6 +213,11 @@ pub async fn ensure(pool: &PgPool, now: DateTime<Utc>, layout: Layout) -> sqlx::
     Ok(missing.len())
 }
 
+/// [`ensure`] as of the database's clock now.
+pub async fn ensure_now(pool: &PgPool, layout: Layout) -> sqlx::Result<usize> {
+    ensure(pool, db_now(pool).await?, layout).await
+}
+
 /// Removes up to `limit` event ids of messages below `lower` (the oldest partition's lower
 /// bound: their messages are gone). Returns how many went.
 pub async fn purge_event_ids(db: impl PgExecutor<'_>, lower: &str, limit: i64) -> sqlx::Result<u64> {
