@@ -4,6 +4,10 @@
 //! duplicate deliveries, and the server's CPU time and memory.
 //!
 //! `cargo run --release -p bench -- --messages 20000 --concurrency 32 --endpoints 1`
+//!
+//! With `--outage` the receiver is down until every message is sent (see `outage.rs`).
+mod outage;
+
 use anyhow::{bail, Context};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -45,6 +49,14 @@ struct Args {
     /// days; 1 measures daily partitions).
     #[arg(long, default_value_t = 12)]
     days_per_partition: i64,
+    /// Keep the receiver down until every message is sent, report what the backlog costs,
+    /// then bring it back and measure the drain.
+    #[arg(long)]
+    outage: bool,
+    /// With `--outage`: seconds of waiting with the whole backlog queued over which CPU is
+    /// measured.
+    #[arg(long, default_value_t = 30)]
+    quiet_secs: u64,
 }
 
 /// Replaces the history's daily partitions of the benchmark's database (still empty) with
@@ -82,6 +94,7 @@ struct Seen {
     unique: HashSet<(usize, u64)>,
     duplicates: u64,
     latencies_us: Vec<u64>,
+    first_arrival: Option<Instant>,
     last_arrival: Option<Instant>,
 }
 
@@ -102,6 +115,7 @@ async fn receive(State(r): State<Arc<Recv>>, Path(ep): Path<usize>, body: Bytes)
     } else {
         s.duplicates += 1;
     }
+    s.first_arrival.get_or_insert(now);
     s.last_arrival = Some(now);
     "ok"
 }
@@ -218,10 +232,18 @@ async fn main() -> anyhow::Result<()> {
         let n = add_past_partitions(&data_dir, args.past_days, args.days_per_partition).await?;
         println!("history partitions: {n}");
     }
-    let mut kc = Command::new(&args.hookline);
-    kc.args(["api-key", "create", "--org", "bench"]);
-    env(&mut kc);
-    let key = String::from_utf8(kc.output()?.stdout)?.trim().to_string();
+    // --outage reads the portal's pages, so its key is made by a portal user
+    let (cookie, key) = if args.outage {
+        outage::portal_login(&client, &base).await?
+    } else {
+        let mut kc = Command::new(&args.hookline);
+        kc.args(["api-key", "create", "--org", "bench"]);
+        env(&mut kc);
+        (
+            String::new(),
+            String::from_utf8(kc.output()?.stdout)?.trim().to_string(),
+        )
+    };
     // worker processes share serve's data dir: its PostgreSQL and its secret key
     let mut workers = Vec::new();
     for _ in 0..args.workers {
@@ -241,12 +263,21 @@ async fn main() -> anyhow::Result<()> {
         start: Instant::now(),
         seen: Mutex::new(Seen::default()),
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let rport = listener.local_addr()?.port();
     let router = Router::new()
         .route("/e/{ep}", post(receive))
         .with_state(recv.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let rport = free_port();
+    let serve_receiver = move || async move {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", rport)).await?;
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Ok::<(), anyhow::Error>(())
+    };
+    let serve_receiver = if args.outage {
+        Some(serve_receiver)
+    } else {
+        serve_receiver().await?;
+        None
+    };
 
     let api = |path: &str| format!("{base}/api/v1{path}");
     let post_json = |url: String, body: serde_json::Value| {
@@ -267,13 +298,19 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let app = post_json(api("/app"), json!({"name": "bench"})).await?;
     let app_id = app["id"].as_str().unwrap().to_string();
+    let mut endpoint_ids = Vec::new();
     for e in 0..args.endpoints {
-        post_json(
+        let ep = post_json(
             api(&format!("/app/{app_id}/endpoint")),
             json!({"url": format!("http://127.0.0.1:{rport}/e/{e}")}),
         )
         .await?;
+        endpoint_ids.push(ep["id"].as_str().unwrap_or_default().to_string());
     }
+    let pool = match args.outage {
+        true => Some(outage::database(&data_dir).await?),
+        false => None,
+    };
     let cpu0 = hookline_cpu();
     let pg0 = postgres_cpu();
     let me0 = proc_usage(std::process::id()).0;
@@ -303,15 +340,80 @@ async fn main() -> anyhow::Result<()> {
             }
         }));
     }
+    if let Some(pool) = pool.clone() {
+        // the claim's cost and the server's memory as the backlog grows
+        let next = next.clone();
+        let n = args.messages;
+        let skipped = endpoint_ids.clone();
+        tokio::spawn(async move {
+            for pct in [1, 10, 50, 90] {
+                while next.load(std::sync::atomic::Ordering::Relaxed) < n * pct / 100 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                let plain = outage::claim_cost(&pool, &[]).await.unwrap_or((-1, f64::NAN));
+                let skipping = outage::claim_cost(&pool, &skipped)
+                    .await
+                    .unwrap_or((-1, f64::NAN));
+                println!(
+                    "  at {pct}% sent: claim {} pages ({:.1} ms), skipping claim {} pages ({:.1} ms), server RSS {:.1} MiB",
+                    plain.0,
+                    plain.1,
+                    skipping.0,
+                    skipping.1,
+                    proc_usage(pid).1 as f64 / 1024.0
+                );
+            }
+        });
+    }
     for t in tasks {
         t.await??;
     }
     let ingest_secs = ingest_start.elapsed().as_secs_f64();
+    let mut returned = ingest_start;
+    if let (Some(pool), Some(serve_receiver)) = (&pool, serve_receiver) {
+        println!(
+            "  ingest with the receiver down: {:.0} msgs/s ({ingest_secs:.1} s), server RSS {:.1} MiB",
+            args.messages as f64 / ingest_secs,
+            proc_usage(pid).1 as f64 / 1024.0
+        );
+        outage::report_backlog(
+            pool,
+            &client,
+            &base,
+            (&cookie, &key),
+            (&app_id, &endpoint_ids),
+            || (hookline_cpu(), postgres_cpu()),
+            Duration::from_secs(args.quiet_secs),
+        )
+        .await?;
+        println!(
+            "  server RSS:    {:.1} MiB with the backlog queued",
+            proc_usage(pid).1 as f64 / 1024.0
+        );
+        serve_receiver().await?;
+        returned = Instant::now();
+    }
+    // deliveries waiting on a retry scheduled after the drain (attempted before the breaker
+    // opened): not lost, but not waited for
+    let mut later = 0_i64;
+    let mut checked = Instant::now();
     let expected = args.messages * args.endpoints;
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     loop {
-        if recv.seen.lock().unwrap().unique.len() >= expected || Instant::now() > deadline {
+        let got = recv.seen.lock().unwrap().unique.len();
+        if got >= expected || Instant::now() > deadline {
             break;
+        }
+        if let Some(pool) = pool
+            .as_ref()
+            .filter(|_| checked.elapsed() > Duration::from_secs(2))
+        {
+            checked = Instant::now();
+            let (pending, far) = outage::pending(pool, Duration::from_secs(60)).await?;
+            if pending == far && got as i64 + far >= expected as i64 {
+                later = far;
+                break;
+            }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -323,6 +425,16 @@ async fn main() -> anyhow::Result<()> {
     let me1 = proc_usage(std::process::id()).0;
     let mut seen = std::mem::take(&mut *recv.seen.lock().unwrap());
     let delivered = seen.unique.len();
+    if args.outage {
+        let first = seen.first_arrival.unwrap_or(returned);
+        let last = seen.last_arrival.unwrap_or(returned);
+        println!(
+            "  after the receiver's return: first delivery in {:.1} s (the breaker's pause), then {delivered} in {:.1} s = {:.0} deliveries/s; {later} wait on their retry schedule",
+            (first - returned).as_secs_f64(),
+            (last - first).as_secs_f64(),
+            delivered as f64 / (last - first).as_secs_f64()
+        );
+    }
     let span = seen
         .last_arrival
         .map(|l| l - ingest_start)
@@ -348,6 +460,7 @@ async fn main() -> anyhow::Result<()> {
         "  delivered:     {delivered}/{expected} in {span:.2} s = {:.0} deliveries/s",
         delivered as f64 / span
     );
+    // (with --outage every latency includes the outage)
     println!(
         "  latency (send -> arrival): p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(&seen.latencies_us, 0.50),
@@ -355,7 +468,8 @@ async fn main() -> anyhow::Result<()> {
         percentile(&seen.latencies_us, 0.99),
         percentile(&seen.latencies_us, 1.0)
     );
-    println!("  lost:          {}", expected - delivered);
+    let lost = expected as i64 - delivered as i64 - later;
+    println!("  lost:          {lost}");
     println!("  duplicates:    {}", seen.duplicates);
     println!(
         "  CPU seconds:   hookline (all processes) {:.1}, PostgreSQL {:.1}, this load generator and receiver {:.1} (of {:.1} s x 2 cores)",
@@ -378,8 +492,8 @@ async fn main() -> anyhow::Result<()> {
     drop(workers); // before serve, which stops the PostgreSQL they share
     drop(server);
     let _ = std::fs::remove_dir_all(&data_dir);
-    if delivered < expected {
-        bail!("{} deliveries lost", expected - delivered);
+    if lost > 0 {
+        bail!("{lost} deliveries lost");
     }
     Ok(())
 }

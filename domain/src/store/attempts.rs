@@ -166,7 +166,9 @@ pub async fn destinations(
         "SELECT e.id, e.app_id, e.uid, e.url, e.description, e.version, e.event_types, e.channels,
                 e.throttle_rate, e.disabled, e.disabled_reason, e.headers, e.metadata, e.consecutive_failures,
                 e.failing_since, e.circuit_open_until, e.created_at, e.updated_at,
-                d.status AS d_status, d.leased_until AS d_leased_until, d.next_attempt_at AS d_next_attempt_at
+                d.status AS d_status, d.leased_until AS d_leased_until,
+                -- an open breaker holds the delivery until its pause ends
+                GREATEST(d.next_attempt_at, e.circuit_open_until) AS d_next_attempt_at
          FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
          WHERE d.app_id = ",
     );
@@ -210,7 +212,11 @@ pub async fn endpoint_messages(
 ) -> sqlx::Result<ListResponse<EndpointMessageOut>> {
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT m.id, m.app_id, m.event_type, m.event_id, m.payload, m.channels, m.tags, m.deliver_at, m.created_at,
-                d.status AS d_status, d.leased_until AS d_leased_until, d.next_attempt_at AS d_next_attempt_at
+                d.status AS d_status, d.leased_until AS d_leased_until,
+                -- an open breaker holds the delivery until its pause ends
+                GREATEST(d.next_attempt_at,
+                         (SELECT e.circuit_open_until FROM endpoints e WHERE e.id = d.endpoint_id))
+                    AS d_next_attempt_at
          FROM deliveries d JOIN messages m ON m.id = d.message_id
          WHERE d.endpoint_id = ",
     );

@@ -58,13 +58,38 @@ pub struct Room<'a> {
     pub cap: i32,
 }
 
+/// The end of both claim statements: lease the rows chosen in `due`, and return them with
+/// what sending needs.
+macro_rules! claim_tail {
+    () => {
+        "         claimed AS (
+             UPDATE deliveries d
+             SET leased_until = now() + make_interval(secs => $2)
+             -- by message id too: the table is partitioned by it, so each row is found in
+             -- its own partition instead of being looked for in all of them
+             FROM due WHERE d.id = due.id AND d.message_id = due.message_id
+             RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
+                       d.next_trigger, d.leased_until, d.created_at, d.throttle_slot)
+         SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
+                m.payload, m.content_type, e.url, e.headers, e.disabled, e.throttle_rate,
+                (SELECT a.throttle_rate FROM applications a WHERE a.id = c.app_id) AS app_throttle_rate,
+                e.consecutive_failures, e.circuit_open_until,
+                ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
+                      WHERE s.endpoint_id = c.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > now())
+                      ORDER BY s.id DESC) AS secrets
+         FROM claimed c
+         JOIN messages m ON m.id = c.message_id
+         JOIN endpoints e ON e.id = c.endpoint_id"
+    };
+}
+
 /// The claim statement of [`claim_due`]: `$1` limit, `$2` lease seconds, `$3`/`$4` the
 /// endpoints with sends in flight and their free room, `$5` the per-endpoint cap, `$6` the
 /// endpoints with no room left. `$6` is a parameter, not a subquery of `room`: the planner
 /// cannot estimate `<> ALL` over a subquery's array and took it to match one row, so it
 /// sorted the whole due backlog on every claim instead of walking the due index (a test
 /// holds the plan to that). Public so that the test can explain it.
-pub const CLAIM_SQL: &str =
+pub const CLAIM_SQL: &str = concat!(
     "WITH room AS (SELECT * FROM UNNEST($3::text[], $4::int[]) AS r(endpoint_id, free)),
          locked AS (
              SELECT id, message_id, endpoint_id, next_attempt_at FROM deliveries
@@ -82,25 +107,59 @@ pub const CLAIM_SQL: &str =
                           row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at) AS nth
                    FROM locked) l
              LEFT JOIN room r ON r.endpoint_id = l.endpoint_id
-             WHERE l.nth <= coalesce(r.free, $5)),
-         claimed AS (
-             UPDATE deliveries d
-             SET leased_until = now() + make_interval(secs => $2)
-             -- by message id too: the table is partitioned by it, so each row is found in
-             -- its own partition instead of being looked for in all of them
-             FROM due WHERE d.id = due.id AND d.message_id = due.message_id
-             RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
-                       d.next_trigger, d.leased_until, d.created_at, d.throttle_slot)
-         SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
-                m.payload, m.content_type, e.url, e.headers, e.disabled, e.throttle_rate,
-                (SELECT a.throttle_rate FROM applications a WHERE a.id = c.app_id) AS app_throttle_rate,
-                e.consecutive_failures, e.circuit_open_until,
-                ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
-                      WHERE s.endpoint_id = c.endpoint_id AND (s.expires_at IS NULL OR s.expires_at > now())
-                      ORDER BY s.id DESC) AS secrets
-         FROM claimed c
-         JOIN messages m ON m.id = c.message_id
-         JOIN endpoints e ON e.id = c.endpoint_id";
+             WHERE l.nth <= coalesce(r.free, $5)),",
+    claim_tail!()
+);
+
+/// Every endpoint with pending deliveries and its earliest one, found by a skip scan of the
+/// `deliveries_pending_endpoint` index: one short index probe per endpoint, however many rows
+/// each holds.
+macro_rules! pending_endpoints {
+    () => {
+        "eps(endpoint_id, first_at) AS (
+             (SELECT endpoint_id, next_attempt_at FROM deliveries WHERE status = 1
+              ORDER BY endpoint_id, next_attempt_at LIMIT 1)
+             UNION ALL
+             SELECT n.endpoint_id, n.next_attempt_at
+             FROM eps CROSS JOIN LATERAL (
+                 SELECT endpoint_id, next_attempt_at FROM deliveries
+                 WHERE status = 1 AND endpoint_id > eps.endpoint_id
+                 ORDER BY endpoint_id, next_attempt_at LIMIT 1) n)"
+    };
+}
+
+/// The claim of [`claim_due`] when endpoints are to be skipped (`$6`, same parameters as
+/// [`CLAIM_SQL`]). It goes endpoint by endpoint, in the order of each one's earliest pending
+/// row, and takes at most each one's room from its own index range, so a skipped endpoint's
+/// backlog is never read. Walking the due index and filtering would read every due row of
+/// the skipped endpoints first: with a large backlog at one of them, most of the table on
+/// every claim. Public so that the test can explain it.
+pub const CLAIM_SKIPPING_SQL: &str = concat!(
+    "WITH RECURSIVE room AS (SELECT * FROM UNNEST($3::text[], $4::int[]) AS r(endpoint_id, free)),",
+    pending_endpoints!(),
+    ",
+         cand AS (
+             SELECT e.endpoint_id, e.first_at, coalesce(r.free, $5) AS free
+             FROM eps e LEFT JOIN room r ON r.endpoint_id = e.endpoint_id
+             WHERE e.first_at <= now() AND e.endpoint_id <> ALL($6::text[]) AND coalesce(r.free, $5) > 0
+             ORDER BY e.first_at),
+         locked AS (
+             SELECT l.id, l.message_id, l.endpoint_id, l.next_attempt_at
+             FROM cand c CROSS JOIN LATERAL (
+                 -- the endpoint as a range rather than `=`, and ordered by it: only the
+                 -- per-endpoint index gives this order, so the planner cannot walk the due
+                 -- index instead (and read the skipped endpoints' rows) when it misjudges
+                 -- how many rows each endpoint holds
+                 SELECT id, message_id, endpoint_id, next_attempt_at FROM deliveries
+                 WHERE status = 1 AND endpoint_id >= c.endpoint_id AND endpoint_id <= c.endpoint_id
+                   AND next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())
+                 ORDER BY endpoint_id, next_attempt_at
+                 LIMIT c.free
+                 FOR UPDATE SKIP LOCKED) l
+             LIMIT $1),
+         due AS (SELECT id, message_id FROM locked),",
+    claim_tail!()
+);
 
 /// Claims up to `limit` due deliveries with `FOR UPDATE SKIP LOCKED`, at most as many per
 /// endpoint as `room` allows, leasing them for `lease_secs`. The statement commits on its
@@ -118,7 +177,12 @@ pub async fn claim_due(
         .filter(|(_, free)| **free <= 0)
         .map(|(id, _)| id.as_str())
         .collect();
-    sqlx::query_as(CLAIM_SQL)
+    let sql = if full.is_empty() {
+        CLAIM_SQL
+    } else {
+        CLAIM_SKIPPING_SQL
+    };
+    sqlx::query_as(sql)
         .bind(limit)
         .bind(lease_secs)
         .bind(room.endpoints)
@@ -434,14 +498,28 @@ pub fn shown_status(status: i16, leased_until: Option<DateTime<Utc>>, now: DateT
 /// When the next delivery falls due, leaving out the endpoints in `full` (no room to send).
 pub async fn next_due_at(db: impl PgExecutor<'_>, full: &[String]) -> sqlx::Result<Option<DateTime<Utc>>> {
     // Rows under a live lease are skipped: their expiry is covered by the poll interval.
-    sqlx::query_scalar(
+    // Skipped endpoints are left out endpoint by endpoint, as in the claim, so that their
+    // backlog is not read.
+    let sql = if full.is_empty() {
         "SELECT min(next_attempt_at) FROM deliveries
-         WHERE status = 1 AND (leased_until IS NULL OR leased_until < now())
-           AND endpoint_id <> ALL($1)",
-    )
-    .bind(full)
-    .fetch_one(db)
-    .await
+         WHERE status = 1 AND (leased_until IS NULL OR leased_until < now())"
+    } else {
+        concat!(
+            "WITH RECURSIVE ",
+            pending_endpoints!(),
+            "
+             SELECT min(n.at) FROM eps e CROSS JOIN LATERAL (
+                 -- a range, as in the claim, so that the per-endpoint index is used
+                 SELECT next_attempt_at AS at FROM deliveries
+                 WHERE status = 1 AND endpoint_id >= e.endpoint_id AND endpoint_id <= e.endpoint_id
+                   AND (leased_until IS NULL OR leased_until < now())
+                 ORDER BY endpoint_id, next_attempt_at LIMIT 1) n
+             WHERE e.endpoint_id <> ALL($1::text[])"
+        )
+    };
+    let q = sqlx::query_scalar(sql);
+    let q = if full.is_empty() { q } else { q.bind(full) };
+    q.fetch_one(db).await
 }
 
 /// For each of the application's messages in `ids`: deliveries succeeded, still pending (or in

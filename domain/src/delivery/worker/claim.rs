@@ -117,18 +117,34 @@ impl Engine {
         self.inner.wake.notify_one();
     }
 
-    /// The endpoints with sends in flight in this worker, and how many more each may start.
+    /// The endpoints with sends in flight in this worker, and how many more each may start;
+    /// parked endpoints (see [`Engine::park`]) have no room.
     pub(super) fn endpoint_room(&self) -> (Vec<String>, Vec<i32>) {
         let limit = self.inner.cfg.per_endpoint_concurrency;
-        let map = self.inner.per_endpoint.lock().expect("semaphore map lock");
-        map.iter()
-            .filter(|(_, s)| s.available_permits() < limit)
-            .map(|(id, s)| {
-                (
-                    id.clone(),
-                    i32::try_from(s.available_permits()).unwrap_or(i32::MAX),
-                )
-            })
-            .unzip()
+        let (mut busy, mut free): (Vec<String>, Vec<i32>) = {
+            let map = self.inner.per_endpoint.lock().expect("semaphore map lock");
+            map.iter()
+                .filter(|(_, s)| s.available_permits() < limit)
+                .map(|(id, s)| {
+                    (
+                        id.clone(),
+                        i32::try_from(s.available_permits()).unwrap_or(i32::MAX),
+                    )
+                })
+                .unzip()
+        };
+        let now = Utc::now();
+        let mut parked = self.inner.parked.lock().expect("parked map lock");
+        parked.retain(|_, until| *until > now);
+        for id in parked.keys() {
+            match busy.iter().position(|b| b == id) {
+                Some(i) => free[i] = 0,
+                None => {
+                    busy.push(id.clone());
+                    free.push(0);
+                }
+            }
+        }
+        (busy, free)
     }
 }

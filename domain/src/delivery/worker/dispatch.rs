@@ -2,7 +2,32 @@
 use super::record::{next_state, record_metrics};
 use super::*;
 
+/// How long a worker leaves an endpoint with an open breaker out of its claims before it
+/// looks again (at most until the breaker's pause ends). Its claimed rows are put back until
+/// the pause ends; the rest of its backlog stays where it is, unread, instead of being claimed
+/// and put back batch after batch, which with a large backlog rewrote it all on every trip.
+/// Short, so that a breaker closed by hand (recover, or an edit) is seen soon.
+const PARK_OPEN: chrono::Duration = chrono::Duration::seconds(5);
+/// The same while another send is the endpoint's half-open probe: short, because when the
+/// probe succeeds the endpoint's backlog should go at once from every worker.
+const PARK_PROBING: chrono::Duration = chrono::Duration::seconds(1);
+
 impl Engine {
+    /// Leaves the endpoint out of this worker's claims until `until`.
+    pub(super) fn park(&self, endpoint_id: &str, until: DateTime<Utc>) {
+        let mut parked = self.inner.parked.lock().expect("parked map lock");
+        let at = parked.entry(endpoint_id.to_string()).or_insert(until);
+        *at = (*at).max(until);
+    }
+
+    /// Claims this worker's endpoints again (its probe closed their breaker).
+    pub(super) fn unpark(&self, endpoint_ids: &[String]) {
+        let mut parked = self.inner.parked.lock().expect("parked map lock");
+        for id in endpoint_ids {
+            parked.remove(id);
+        }
+    }
+
     /// Sorts a claimed batch into sends, deferrals (throttle, open breaker) and failures
     /// (disabled endpoints), then spawns the sends.
     pub(super) async fn dispatch(
@@ -29,6 +54,7 @@ impl Engine {
             }
             if let Some(until) = d.circuit_open_until {
                 if until > now {
+                    self.park(&d.endpoint_id, until.min(now + PARK_OPEN));
                     defer.push((d, until, false));
                     continue;
                 }
@@ -43,6 +69,7 @@ impl Engine {
                     }
                 };
                 if !won {
+                    self.park(&d.endpoint_id, now + PARK_PROBING);
                     defer.push((d, now + probe_window, false));
                     continue;
                 }

@@ -50,6 +50,9 @@ struct Inner {
     wake: Notify,
     slots: Arc<Semaphore>,
     per_endpoint: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Endpoints this worker leaves out of its claims until the time given: their breaker is
+    /// open, or another send is their half-open probe (see [`Engine::park`]).
+    parked: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 /// A claimed delivery to send, and whether it is the half-open circuit's probe.
@@ -80,6 +83,7 @@ impl Engine {
                 wake: Notify::new(),
                 slots,
                 per_endpoint: Mutex::new(HashMap::new()),
+                parked: Mutex::new(HashMap::new()),
             }),
         }
     }

@@ -94,6 +94,7 @@ impl Engine {
             // The circuit closed (its probe succeeded): the deliveries that waited out the
             // probe go now, in every worker, rather than when the probe's window ends.
             if !closed.is_empty() {
+                self.unpark(&closed);
                 let window = chrono::Duration::from_std(self.inner.cfg.probe_window()).unwrap_or_default();
                 if deliveries::due_now(&mut *tx, &closed, now + window).await? > 0 {
                     store::messages::notify_workers(&mut *tx).await?;
