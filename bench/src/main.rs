@@ -74,7 +74,9 @@ async fn add_past_partitions(
         .context("postmaster.pid has no port")?
         .trim()
         .to_string();
-    let pool = sqlx::PgPool::connect(&format!("postgres://postgres@127.0.0.1:{port}/hookline")).await?;
+    let pool = sqlx::PgPool::connect_with(domain::store::connect_options(&format!(
+        "postgres://postgres@127.0.0.1:{port}/hookline"
+    ))?).await?;
     for p in partitions::list(&pool).await?.iter().filter(|p| p.suffix != "p0") {
         partitions::drop(&pool, p).await?;
     }

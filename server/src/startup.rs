@@ -50,6 +50,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
             (pg.database_url(), Some(pg))
         }
     };
+    let connect = domain::store::connect_options(&url).context("DATABASE_URL")?;
     let options = PgPoolOptions::new()
         .max_connections(settings.db_max_connections)
         // while the database is away a request waits this long, then answers 503
@@ -58,7 +59,7 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
     // exiting and leaving the retry to a supervisor.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let pool = loop {
-        match options.clone().connect(&url).await {
+        match options.clone().connect_with(connect.clone()).await {
             Ok(pool) => break pool,
             Err(e) if domain::store::is_unavailable(&e) && std::time::Instant::now() < deadline => {
                 tracing::warn!(error = %e, "PostgreSQL is not reachable yet; waiting for it");

@@ -102,7 +102,7 @@ async fn main() -> anyhow::Result<()> {
     .context("starting PostgreSQL")?;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
-        .connect(&pg.database_url())
+        .connect_with(domain::store::connect_options(&pg.database_url())?)
         .await?;
     let layout = partitions::Layout::for_retention(std::time::Duration::from_secs(
         args.retention_days as u64 * 86_400,

@@ -80,6 +80,45 @@ async fn claim_cost_skipping(app: &TestApp, skip: &Skip) -> (i64, i64) {
     (pages, top["Actual Rows"].as_i64().unwrap())
 }
 
+/// Hookline's own connections run with JIT off: with a large backlog the claim's estimated
+/// cost passed `jit_above_cost`, and compiling it took 480 ms of a 497 ms claim. Here the
+/// database compiles every statement (`jit_above_cost = 0`); a plain connection compiles the
+/// claim, the server's does not.
+#[tokio::test]
+async fn the_servers_connections_do_not_compile_the_claim() {
+    let (pool, url) = fresh_database().await;
+    let name = url.rsplit('/').next().unwrap();
+    sqlx::query(&format!("ALTER DATABASE {name} SET jit_above_cost = 0"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let explain = format!(
+        "EXPLAIN (ANALYZE, FORMAT JSON) {}",
+        domain::store::deliveries::CLAIM_SQL
+    );
+    async fn compiled(pool: &sqlx::PgPool, explain: &str) -> bool {
+        let mut tx = pool.begin().await.unwrap();
+        let plan: Value = sqlx::query_scalar(explain)
+            .bind(128_i64)
+            .bind(60.0_f64)
+            .bind(Vec::<String>::new())
+            .bind(Vec::<i32>::new())
+            .bind(64_i32)
+            .bind(Vec::<String>::new())
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        plan[0].get("JIT").is_some()
+    }
+    let plain = sqlx::PgPool::connect(&url).await.unwrap();
+    assert!(compiled(&plain, &explain).await, "a plain connection compiles it");
+    let mut settings = test_settings();
+    settings.database_url = Some(url.clone().into());
+    let db = server::startup::open_database(&settings).await.unwrap();
+    assert!(!compiled(&db.pool, &explain).await, "the server's connection does not");
+}
+
 #[tokio::test]
 async fn a_claim_costs_the_same_with_a_backlog_forty_times_larger() {
     let app = spawn_app_with(|s| s.run_workers = false).await;

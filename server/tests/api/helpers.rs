@@ -68,7 +68,7 @@ pub async fn empty_database() -> (sqlx::PgPool, String) {
     let url = cluster_url().replace("{db}", &name);
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(10)
-        .connect(&url)
+        .connect_with(domain::store::connect_options(&url).unwrap())
         .await
         .expect("connect test db");
     (pool, url)
