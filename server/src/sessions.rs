@@ -1,7 +1,12 @@
 //! Portal sessions: tower-sessions over PostgreSQL, with the session id stored only as a
 //! SHA-256 digest. The cookie carries the id; the table holds the digest, so a leaked table
 //! cannot be replayed as cookies.
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 use tower_sessions_sqlx_store::PostgresStore;
@@ -52,18 +57,70 @@ fn hashed(record: &Record) -> Record {
     r
 }
 
+tokio::task_local! {
+    /// Set when the store failed during the request it is scoped to (see [`store_failure_is_503`]).
+    static STORE_FAILED: Cell<bool>;
+}
+
+/// Notes a failed save for [`store_failure_is_503`]: the store is the database, so a failure
+/// means it is away (the store reports errors as text, so they cannot be told apart).
+fn noted<T>(r: session_store::Result<T>) -> session_store::Result<T> {
+    if r.is_err() {
+        let _ = STORE_FAILED.try_with(|f| f.set(true));
+    }
+    r
+}
+
+/// Middleware around the session layer: when saving a session fails (the database is away),
+/// the layer answers a bare 500; this answers 503 with `Retry-After` and the reason in words
+/// instead, as the portal does for its own requests: a page for a browser, the portal's
+/// error for a server-function call.
+pub async fn store_failure_is_503(req: Request, next: Next) -> Response {
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let (res, failed) = STORE_FAILED
+        .scope(Cell::new(false), async {
+            let res = next.run(req).await;
+            (res, STORE_FAILED.with(Cell::get))
+        })
+        .await;
+    if !failed || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let e = app::error::PortalError::Unavailable;
+    let mut res = if wants_html {
+        Html(crate::docs::page_html(
+            "Database unavailable",
+            &format!(
+                "<h1>Please try again in a moment</h1><p>{}</p>",
+                crate::docs::esc(&e.to_string())
+            ),
+        ))
+        .into_response()
+    } else {
+        axum::Json(e).into_response()
+    };
+    *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    res
+}
+
 #[async_trait::async_trait]
 impl SessionStore for HashedIdStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // Draw ids until one is free, so the digest of the id we hand out is the stored key.
-        while self.inner.load(&digest(&record.id)).await?.is_some() {
+        while noted(self.inner.load(&digest(&record.id)).await)?.is_some() {
             record.id = Id::default();
         }
-        self.inner.save(&hashed(record)).await
+        noted(self.inner.save(&hashed(record)).await)
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        self.inner.save(&hashed(record)).await
+        noted(self.inner.save(&hashed(record)).await)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -75,5 +132,59 @@ impl SessionStore for HashedIdStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.inner.delete(&digest(id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::post;
+    use tower::ServiceExt;
+    use tower_sessions::{Session, SessionManagerLayer};
+
+    /// A session store whose database is away (nothing listens on the port), behind the
+    /// portal's layers, and a handler that logs someone in without the database.
+    fn app() -> axum::Router {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_millis(500))
+            .connect_lazy("postgres://hookline@127.0.0.1:1/hookline")
+            .unwrap();
+        let store = HashedIdStore {
+            inner: PostgresStore::new(pool),
+        };
+        axum::Router::new()
+            .route(
+                "/touch",
+                post(|s: Session| async move {
+                    s.insert("user", "someone").await.unwrap();
+                    "logged in"
+                }),
+            )
+            .layer(SessionManagerLayer::new(store))
+            .layer(axum::middleware::from_fn(store_failure_is_503))
+    }
+
+    async fn touch(accept: &str) -> Response {
+        let req = axum::http::Request::post("/touch")
+            .header(header::ACCEPT, accept)
+            .body(Body::empty())
+            .unwrap();
+        app().oneshot(req).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_session_that_cannot_be_saved_answers_503_in_words() {
+        let res = touch("text/html").await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("The database is not reachable right now"), "{body}");
+        // a server-function call gets the portal's own error, which the page shows
+        let res = touch("application/json").await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        assert_eq!(&body[..], b"\"Unavailable\"");
     }
 }

@@ -183,6 +183,7 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
         .layer(axum::middleware::from_fn(portal_guard::login_wall))
         .layer(axum::middleware::from_fn(portal_guard::csrf))
         .layer(session_layer)
+        .layer(axum::middleware::from_fn(crate::sessions::store_failure_is_503))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
         }))
