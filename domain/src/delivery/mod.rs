@@ -23,7 +23,7 @@ pub struct DeliveryConfig {
     pub request_timeout: Duration,
     /// In-flight sends per worker process.
     pub concurrency: usize,
-    /// In-flight sends per endpoint within one worker process.
+    /// In-flight sends per endpoint across all worker processes (see `store::sends`).
     pub per_endpoint_concurrency: usize,
     pub batch_size: i64,
     /// Fallback poll when no NOTIFY arrives.

@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod messages;
 pub mod orgs;
 pub mod partitions;
+pub mod sends;
 pub mod tasks;
 pub mod users;
 

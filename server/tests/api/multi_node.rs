@@ -1,6 +1,7 @@
 //! Several `hookline` processes against one PostgreSQL, as a team runs it on two or more
 //! machines: `serve` processes (with their workers) and `worker` processes together deliver
-//! each message once; an endpoint's throttle and the breaker's single probe hold across them;
+//! each message once; an endpoint's concurrency cap, its throttle and the breaker's single
+//! probe hold across them;
 //! a worker stopped with SIGTERM finishes and records its in-flight sends.
 use crate::helpers::{eventually, fresh_database};
 use crate::procs::{api_key, free_port, Proc};
@@ -240,6 +241,53 @@ async fn an_endpoint_throttle_and_the_breaker_probe_hold_across_processes() {
     // the pause is 2 s; a failed probe doubles it, so the next one is 4 s later
     tokio::time::sleep(Duration::from_millis(3000)).await;
     assert_eq!(down.count(), opened + 1, "exactly one probe across the processes");
+}
+
+/// The most requests `r` had open at once, given each was answered after `delay`: a send
+/// ends only after its answer, so the requests that arrived within any `delay` of one another
+/// were open together.
+fn most_at_once(r: &Receiver, delay: Duration) -> usize {
+    let mut at: Vec<_> = r.received().into_iter().map(|g| g.at).collect();
+    at.sort();
+    (0..at.len())
+        .map(|i| at[i..].iter().take_while(|t| **t < at[i] + delay).count())
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn an_endpoints_concurrency_cap_holds_across_processes() {
+    // each of the three processes may send 4 at once to an endpoint; together, still 4
+    let nodes = Nodes::start("nodes-cap", 1, 2, &[("HOOKLINE_ENDPOINT_CONCURRENCY", "4")]).await;
+    let app = nodes.app().await;
+    let slow = Receiver::start().await;
+    let delay = Duration::from_millis(300);
+    slow.set_default(Reply {
+        delay,
+        ..Reply::status(200)
+    });
+    nodes.endpoint(&app, json!({"url": slow.url("/")})).await;
+    let ids = nodes.send(&app, 48).await;
+    eventually(60, "every message arrived", || async {
+        (slow.count() >= ids.len()).then_some(())
+    })
+    .await;
+    assert_eq!(
+        most_at_once(&slow, delay),
+        4,
+        "the endpoint had its cap in flight, and never more"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = arrivals(&slow);
+    assert_eq!(got.len(), ids.len());
+    assert!(got.values().all(|n| *n == 1), "nothing sent twice: {got:?}");
+    // every reservation ended with its record
+    let db = sqlx::PgPool::connect(&nodes.db_url).await.unwrap();
+    let held: i32 = sqlx::query_scalar("SELECT cardinality(endpoint_sends_live(leases)) FROM endpoint_sends")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(held, 0);
 }
 
 #[tokio::test]

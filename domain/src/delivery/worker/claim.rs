@@ -68,6 +68,9 @@ impl Engine {
                 let nap = if got > 0 {
                     inner.cfg.poll_interval
                 } else {
+                    // nothing to reserve that would end them: other workers should not count
+                    // this one's finished sends while it sleeps
+                    self.end_sends().await;
                     self.idle_nap().await
                 };
                 tokio::select! {
@@ -79,6 +82,7 @@ impl Engine {
         }
         // Shutdown: wait for in-flight sends to finish (they hold the slots).
         let _ = inner.slots.acquire_many(inner.cfg.concurrency as u32).await;
+        self.end_sends().await;
     }
 
     /// Sleep until the next delivery falls due, but never longer than the poll interval.
@@ -105,9 +109,10 @@ impl Engine {
         lease_ends.saturating_duration_since(Instant::now()) >= self.inner.cfg.lease_needed_to_send()
     }
 
-    /// Puts a claimed delivery back, due now, without an attempt.
+    /// Puts a claimed delivery back, due now, without an attempt, and ends its reservation.
     pub(super) async fn give_back(&self, d: &ClaimedDelivery) {
         debug!("the claim ran short while waiting for the endpoint; giving the delivery back");
+        self.send_ended(d.endpoint_id.clone(), d.leased_until);
         let keys = super::dispatch::KeyArrays::of(std::iter::once(d));
         if let Err(e) =
             deliveries::release(&self.inner.pool, &keys.keys(), &[Utc::now()], &[d.throttle_slot]).await

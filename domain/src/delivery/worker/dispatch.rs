@@ -108,6 +108,7 @@ impl Engine {
             let keys = KeyArrays::of(disabled.iter());
             deliveries::fail_without_attempt(&inner.pool, &keys.keys()).await?;
         }
+        let to_send = self.reserve_sends(to_send).await?;
         if to_send.is_empty() {
             return Ok(());
         }
@@ -144,7 +145,10 @@ impl Engine {
                             }
                         }
                     };
+                    let (endpoint_id, lease) = (d.endpoint_id.clone(), d.leased_until);
                     let outcome = engine.attempt(d, probe, &keys).await;
+                    // before its room is free here, so the next reservation ends it first
+                    engine.send_ended(endpoint_id, lease);
                     if tx.send(outcome).await.is_err() {
                         warn!("recorder stopped; the delivery will be retried when its lease expires");
                     }

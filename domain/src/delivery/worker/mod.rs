@@ -2,6 +2,7 @@
 //! loop in `claim`, the sorting and sending of a claimed batch in `dispatch`, and the batching
 //! recorder in `record`.
 mod claim;
+mod concurrency;
 mod dispatch;
 mod record;
 mod throttle;
@@ -53,6 +54,12 @@ struct Inner {
     /// Endpoints this worker leaves out of its claims until the time given: their breaker is
     /// open, or another send is their half-open probe (see [`Engine::park`]).
     parked: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Endpoints whose sends other workers filled at this worker's last reservation, and how
+    /// long it last left them out of its claims (see [`Engine::reserve_sends`]).
+    full: Mutex<HashMap<String, Duration>>,
+    /// Sends that ended since the last reservation, as (endpoint, lease): their reservations
+    /// end with the next one (see [`Engine::send_ended`]).
+    ended: Mutex<Vec<(String, DateTime<Utc>)>>,
 }
 
 /// A claimed delivery to send, and whether it is the half-open circuit's probe.
@@ -84,6 +91,8 @@ impl Engine {
                 slots,
                 per_endpoint: Mutex::new(HashMap::new()),
                 parked: Mutex::new(HashMap::new()),
+                full: Mutex::new(HashMap::new()),
+                ended: Mutex::new(Vec::new()),
             }),
         }
     }
