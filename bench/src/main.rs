@@ -76,7 +76,8 @@ async fn add_past_partitions(
         .to_string();
     let pool = sqlx::PgPool::connect_with(domain::store::connect_options(&format!(
         "postgres://postgres@127.0.0.1:{port}/hookline"
-    ))?).await?;
+    ))?)
+    .await?;
     for p in partitions::list(&pool).await?.iter().filter(|p| p.suffix != "p0") {
         partitions::drop(&pool, p).await?;
     }

@@ -26,7 +26,10 @@ pub async fn portal_login(client: &reqwest::Client, base: &str) -> anyhow::Resul
         .await?;
     let status = r.status();
     let Some(set_cookie) = r.headers().get("set-cookie").cloned() else {
-        bail!("signup answered {status} without a session cookie: {}", r.text().await?);
+        bail!(
+            "signup answered {status} without a session cookie: {}",
+            r.text().await?
+        );
     };
     let cookie = set_cookie
         .to_str()?
@@ -57,9 +60,12 @@ pub async fn database(data_dir: &Path) -> anyhow::Result<sqlx::PgPool> {
         .context("postmaster.pid has no port")?
         .trim()
         .to_string();
-    Ok(sqlx::PgPool::connect_with(domain::store::connect_options(&format!(
-        "postgres://postgres@127.0.0.1:{port}/hookline"
-    ))?).await?)
+    Ok(
+        sqlx::PgPool::connect_with(domain::store::connect_options(&format!(
+            "postgres://postgres@127.0.0.1:{port}/hookline"
+        ))?)
+        .await?,
+    )
 }
 
 /// Pages and milliseconds of one claim of 128 rows, explained inside a transaction that is
