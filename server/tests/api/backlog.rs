@@ -76,8 +76,27 @@ async fn claim_cost_skipping(app: &TestApp, skip: &Skip) -> (i64, i64) {
         println!("{}", serde_json::to_string_pretty(&plan).unwrap());
     }
     let top = &plan[0]["Plan"];
-    let pages = top["Shared Hit Blocks"].as_i64().unwrap() + top["Shared Read Blocks"].as_i64().unwrap();
-    (pages, top["Actual Rows"].as_i64().unwrap())
+    (pages_finding_rows(top), top["Actual Rows"].as_i64().unwrap())
+}
+
+fn pages(node: &Value) -> i64 {
+    node["Shared Hit Blocks"].as_i64().unwrap() + node["Shared Read Blocks"].as_i64().unwrap()
+}
+
+/// The pages a claim's plan read to find its rows: all of them but the lease's update, which
+/// writes the same rows whatever the backlog and whose cost varies with its indexes' page
+/// splits (it made these figures swing by a third from run to run).
+fn pages_finding_rows(top: &Value) -> i64 {
+    fn writes(node: &Value) -> i64 {
+        let children = node["Plans"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if node["Node Type"] == "ModifyTable" {
+            // its own pages only: its input (the claim's search, read lazily through the
+            // CTE) is counted in its children
+            return pages(node) - children.iter().map(pages).sum::<i64>();
+        }
+        children.iter().map(writes).sum()
+    }
+    pages(top) - writes(top)
 }
 
 /// Hookline's own connections run with JIT off: with a large backlog the claim's estimated
@@ -256,8 +275,7 @@ async fn an_endpoint_skipped_with_a_large_backlog_costs_the_claim_nothing() {
     .await
     .unwrap();
     tx.rollback().await.unwrap();
-    let top = &plan[0]["Plan"];
-    let walk = top["Shared Hit Blocks"].as_i64().unwrap() + top["Shared Read Blocks"].as_i64().unwrap();
+    let walk = pages_finding_rows(&plan[0]["Plan"]);
     assert!(
         walk > large * 10,
         "walking the due index read {walk} pages, skipping {large}"
