@@ -30,6 +30,7 @@ struct Raw {
     production: bool,
     breaker_threshold: i32,
     breaker_cooldown: String,
+    breaker_max_cooldown: String,
     disable_after: String,
     db_max_connections: u32,
     log_format: String,
@@ -57,6 +58,7 @@ impl Default for Raw {
             production: false,
             breaker_threshold: 5,
             breaker_cooldown: "5s".into(),
+            breaker_max_cooldown: "1m".into(),
             disable_after: "5d".into(),
             db_max_connections: 20,
             log_format: "text".into(),
@@ -162,7 +164,8 @@ impl Settings {
             breaker: BreakerPolicy {
                 failure_threshold: raw.breaker_threshold.max(1),
                 cooldown: dur("BREAKER_COOLDOWN", &raw.breaker_cooldown)?,
-                max_cooldown: Duration::from_secs(600).max(dur("BREAKER_COOLDOWN", &raw.breaker_cooldown)?),
+                max_cooldown: dur("BREAKER_MAX_COOLDOWN", &raw.breaker_max_cooldown)?
+                    .max(dur("BREAKER_COOLDOWN", &raw.breaker_cooldown)?),
                 disable_after: dur("DISABLE_AFTER", &raw.disable_after)?,
             },
             request_timeout,

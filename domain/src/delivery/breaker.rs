@@ -18,7 +18,10 @@ impl Default for BreakerPolicy {
         Self {
             failure_threshold: 5,
             cooldown: Duration::from_secs(5),
-            max_cooldown: Duration::from_secs(600),
+            // a probe a minute costs a dead endpoint nothing, and a revived one waits at most
+            // a minute for its backlog (at 10 minutes, a million-delivery backlog at an
+            // endpoint down for 24 minutes waited 355 s after it came back)
+            max_cooldown: Duration::from_secs(60),
             disable_after: Duration::from_secs(5 * 86_400),
         }
     }
@@ -141,8 +144,24 @@ mod tests {
     fn thirty_second_pause() -> BreakerPolicy {
         BreakerPolicy {
             cooldown: std::time::Duration::from_secs(30),
+            max_cooldown: std::time::Duration::from_secs(600),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn by_default_a_pause_never_outlasts_a_minute() {
+        let p = BreakerPolicy::default();
+        let mut now = Utc::now();
+        let mut h = p.apply(healthy(), &failures(5, now), now);
+        for _ in 0..10 {
+            // every probe fails
+            now = h.circuit_open_until.unwrap();
+            let mut b = BatchHealth::default();
+            b.observe_attempt(false, true, now);
+            h = p.apply(h, &b, now);
+        }
+        assert_eq!(h.circuit_open_until, Some(now + chrono::Duration::seconds(60)));
     }
 
     #[test]

@@ -238,14 +238,7 @@ pub async fn purge_event_ids(db: impl PgExecutor<'_>, lower: &str, limit: i64) -
 /// Attempts and deliveries go first, the messages last, so a span is listed until all three
 /// are gone; a drop interrupted half-way is finished by the next one.
 pub async fn drop(pool: &PgPool, p: &Partition) -> sqlx::Result<()> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'"))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(DDL_LOCK)
-        .execute(&mut *conn)
-        .await?;
+    let mut conn = ddl_session(pool).await?;
     let result = async {
         for table in TABLES {
             let name = format!("{table}_{}", checked_suffix(&p.suffix)?);
@@ -273,7 +266,62 @@ pub async fn drop(pool: &PgPool, p: &Partition) -> sqlx::Result<()> {
         Ok(())
     }
     .await;
-    // the session settings and lock go with the connection back to the pool: undo them
+    end_ddl_session(conn).await;
+    result
+}
+
+/// Drops the history tables left detached by a [`drop`] that died between its detach and
+/// its drop (the span is no longer listed, so no later drop would find them). Under the same
+/// lock as every partition change, so a table being made is never taken for one. Returns
+/// their names.
+pub async fn drop_orphans(pool: &PgPool) -> sqlx::Result<Vec<String>> {
+    let mut conn = ddl_session(pool).await?;
+    let result = async {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'
+               AND c.relname ~ '^(messages|deliveries|attempts)_p[0-9]+$'
+               AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)
+             ORDER BY 1",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for name in &names {
+            let (table, suffix) = name.split_once('_').unwrap_or_default();
+            if !TABLES.contains(&table) {
+                continue;
+            }
+            sqlx::query(&format!(
+                "DROP TABLE IF EXISTS {table}_{}",
+                checked_suffix(suffix)?
+            ))
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(names)
+    }
+    .await;
+    end_ddl_session(conn).await;
+    result
+}
+
+/// A connection holding [`DDL_LOCK`] (a session lock, for statements such as `DETACH …
+/// CONCURRENTLY` that cannot run in a transaction), with a lock timeout.
+async fn ddl_session(pool: &PgPool) -> sqlx::Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'"))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(DDL_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    Ok(conn)
+}
+
+/// Gives a [`ddl_session`] back to the pool as it found it: the session's lock and setting
+/// would otherwise go with it.
+async fn end_ddl_session(mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>) {
     let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(DDL_LOCK)
         .execute(&mut *conn)
@@ -282,7 +330,6 @@ pub async fn drop(pool: &PgPool, p: &Partition) -> sqlx::Result<()> {
     if unlocked.is_err() || reset.is_err() {
         conn.detach(); // a connection in an unknown state is not given back
     }
-    result
 }
 
 /// A bound as an SQL literal. Bounds are ids (`msg_` and base62) made here, but they are read

@@ -182,6 +182,13 @@ impl Engine {
                 }
             }
         }
+        match partitions::drop_orphans(pool).await {
+            Ok(orphans) if !orphans.is_empty() => {
+                tracing::info!(tables = ?orphans, "dropped history tables an interrupted drop had left detached");
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "dropping detached history tables failed; will try again"),
+        }
         let oldest = match partitions::list(pool).await {
             Ok(p) => p.first().and_then(|p| p.lower.clone()),
             Err(_) => None,
