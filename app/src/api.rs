@@ -209,17 +209,31 @@ pub mod ssr {
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => paths::APPS,
+        _ => paths::OVERVIEW,
     }
 }
 
+/// A random prefix for the page's form submission tokens (see `pages::SubmissionToken`): made
+/// on the server, so the page renders and hydrates with the same one.
+#[server(prefix = "/_fn", endpoint = "form_nonce")]
+pub async fn form_nonce() -> Result<String, PortalError> {
+    Ok(domain::crypto::random_token(12))
+}
+
 #[server(prefix = "/_fn", endpoint = "signup")]
-pub async fn signup(email: String, password: String, organization: String) -> Result<(), PortalError> {
+pub async fn signup(
+    email: String,
+    password: String,
+    organization: Option<String>,
+) -> Result<(), PortalError> {
     ssr::respond(
         async move {
-            let account = ssr::services()?.signup(&email, &password, &organization).await?;
+            let account = ssr::services()?
+                .signup(&email, &password, organization.as_deref().unwrap_or_default())
+                .await?;
             ssr::start_session(&account).await?;
-            leptos_axum::redirect(paths::APPS);
+            // straight on to the first webhook
+            leptos_axum::redirect(paths::WELCOME);
             Ok(())
         }
         .await,
@@ -284,7 +298,11 @@ pub async fn list_apps() -> Result<Vec<ApplicationOut>, PortalError> {
 }
 
 #[server(prefix = "/_fn", endpoint = "create_app")]
-pub async fn create_app(name: String, uid: String) -> Result<ApplicationOut, PortalError> {
+pub async fn create_app(
+    name: String,
+    uid: String,
+    submission: Option<String>,
+) -> Result<ApplicationOut, PortalError> {
     ssr::respond(
         async move {
             let t = ssr::account().await?.tenant();
@@ -294,18 +312,56 @@ pub async fn create_app(name: String, uid: String) -> Result<ApplicationOut, Por
                 uid,
                 ..Default::default()
             };
-            Ok(ssr::services()?.create_app(&t, input, false).await?.0)
+            let s = ssr::services()?;
+            Ok(
+                s.once_per_submission(&t, "create_app", submission.as_deref(), || async {
+                    Ok(s.create_app(&t, input, false).await?.0)
+                })
+                .await?,
+            )
+        }
+        .await,
+    )
+}
+
+/// The application's settings: name, uid (empty: none) and rate limit (empty: none).
+#[server(prefix = "/_fn", endpoint = "update_app")]
+pub async fn update_app(
+    app: String,
+    name: String,
+    uid: String,
+    rate_limit: String,
+) -> Result<ApplicationOut, PortalError> {
+    ssr::respond(
+        async move {
+            let t = ssr::account().await?.tenant();
+            let uid = Some(uid.trim().to_string()).filter(|u| !u.is_empty());
+            let patch = domain::types::ApplicationPatch {
+                name: Some(name),
+                uid: Some(uid),
+                throttle_rate: Some(crate::endpoint::parse_rate_limit(&rate_limit)?),
+                ..Default::default()
+            };
+            ssr::services()?
+                .patch_app(&t, &app, patch)
+                .await
+                .map_err(crate::catalog::field_names)
         }
         .await,
     )
 }
 
 #[server(prefix = "/_fn", endpoint = "delete_app")]
-pub async fn delete_app(id: String) -> Result<(), PortalError> {
+pub async fn delete_app(id: String, to_list: Option<String>) -> Result<(), PortalError> {
     ssr::respond(
         async move {
             let t = ssr::account().await?.tenant();
-            Ok(ssr::services()?.delete_app(&t, &id).await?)
+            ssr::services()?.delete_app(&t, &id).await?;
+            // deleted from its own page: that page is gone, so on to the list
+            if to_list.is_some() {
+                leptos_axum::redirect(paths::APPS);
+            }
+            Ok(())
         }
         .await,
     )

@@ -1,4 +1,6 @@
 //! Server functions for an application's endpoints, the event-type catalogue, and test events.
+// A server function takes one argument per form field; the endpoint form has eight.
+#![allow(clippy::too_many_arguments)]
 use crate::error::PortalError;
 use domain::types::{ApplicationOut, EndpointOut, EventTypeOut, MessageOut, MessageOutcome};
 use leptos::prelude::*;
@@ -18,6 +20,9 @@ pub struct AppDashboard {
     pub messages: Vec<MessageOutcome>,
     /// A read-only portal link: no forms.
     pub read_only: bool,
+    /// The test inbox of each endpoint that delivers to one: (endpoint id, inbox id). A
+    /// developer's only.
+    pub inboxes: Vec<(String, String)>,
 }
 
 #[server(prefix = "/_fn", endpoint = "app_overview")]
@@ -48,6 +53,18 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
                 )
                 .await?
                 .data;
+            let inboxes = if ssr::is_consumer().await? {
+                Vec::new()
+            } else {
+                let all = s.list_inboxes(&t).await?;
+                endpoints
+                    .iter()
+                    .filter_map(|e| {
+                        let i = all.iter().find(|i| i.url == e.url)?;
+                        Some((e.id.clone(), i.id.clone()))
+                    })
+                    .collect()
+            };
             Ok(AppDashboard {
                 app,
                 endpoints,
@@ -55,6 +72,7 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
                 event_types,
                 messages,
                 read_only: ssr::is_read_only().await?,
+                inboxes,
             })
         }
         .await,
@@ -63,7 +81,6 @@ pub async fn app_overview(app: String) -> Result<AppDashboard, PortalError> {
 
 /// Adds an endpoint. `event_types` empty means every type; `channels` is comma-separated;
 /// `headers` is one `Name: value` per line.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/_fn", endpoint = "add_endpoint")]
 pub async fn add_endpoint(
     app: String,
@@ -73,6 +90,7 @@ pub async fn add_endpoint(
     channels: String,
     rate_limit: String,
     headers: Option<String>,
+    submission: Option<String>,
 ) -> Result<EndpointOut, PortalError> {
     ssr::respond(
         async move {
@@ -99,10 +117,12 @@ pub async fn add_endpoint(
                 }),
                 ..Default::default()
             };
-            ssr::services()?
-                .create_endpoint(&t, &app, input)
-                .await
-                .map_err(field_names)
+            let s = ssr::services()?;
+            s.once_per_submission(&t, "add_endpoint", submission.as_deref(), || {
+                s.create_endpoint(&t, &app, input)
+            })
+            .await
+            .map_err(field_names)
         }
         .await,
     )
@@ -132,6 +152,7 @@ pub async fn add_event_type(
     description: String,
     schema: String,
     example: String,
+    submission: Option<String>,
 ) -> Result<EventTypeOut, PortalError> {
     ssr::respond(
         async move {
@@ -143,7 +164,13 @@ pub async fn add_event_type(
                 schemas: Some(schema),
                 ..Default::default()
             };
-            Ok(ssr::services()?.create_event_type(&t, input).await?)
+            let s = ssr::services()?;
+            Ok(
+                s.once_per_submission(&t, "add_event_type", submission.as_deref(), || {
+                    s.create_event_type(&t, input)
+                })
+                .await?,
+            )
         }
         .await,
     )
@@ -246,18 +273,13 @@ pub async fn send_test_event(
     payload: String,
     endpoint: Option<String>,
     area: Option<crate::paths::Area>,
+    submission: Option<String>,
 ) -> Result<MessageOut, PortalError> {
     ssr::respond(
         async move {
             use crate::error::FieldProblem;
             let t = ssr::tenant_for_change(&app).await?;
-            let payload =
-                serde_json::value::RawValue::from_string(payload.trim().to_string()).map_err(|e| {
-                    PortalError::Invalid(vec![FieldProblem {
-                        field: Some("payload".into()),
-                        message: format!("The payload is not valid JSON: {e}. Nothing was sent."),
-                    }])
-                })?;
+            let payload = parse_payload(&payload)?;
             let s = ssr::services()?;
             let endpoint = endpoint.filter(|e| !e.is_empty());
             // a consumer tests its own endpoints one at a time (as Svix's send-example)
@@ -267,34 +289,34 @@ pub async fn send_test_event(
                     message: "Pick the endpoint to send the test event to.".into(),
                 }]));
             }
-            let msg = match endpoint {
-                // just one endpoint, as the API's send-example does
-                Some(ep) => {
-                    let input = domain::types::EventExampleIn {
-                        event_type,
-                        payload: Some(payload),
-                        example_index: None,
-                    };
-                    s.send_example(&t, &app, &ep, input).await.map_err(field_names)?
-                }
-                None => {
-                    let input = domain::types::MessageIn {
-                        event_type,
-                        payload,
-                        event_id: None,
-                        channels: None,
-                        payload_retention_period: None,
-                        payload_retention_hours: None,
-                        tags: None,
-                        deliver_at: None,
-                        transformations_params: None,
-                        application: None,
-                    };
-                    s.create_message(&t, &app, input, true, None)
-                        .await
-                        .map_err(field_names)?
+            let send = || async {
+                match endpoint {
+                    // just one endpoint, as the API's send-example does (any event type)
+                    Some(ep) => {
+                        s.send_test_event(&t, &app, &ep, event_type.trim(), &payload)
+                            .await
+                    }
+                    None => {
+                        let input = domain::types::MessageIn {
+                            event_type: event_type.trim().to_string(),
+                            payload,
+                            event_id: None,
+                            channels: None,
+                            payload_retention_period: None,
+                            payload_retention_hours: None,
+                            tags: None,
+                            deliver_at: None,
+                            transformations_params: None,
+                            application: None,
+                        };
+                        s.create_message(&t, &app, input, true, None).await
+                    }
                 }
             };
+            let msg = s
+                .once_per_submission(&t, "send_test_event", submission.as_deref(), send)
+                .await
+                .map_err(field_names)?;
             // straight to the message's timeline
             let app_id = ssr::services()?.get_app(&t, &app).await?.id;
             leptos_axum::redirect(&area.unwrap_or_default().message(&app_id, &msg.id));
@@ -302,6 +324,17 @@ pub async fn send_test_event(
         }
         .await,
     )
+}
+
+/// A test event's payload as typed into the form: JSON, or a 422 on the field.
+#[cfg(feature = "ssr")]
+pub(crate) fn parse_payload(payload: &str) -> Result<Box<serde_json::value::RawValue>, PortalError> {
+    serde_json::value::RawValue::from_string(payload.trim().to_string()).map_err(|e| {
+        PortalError::Invalid(vec![crate::error::FieldProblem {
+            field: Some("payload".into()),
+            message: format!("The payload is not valid JSON: {e}. Nothing was sent."),
+        }])
+    })
 }
 
 /// The first example of an event type's schema, pretty-printed, if it has one.

@@ -11,15 +11,19 @@ pub mod catalog;
 pub mod charts;
 pub mod endpoint;
 pub mod error;
+pub mod inbox;
 pub mod log;
+pub mod onboarding;
+pub mod overview;
 pub mod pages;
 pub mod timeline;
 
 use leptos_router::SsrMode;
 use pages::{
     app_detail::AppDetailPage, apps::AppsPage, auth::LoginPage, auth::SignupPage, endpoint::EndpointPage,
-    event_types::EventTypesPage, home::HomePage, home::NotFound, keys::ApiKeysPage, message::MessagePage,
-    messages::MessagesPage,
+    event_types::EventTypesPage, home::HomePage, home::NotFound, inbox::InboxPage, inbox::InboxesPage,
+    keys::ApiKeysPage, message::MessagePage, messages::MessagesPage, overview::OverviewPage,
+    welcome::WelcomePage,
 };
 use paths::Area;
 
@@ -32,6 +36,21 @@ pub mod paths {
     pub const APPS: &str = "/apps";
     pub const API_KEYS: &str = "/api-keys";
     pub const EVENT_TYPES: &str = "/event-types";
+    /// The organisation at a glance: deliveries, failures, what needs attention.
+    pub const OVERVIEW: &str = "/overview";
+    /// The first-run path, where signing up lands.
+    pub const WELCOME: &str = "/welcome";
+    pub const INBOXES: &str = "/inboxes";
+
+    /// One test inbox's page.
+    pub fn inbox(id: &str) -> String {
+        format!("{INBOXES}/{id}")
+    }
+
+    /// A tab of an application's page.
+    pub fn app_tab(id: &str, tab: &str) -> String {
+        format!("{}?tab={tab}", Area::Developer.app(id))
+    }
 
     /// Where consumer-portal pages live (`/portal/{token}` itself opens a link).
     pub const CONSUMER_APPS: &str = "/portal/app";
@@ -77,7 +96,7 @@ pub mod paths {
         }
     }
     /// Pages a stranger is redirected away from (to the login page, and back after it).
-    pub const PROTECTED: [&str; 3] = [APPS, API_KEYS, EVENT_TYPES];
+    pub const PROTECTED: [&str; 6] = [APPS, API_KEYS, EVENT_TYPES, OVERVIEW, WELCOME, INBOXES];
 }
 
 /// The HTML document around every page.
@@ -103,6 +122,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(pages::FormNonce(Resource::new(|| (), |_| api::form_nonce())));
     // Set only in the browser, once hydration has run: tests wait for it before clicking.
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
@@ -153,6 +173,10 @@ pub fn App() -> impl IntoView {
                         view=|| view! { <MessagesPage area=Area::Consumer/> }
                         ssr=SsrMode::Async
                     />
+                    <Route path=StaticSegment("overview") view=OverviewPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("welcome") view=WelcomePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("inboxes") view=InboxesPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("inboxes"), ParamSegment("id")) view=InboxPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("event-types") view=EventTypesPage ssr=SsrMode::Async/>
                 </Routes>

@@ -22,7 +22,30 @@ pub struct EndpointTimeline {
     pub next_attempt: Option<DateTime<Utc>>,
     /// Seconds until the next attempt, as of when this was read (for the countdown).
     pub next_in_secs: Option<i64>,
+    /// While an attempt is in flight: how many seconds ago it started.
+    pub sending_for_secs: Option<i64>,
     pub attempts: Vec<AttemptView>,
+}
+
+impl EndpointTimeline {
+    /// What each attempt was: the first try, the n-th retry, or a manual resend.
+    pub fn attempt_labels(&self) -> Vec<String> {
+        let mut scheduled = 0;
+        self.attempts
+            .iter()
+            .map(|a| {
+                if a.attempt.trigger_type == domain::types::TriggerType::Manual {
+                    "manual resend".to_string()
+                } else {
+                    scheduled += 1;
+                    match scheduled {
+                        1 => "first try".to_string(),
+                        n => format!("retry {}", n - 1),
+                    }
+                }
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -59,6 +82,7 @@ pub async fn message_timeline(app: String, msg: String) -> Result<Timeline, Port
                 .await?
                 .data;
             let attempts = s.attempts_with_headers(&t, &app.id, &message.id).await?;
+            let sending = s.sending_since(&t, &app.id, &message.id).await?;
             let now = Utc::now();
             let endpoints = destinations
                 .into_iter()
@@ -72,6 +96,10 @@ pub async fn message_timeline(app: String, msg: String) -> Result<Timeline, Port
                         })
                         .collect(),
                     next_in_secs: d.next_attempt.map(|n| (n - now).num_seconds().max(0)),
+                    sending_for_secs: (d.status == MessageStatus::Sending)
+                        .then(|| sending.iter().find(|(ep, _)| *ep == d.endpoint.id))
+                        .flatten()
+                        .map(|(_, at)| (now - *at).num_seconds().max(0)),
                     endpoint_id: d.endpoint.id,
                     url: d.endpoint.url,
                     status: d.status,

@@ -5,7 +5,7 @@ const hydrated = (page: Page) => page.waitForSelector('[data-hydrated="true"]', 
 const unique = () => `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 
 test.describe("accounts", () => {
-  test("sign up lands on the apps page, where an application can be created; logout locks it again", async ({ page }) => {
+  test("sign up lands on the first-run guide; the apps page creates applications; logout locks it again", async ({ page }) => {
     const errors = collectConsoleErrors(page);
     const id = unique();
     await page.goto("/signup");
@@ -15,15 +15,19 @@ test.describe("accounts", () => {
     await page.getByLabel("Organisation name").fill(`Org ${id}`);
     await shot(page, "signup-filled");
     await page.getByRole("button", { name: "Sign up" }).click();
-    await expect(page).toHaveURL(/\/apps$/);
-    await expect(page.getByRole("heading", { name: "Applications" })).toBeVisible();
+    await expect(page).toHaveURL(/\/welcome$/);
+    await expect(page.getByRole("heading", { name: "Send your first webhook" })).toBeVisible();
     await expect(page.getByText(`Org ${id}`)).toBeVisible();
+    await page.getByRole("link", { name: "Applications" }).click();
+    await expect(page.getByRole("heading", { name: "Applications" })).toBeVisible();
     await hydrated(page);
 
     await page.getByLabel("Name", { exact: true }).fill("Billing service");
     await page.getByLabel("UID (optional)").fill("billing");
     await page.getByRole("button", { name: "Create" }).click();
     await expect(page.getByRole("cell", { name: "Billing service" })).toBeVisible();
+    // the form is empty again: a second click cannot make a second "Billing service"
+    await expect(page.getByLabel("Name", { exact: true })).toHaveValue("");
     await shot(page, "apps-with-one");
 
     await page.getByRole("button", { name: "Log out" }).click();
@@ -41,7 +45,6 @@ test.describe("accounts", () => {
     await page.getByRole("button", { name: "Sign up" }).click();
     await expect(page.getByText("Enter a valid email address")).toBeVisible();
     await expect(page.getByText("Use at least 10 characters")).toBeVisible();
-    await expect(page.getByText("Give your organisation a name")).toBeVisible();
     await expect(page).toHaveURL(/\/signup$/);
     await shot(page, "signup-errors");
   });
@@ -63,6 +66,14 @@ test.describe("accounts", () => {
     await page.getByLabel("Password").fill("a long enough passphrase");
     await page.getByRole("button", { name: "Log in" }).click();
     await expect(page).toHaveURL(/\/apps$/);
+    // without a page to return to, logging in opens the overview
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+    await hydrated(page);
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("a long enough passphrase");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/overview$/);
   });
 });
 
@@ -74,7 +85,7 @@ test("an API key is shown once, listed by its prefix, and can be revoked", async
   await page.getByLabel("Password").fill("a long enough passphrase");
   await page.getByLabel("Organisation name").fill(`Keys ${id}`);
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/apps$/);
+  await expect(page).toHaveURL(/\/welcome$/);
   await page.getByRole("link", { name: "API keys" }).click();
   await expect(page.getByRole("heading", { name: "API keys" })).toBeVisible();
   await hydrated(page);

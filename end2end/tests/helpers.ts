@@ -68,6 +68,13 @@ export async function startReceiver(failFirst = 0) {
   };
 }
 
+/** Opens a tab of an application's page ("Endpoints", "Testing", "Messages", ...). */
+export async function openTab(page: Page, name: string) {
+  await page.getByRole("navigation", { name: "Application" }).getByRole("link", { name, exact: true }).click();
+  await expect(page.getByRole("navigation", { name: "Application" }).getByRole("link", { name, exact: true })).toHaveAttribute("aria-current", "page");
+  await page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
+}
+
 /** Signs up a new account, creates an event type and an application, and subscribes an
  * endpoint at `url`; leaves the page on the application. Returns the hydration wait. */
 export async function newAccountWithEndpoint(page: Page, tag: string, eventType: string, appName: string, url: string) {
@@ -79,7 +86,7 @@ export async function newAccountWithEndpoint(page: Page, tag: string, eventType:
   await page.getByLabel("Password").fill("a long enough passphrase");
   await page.getByLabel("Organisation name").fill(`${tag} ${id}`);
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/apps$/);
+  await expect(page).toHaveURL(/\/welcome$/);
   await page.goto("/event-types");
   await hydrated();
   await page.getByLabel("Name", { exact: true }).fill(eventType);

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { collectConsoleErrors, newAccountWithEndpoint, shot, startReceiver, verifies } from "./helpers";
+import { collectConsoleErrors, newAccountWithEndpoint, openTab, shot, startReceiver, verifies } from "./helpers";
 
 test("from signup to a delivered test event", async ({ page }) => {
   const errors = collectConsoleErrors(page);
@@ -14,7 +14,7 @@ test("from signup to a delivered test event", async ({ page }) => {
   await page.getByLabel("Password").fill("a long enough passphrase");
   await page.getByLabel("Organisation name").fill(`Journey ${id}`);
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/apps$/);
+  await expect(page).toHaveURL(/\/welcome$/);
 
   await page.getByRole("link", { name: "Event types" }).click();
   await hydrated();
@@ -36,6 +36,9 @@ test("from signup to a delivered test event", async ({ page }) => {
   await page.getByLabel("Description").fill("local receiver");
   await page.getByRole("button", { name: "Add endpoint" }).click();
   await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
+  // the form is empty again, so a second click cannot add the endpoint twice
+  await expect(page.getByLabel("URL")).toHaveValue("");
+  await openTab(page, "Testing");
 
   // the payload is pre-filled from the event type's example; a broken one is refused inline
   await expect(page.getByLabel("Payload (JSON)")).toHaveValue(/inv_1/);
@@ -60,7 +63,9 @@ test("from signup to a delivered test event", async ({ page }) => {
   await hydrated();
   await expect(page.getByText("HTTP 200")).toBeVisible();
   await page.getByRole("link", { name: /Shop/ }).click();
+  await openTab(page, "Messages");
   await expect(page.getByText("1 succeeded")).toBeVisible();
+  await openTab(page, "Endpoints");
 
   // step 6: reveal the secret, check the delivery's signature with it, rotate
   await hydrated();
@@ -85,6 +90,7 @@ test("from signup to a delivered test event", async ({ page }) => {
 test("a failing endpoint shows its failed attempt and next retry, then turns green live", async ({ page }) => {
   const receiver = await startReceiver(1);
   const hydrated = await newAccountWithEndpoint(page, "Retry", "order.shipped", "Flaky", receiver.url);
+  await openTab(page, "Testing");
   await page.getByRole("button", { name: "Send test event" }).click();
   await expect(page).toHaveURL(/\/msg\/msg_/);
   await hydrated();
@@ -105,6 +111,7 @@ test("a failing endpoint shows its failed attempt and next retry, then turns gre
 test("resend after fixing the receiver turns a failed delivery green", async ({ page }) => {
   const receiver = await startReceiver(1);
   const hydrated = await newAccountWithEndpoint(page, "Resend", "user.created", "Replays", receiver.url);
+  await openTab(page, "Testing");
   await page.getByRole("button", { name: "Send test event" }).click();
   await expect(page).toHaveURL(/\/msg\/msg_/);
   await hydrated();

@@ -1,10 +1,11 @@
 import { test, expect, type Page } from "@playwright/test";
-import { collectConsoleErrors, newAccountWithEndpoint, shot, startReceiver } from "./helpers";
+import { collectConsoleErrors, newAccountWithEndpoint, openTab, shot, startReceiver } from "./helpers";
 
 const hydrated = (page: Page) => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
 
 /** Sends the pre-filled test event and waits on its timeline until `state` shows. */
 async function sendTestEvent(page: Page, url: string, state: string, timeout = 10_000) {
+  if (!(await page.getByRole("button", { name: "Send test event" }).isVisible())) await openTab(page, "Testing");
   await page.getByRole("button", { name: "Send test event" }).click();
   await expect(page).toHaveURL(/\/msg\/msg_/);
   await hydrated(page);
@@ -143,7 +144,7 @@ test("the message log filters by status and event type, and finds a message by i
   await hydrated(page);
   receiver.setFailing(true);
   await sendTestEvent(page, receiver.url, "HTTP 500");
-  await page.goto(appUrl);
+  await page.goto(`${appUrl}?tab=messages`);
   await page.getByRole("link", { name: /Message log/ }).click();
   await expect(page.getByRole("heading", { name: "Message log" })).toBeVisible();
   await expect(page.getByRole("table", { name: "Messages" }).locator("tbody tr")).toHaveCount(2);
@@ -174,6 +175,7 @@ test("the consumer portal link opens one application without an account, and exp
   await sendTestEvent(page, receiver.url, "succeeded");
   await page.getByRole("link", { name: /Customer Co/ }).click();
   await hydrated(page);
+  await openTab(page, "Consumer portal");
   // the developer hands out a link...
   await page.getByRole("button", { name: "Get a link to share" }).click();
   const link = (await page.getByTestId("portal-link").textContent())!.trim();
@@ -202,6 +204,7 @@ test("the consumer portal link opens one application without an account, and exp
   // its endpoints, secrets, message log, timelines and replay
   await c.getByRole("button", { name: "Reveal" }).click();
   await expect(c.getByTestId("current-secret")).toHaveText(/^whsec_/);
+  await openTab(c, "Messages");
   await c.getByRole("link", { name: /Message log/ }).click();
   await expect(c).toHaveURL(/\/portal\/app\/app_[^/]+\/messages$/);
   await c.getByRole("table", { name: "Messages" }).getByRole("link").first().click();
@@ -234,6 +237,7 @@ test("a read-only portal link shows deliveries and secrets but offers no changes
   await sendTestEvent(page, receiver.url, "succeeded");
   await page.getByRole("link", { name: /Watched Co/ }).click();
   await hydrated(page);
+  await openTab(page, "Consumer portal");
   await page.getByLabel("Read-only").check();
   await page.getByRole("button", { name: "Get a link to share" }).click();
   const link = (await page.getByTestId("portal-link").textContent())!.trim();
@@ -251,6 +255,7 @@ test("a read-only portal link shows deliveries and secrets but offers no changes
   await c.getByRole("button", { name: "Reveal" }).click();
   await expect(c.getByTestId("current-secret")).toHaveText(/^whsec_/);
   await shot(c, "consumer-read-only");
+  await openTab(c, "Messages");
   await c.getByRole("link", { name: /Message log/ }).click();
   await c.getByRole("table", { name: "Messages" }).getByRole("link").first().click();
   await hydrated(c);
@@ -291,7 +296,7 @@ test("an event type is edited in place, and its new example pre-fills a test eve
   await expect(page.getByRole("cell", { name: "An invoice was paid in full" })).toBeVisible();
   await shot(page, "event-type-edit");
 
-  await page.goto(appUrl);
+  await page.goto(`${appUrl}?tab=testing`);
   await hydrated(page);
   await expect(page.getByLabel("Payload (JSON)")).toHaveValue(/inv_77/);
   await page.getByLabel("Send to").selectOption({ label: `Only ${receiver.url}` });

@@ -1,6 +1,6 @@
 import { test, expect, type Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { collectConsoleErrors, newAccountWithEndpoint, shot, startReceiver } from "./helpers";
+import { collectConsoleErrors, newAccountWithEndpoint, openTab, shot, startReceiver } from "./helpers";
 
 const hydrated = (page: Page) => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
 
@@ -27,13 +27,15 @@ test("signup works with the keyboard alone, with a visible focus ring", async ({
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Sign up" })).toBeFocused();
   await page.keyboard.press("Enter");
-  await expect(page).toHaveURL(/\/apps$/);
+  await expect(page).toHaveURL(/\/welcome$/);
   await hydrated(page);
-  // create an application by keyboard too
-  await page.getByLabel("Name", { exact: true }).focus();
+  // the guide's first step by keyboard too
+  await page.getByLabel("Application name").focus();
+  await page.keyboard.press("ControlOrMeta+a");
   await page.keyboard.type("Keyboard app");
   await page.keyboard.press("Enter");
-  await expect(page.getByRole("cell", { name: "Keyboard app" })).toBeVisible();
+  await expect(page).toHaveURL(/\/welcome\?app=app_/);
+  await expect(page.getByText("Keyboard app")).toBeVisible();
 });
 
 test("pages fit a 360 px wide phone screen, and each renders on the server and hydrates cleanly", async ({ page }) => {
@@ -41,6 +43,7 @@ test("pages fit a 360 px wide phone screen, and each renders on the server and h
   const receiver = await startReceiver();
   await newAccountWithEndpoint(page, "Narrow", "invoice.paid", "Phone", receiver.url);
   const appUrl = page.url();
+  await openTab(page, "Testing");
   await page.getByRole("button", { name: "Send test event" }).click();
   await expect(page).toHaveURL(/\/msg\/msg_/);
   await hydrated(page);
@@ -91,6 +94,8 @@ test("the key pages pass axe-core's WCAG 2.1 AA checks (labels, contrast, names,
   await newAccountWithEndpoint(page, "Axe", "invoice.paid", "Audited", receiver.url);
   const appUrl = page.url();
   await accessible(page, "app");
+  await openTab(page, "Testing");
+  await accessible(page, "app-testing");
   await page.getByRole("button", { name: "Send test event" }).click();
   await expect(page).toHaveURL(/\/msg\/msg_/);
   await hydrated(page);
@@ -111,7 +116,7 @@ test("the key pages pass axe-core's WCAG 2.1 AA checks (labels, contrast, names,
     await accessible(page, name);
   }
   // the consumer portal, in a browser without an account
-  await page.goto(appUrl);
+  await page.goto(`${appUrl}?tab=portal`);
   await hydrated(page);
   await page.getByRole("button", { name: "Get a link to share" }).click();
   const link = (await page.getByTestId("portal-link").textContent())!.trim();
@@ -133,7 +138,16 @@ test("without JavaScript, pages are readable and forms work as plain posts", asy
   await page.getByLabel("Password").fill("a long enough passphrase");
   await page.getByLabel("Organisation name").fill(`NoJS ${id}`);
   await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(/\/apps$/);
+  await expect(page).toHaveURL(/\/welcome$/);
+  await expect(page.getByRole("heading", { name: "Send your first webhook" })).toBeVisible();
+  // each step of the guide works as a plain post too
+  await page.getByRole("button", { name: "Create application" }).click();
+  await expect(page).toHaveURL(/\/welcome\?app=app_/);
+  await page.getByRole("button", { name: "Use a test inbox" }).click();
+  await expect(page).toHaveURL(/inbox=inbox_/);
+  await page.getByRole("button", { name: "Send test event" }).click();
+  await expect(page).toHaveURL(/msg=msg_/);
+  await page.goto("/apps");
   await expect(page.getByRole("heading", { name: "Applications" })).toBeVisible();
   await page.getByLabel("Name", { exact: true }).fill("Plain forms");
   await page.getByRole("button", { name: "Create" }).click();

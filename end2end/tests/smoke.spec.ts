@@ -10,7 +10,8 @@ test.describe("smoke", () => {
     expect(response!.status(), "HTTP status of /").toBe(200);
 
     await expect(page).toHaveTitle(/Hookline/);
-    await expect(page.locator("h1").filter({ hasText: "Hookline" }).first()).toBeVisible();
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    await expect(page.getByRole("link", { name: "Get started" })).toBeVisible();
 
     // Hydration marker: the app sets data-hydrated="true" (on <body> or
     // #app-root) from an Effect, which only runs in the browser after hydration.

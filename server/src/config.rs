@@ -178,6 +178,8 @@ impl Settings {
             lease: None,
             retention_sweep: dur("RETENTION_SWEEP", &raw.retention_sweep)?.max(Duration::from_millis(100)),
             message_retention: dur("MESSAGE_RETENTION", &raw.message_retention)?,
+            // set from the address actually bound (see `Settings::base_url`)
+            public_url: String::new(),
         };
         // A delivery still retrying, or scheduled up to 24 h ahead (deliverAt), must not be
         // dropped with its message.

@@ -5,6 +5,7 @@ pub mod config;
 pub mod consumer;
 pub mod docs;
 pub mod embedded_pg;
+pub mod inbox;
 pub mod portal_guard;
 pub mod sessions;
 pub mod startup;

@@ -7,7 +7,7 @@ use crate::sessions::HashedIdStore;
 use crate::{consumer, docs, portal_guard, telemetry};
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use domain::crypto::SecretBox;
 use domain::delivery::{Engine, EngineHandle};
@@ -167,6 +167,7 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
             "/portal/{token}",
             get(consumer::open_link).post(consumer::switch_to_link),
         )
+        .route("/inbox/{token}", any(crate::inbox::receive))
         .layer(DefaultBodyLimit::max(state.settings.max_payload_bytes))
         .leptos_routes_with_context(
             &state,
@@ -232,8 +233,9 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
         let port = listener.local_addr()?.port();
-        // Links must carry the port actually bound.
+        // Links (and test inboxes' URLs) must carry the port actually bound.
         settings.listen.set_port(port);
+        settings.delivery.public_url = settings.base_url();
         let secrets = load_secret_box(&settings)?;
         let services = services(&settings, pool.clone(), secrets.clone());
         let engine = settings
@@ -336,7 +338,10 @@ pub async fn worker(settings: Settings) -> anyhow::Result<()> {
         concurrency = settings.delivery.concurrency,
         "delivery worker started"
     );
-    let engine = Engine::new(db.pool.clone(), secrets, settings.delivery.clone());
+    let mut delivery = settings.delivery.clone();
+    // the inboxes of the instance whose HOOKLINE_PUBLIC_URL (or address) this worker shares
+    delivery.public_url = settings.base_url();
+    let engine = Engine::new(db.pool.clone(), secrets, delivery);
     engine.start(shutdown_on_signal()).join().await;
     db.pool.close().await;
     drop(db.managed);

@@ -1,32 +1,102 @@
-//! One application: its endpoints (add more), a test-event sender, and its recent messages.
-use super::{field_error, CopyButton, Field, Topbar};
-use crate::api::ConsumerPortalLink;
-use crate::catalog::{
-    app_overview, example_payload, AddEndpoint, AppDashboard, RevealSecret, RotateSecret, SendTestEvent,
-    SigningSecrets,
-};
+//! One application, in tabs: its endpoints (add more, signing secrets), testing (a test event,
+//! test inboxes), its messages, the consumer portal, and its settings. The tab is in the
+//! address (`?tab=`), so every tab is a link and works without JavaScript.
+use super::app_testing::TestingTab;
+use super::{field_error, reset_on_success, CopyButton, Field, PageSkeleton, SubmissionToken, Topbar};
+use crate::api::{ConsumerPortalLink, DeleteApp, UpdateApp};
+use crate::catalog::{app_overview, AddEndpoint, AppDashboard, RevealSecret, RotateSecret, SigningSecrets};
 use crate::paths::Area;
 use domain::types::EndpointOut;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The tabs of an application's page, as named in the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Endpoints,
+    Testing,
+    Messages,
+    Portal,
+    Settings,
+}
+
+impl Tab {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "testing" => Self::Testing,
+            "messages" => Self::Messages,
+            "portal" => Self::Portal,
+            "settings" => Self::Settings,
+            _ => Self::Endpoints,
+        }
+    }
+    fn slug(self) -> &'static str {
+        match self {
+            Self::Endpoints => "endpoints",
+            Self::Testing => "testing",
+            Self::Messages => "messages",
+            Self::Portal => "portal",
+            Self::Settings => "settings",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Self::Endpoints => "Endpoints",
+            Self::Testing => "Testing",
+            Self::Messages => "Messages",
+            Self::Portal => "Consumer portal",
+            Self::Settings => "Settings",
+        }
+    }
+    /// The tabs a viewer has: a consumer sees its endpoints, testing and messages only.
+    fn all(area: Area) -> &'static [Tab] {
+        match area {
+            Area::Developer => &[
+                Tab::Endpoints,
+                Tab::Testing,
+                Tab::Messages,
+                Tab::Portal,
+                Tab::Settings,
+            ],
+            Area::Consumer => &[Tab::Endpoints, Tab::Testing, Tab::Messages],
+        }
+    }
+}
 
 #[component]
 pub fn AppDetailPage(#[prop(optional)] area: Area) -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let app_id = move || params.read().get("id").unwrap_or_default();
+    let tab = move || {
+        let t = Tab::parse(&query.read().get("tab").unwrap_or_default());
+        if Tab::all(area).contains(&t) {
+            t
+        } else {
+            Tab::Endpoints
+        }
+    };
     let add = ServerAction::<AddEndpoint>::new();
-    let send = ServerAction::<SendTestEvent>::new();
+    let inbox = ServerAction::<crate::inbox::CreateTestInbox>::new();
+    let settings = ServerAction::<UpdateApp>::new();
     let overview = Resource::new(
-        move || (app_id(), add.version().get(), send.version().get()),
-        |(id, _, _)| app_overview(id),
+        move || {
+            (
+                app_id(),
+                add.version().get(),
+                inbox.version().get(),
+                settings.version().get(),
+            )
+        },
+        |(id, ..)| app_overview(id),
     );
     view! {
         <Topbar area/>
         <main class="container">
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Suspense fallback=|| view! { <h1>"Application"</h1> <PageSkeleton/> }>
                 {move || Suspend::new(async move {
                     match overview.await {
-                        Ok(o) => view! { <Overview o=o add=add send=send area/> }.into_any(),
+                        Ok(o) => view! { <AppView o=o tab=tab() add inbox settings area/> }.into_any(),
                         Err(e) => super::load_error(e, area),
                     }
                 })}
@@ -36,42 +106,61 @@ pub fn AppDetailPage(#[prop(optional)] area: Area) -> impl IntoView {
 }
 
 #[component]
-fn Overview(
+fn AppView(
     o: AppDashboard,
+    tab: Tab,
     add: ServerAction<AddEndpoint>,
-    send: ServerAction<SendTestEvent>,
+    inbox: ServerAction<crate::inbox::CreateTestInbox>,
+    settings: ServerAction<UpdateApp>,
     area: Area,
 ) -> impl IntoView {
-    let app_id = o.app.id.clone();
-    let share = ServerAction::<ConsumerPortalLink>::new();
-    let shared = move || share.value().get().and_then(|r| r.ok());
-    let add_result = add.value();
-    let send_result = send.value();
-    let add_general = move || add_result.get().and_then(|r| r.err()).and_then(|e| e.general());
-    let send_general = move || send_result.get().and_then(|r| r.err()).and_then(|e| e.general());
-    let sent = move || send_result.get().and_then(|r| r.ok());
-    let types = o.event_types.clone();
-    let first_example = types.first().map(example_payload).unwrap_or_else(|| "{}".into());
-    let (payload, set_payload) = signal(first_example);
-    let form_types = types.clone();
-    let (app_for_add, app_for_send) = (app_id.clone(), app_id);
-    let send_targets: Vec<(String, String)> = o
-        .endpoints
-        .iter()
-        .map(|e| (e.id.clone(), e.url.clone()))
-        .collect();
-    let examples: Vec<(String, String)> = types
-        .iter()
-        .map(|t| (t.name.clone(), example_payload(t)))
-        .collect();
+    let base = area.app(&o.app.id);
+    let body = match tab {
+        Tab::Endpoints => view! { <EndpointsTab o=o.clone() add area/> }.into_any(),
+        Tab::Testing => view! { <TestingTab o=o.clone() inbox area/> }.into_any(),
+        Tab::Messages => view! { <MessagesTab o=o.clone() area/> }.into_any(),
+        Tab::Portal => view! { <PortalTab app=o.app.id.clone()/> }.into_any(),
+        Tab::Settings => view! { <SettingsTab o=o.clone() settings/> }.into_any(),
+    };
     view! {
         <h1>{o.app.name.clone()}</h1>
         <p class="muted"><code>{o.app.id.clone()}</code>{o.app.uid.clone().map(|u| format!("  uid: {u}"))}</p>
         {o.read_only.then(super::ReadOnlyNotice)}
+        <nav class="tabs" aria-label="Application">
+            {Tab::all(area).iter().map(|t| {
+                let current = *t == tab;
+                view! {
+                    <a href=format!("{base}?tab={}", t.slug()) class:current=current
+                        aria-current=if current { "page" } else { "false" }>{t.label()}</a>
+                }
+            }).collect_view()}
+        </nav>
+        {body}
+    }
+}
+
+/// Links each endpoint's URL to its page; a test inbox's is marked as one.
+#[component]
+fn EndpointsTab(o: AppDashboard, add: ServerAction<AddEndpoint>, area: Area) -> impl IntoView {
+    let app_id = o.app.id.clone();
+    let add_result = add.value();
+    let add_general = move || add_result.get().and_then(|r| r.err()).and_then(|e| e.general());
+    let added = move || add_result.get().and_then(|r| r.ok());
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on_success(add, form);
+    let testing = area.app(&o.app.id) + "?tab=testing";
+    view! {
         <section class="card">
             <h2>"Endpoints"</h2>
             {if o.endpoints.is_empty() {
-                view! { <p class="empty">"No endpoints yet: add the URL that should receive this application's webhooks."</p> }.into_any()
+                view! {
+                    <p class="empty">"No endpoints yet. Add the URL that should receive this application's webhooks"
+                        {(!o.read_only).then_some(" below")} "."
+                        {(area == Area::Developer).then(|| view! {
+                            " To try it without a server of your own, make a test inbox on the " <a href=testing.clone()>"Testing tab"</a> "."
+                        })}
+                    </p>
+                }.into_any()
             } else {
                 view! {
                     <table class="list" aria-label="Endpoints">
@@ -79,7 +168,9 @@ fn Overview(
                         <tbody>
                             {o.endpoints.iter().map(|e| view! {
                                 <tr>
-                                    <td><a href=area.endpoint(&o.app.id, &e.id)><code>{e.url.clone()}</code></a><br/><span class="muted">{e.description.clone()}</span></td>
+                                    <td><a href=area.endpoint(&o.app.id, &e.id)><code>{e.url.clone()}</code></a>
+                                        {o.inboxes.iter().any(|(ep, _)| *ep == e.id).then(|| view! { " " <span class="badge">"test inbox"</span> })}
+                                        <br/><span class="muted">{e.description.clone()}</span></td>
                                     <td>{e.event_types.clone().map(|t| t.join(", ")).unwrap_or_else(|| "all".into())}</td>
                                     <td>{e.throttle_rate.map(|r| format!("{r}/s")).unwrap_or_else(|| "none".into())}</td>
                                     <td>{health_badge(o.health.iter().find(|(id, _)| *id == e.id).map(|(_, h)| h))}</td>
@@ -87,86 +178,66 @@ fn Overview(
                             }).collect_view()}
                         </tbody>
                     </table>
-                }.into_any()
-            }}
-            {(!o.endpoints.is_empty()).then(|| view! { <SecretsPanel app=o.app.id.clone() endpoints=o.endpoints.clone() read_only=o.read_only/> })}
-            {(!o.read_only).then(|| view! {
-            <h3>"Add an endpoint"</h3>
-            <ActionForm action=add attr:class="form" attr:novalidate=true>
-                <input type="hidden" name="app" value=app_for_add/>
-                <Field label="URL" name="url" kind="url" required=true hint="Where Hookline will POST signed webhooks."
-                    error=Signal::derive(field_error(add_result, "url"))/>
-                <Field label="Description" name="description" error=Signal::derive(field_error(add_result, "description"))/>
-                <fieldset class="field">
-                    <legend>"Event types (none ticked: all)"</legend>
-                    {form_types.iter().enumerate().map(|(i, t)| view! {
-                        <label class="check"><input type="checkbox" name=format!("event_types[{i}]") value=t.name.clone()/>{t.name.clone()}</label>
-                    }).collect_view()}
-                    <p class="error" role="alert">{field_error(add_result, "event_types")}</p>
-                </fieldset>
-                <Field label="Channels (comma-separated, optional)" name="channels" error=Signal::derive(field_error(add_result, "channels"))/>
-                <Field label="Rate limit (messages per second, optional)" name="rate_limit" error=Signal::derive(field_error(add_result, "rate_limit"))/>
-                <HeadersField error=Signal::derive(field_error(add_result, "headers")) value=String::new()/>
-                <p class="error" role="alert">{add_general}</p>
-                <button type="submit" class="button" disabled=move || add.pending().get()>"Add endpoint"</button>
-            </ActionForm>
-            })}
-        </section>
-
-        {(!o.read_only).then(move || view! {
-        <section class="card">
-            <h2>"Send a test event"</h2>
-            {if types.is_empty() {
-                match area {
-                    Area::Developer => view! { <p class="empty">"Create an event type first, on the " <a href=crate::paths::EVENT_TYPES>"event types page"</a> "."</p> }.into_any(),
-                    Area::Consumer => view! { <p class="empty">"No event types are defined yet."</p> }.into_any(),
-                }
-            } else {
-                view! {
-                    <ActionForm action=send attr:class="form" attr:novalidate=true>
-                        <input type="hidden" name="app" value=app_for_send/>
-                        <input type="hidden" name="area" value=area_value(area)/>
-                        <div class="field">
-                            <label for="field-event_type">"Event type"</label>
-                            <select id="field-event_type" name="event_type" on:change=move |ev| {
-                                let name = event_target_value(&ev);
-                                if let Some((_, ex)) = examples.iter().find(|(n, _)| *n == name) {
-                                    set_payload.set(ex.clone());
-                                }
-                            }>
-                                {types.iter().map(|t| view! { <option value=t.name.clone()>{t.name.clone()}</option> }).collect_view()}
-                            </select>
-                        </div>
-                        <div class="field">
-                            <label for="field-endpoint">"Send to"</label>
-                            <select id="field-endpoint" name="endpoint">
-                                // a consumer tests its endpoints one at a time
-                                {(area == Area::Developer).then(|| view! { <option value="">"Every subscribed endpoint"</option> })}
-                                {send_targets.iter().map(|(id, url)| view! { <option value=id.clone()>{format!("Only {url}")}</option> }).collect_view()}
-                            </select>
-                            <p class="error" role="alert">{field_error(send_result, "endpoint")}</p>
-                        </div>
-                        <div class="field">
-                            <label for="field-payload">"Payload (JSON)"</label>
-                            <textarea id="field-payload" name="payload" rows="6" prop:value=payload
-                                aria-describedby="field-payload-error"
-                                on:input=move |ev| set_payload.set(event_target_value(&ev))>{payload.get_untracked()}</textarea>
-                            <p class="error" id="field-payload-error" role="alert">{field_error(send_result, "payload")}</p>
-                        </div>
-                        <p class="error" role="alert">{send_general}</p>
-                        <button type="submit" class="button" disabled=move || send.pending().get()>"Send test event"</button>
-                    </ActionForm>
-                    {move || sent().map(|m| view! { <p role="status" class="ok">"Sent " <code>{m.id}</code> "."</p> })}
+                    <SecretsPanel app=o.app.id.clone() endpoints=o.endpoints.clone() read_only=o.read_only/>
                 }.into_any()
             }}
         </section>
+        {(!o.read_only).then(|| view! {
+            <section class="card">
+                <h2>"Add an endpoint"</h2>
+                <ActionForm action=add node_ref=form attr:class="form" attr:novalidate=true>
+                    <SubmissionToken version=add.version()/>
+                    <input type="hidden" name="app" value=app_id/>
+                    <Field label="URL" name="url" kind="url" required=true hint="Where Hookline will POST signed webhooks."
+                        error=Signal::derive(field_error(add_result, "url"))/>
+                    <Field label="Description" name="description" error=Signal::derive(field_error(add_result, "description"))/>
+                    <fieldset class="field">
+                        <legend>"Event types"</legend>
+                        {if o.event_types.is_empty() {
+                            view! { <p class="hint">"It will receive every event type. (To filter by type, "
+                                {(area == Area::Developer).then(|| view! { <a href=crate::paths::EVENT_TYPES>"add types to the catalogue"</a> })}
+                                {(area == Area::Consumer).then_some("types must be in the catalogue")}
+                                " first.)"</p> }.into_any()
+                        } else {
+                            view! {
+                                <p class="hint">"Tick the ones it should receive; leave all unticked for every type."</p>
+                                {o.event_types.iter().enumerate().map(|(i, t)| view! {
+                                    <label class="check"><input type="checkbox" name=format!("event_types[{i}]") value=t.name.clone()/>{t.name.clone()}</label>
+                                }).collect_view()}
+                            }.into_any()
+                        }}
+                        <p class="error" role="alert">{field_error(add_result, "event_types")}</p>
+                    </fieldset>
+                    <details>
+                        <summary>"More: channels, rate limit, custom headers"</summary>
+                        <Field label="Channels (comma-separated, optional)" name="channels" error=Signal::derive(field_error(add_result, "channels"))/>
+                        <Field label="Rate limit (messages per second, optional)" name="rate_limit" error=Signal::derive(field_error(add_result, "rate_limit"))/>
+                        <HeadersField error=Signal::derive(field_error(add_result, "headers")) value=String::new()/>
+                    </details>
+                    <p class="error" role="alert">{add_general}</p>
+                    <button type="submit" class="button" disabled=move || add.pending().get()>"Add endpoint"</button>
+                    {move || added().map(|e| view! { <p role="status" class="ok">"Added " <code>{e.url}</code> "."</p> })}
+                </ActionForm>
+            </section>
         })}
+    }
+}
 
+#[component]
+fn MessagesTab(o: AppDashboard, area: Area) -> impl IntoView {
+    let app_link = o.app.id.clone();
+    view! {
         <section class="card">
             <h2>"Recent messages"</h2>
             <p><a href=area.messages(&o.app.id)>"Message log: filter, search and page through every message →"</a></p>
-            {let app_link = o.app.id.clone(); if o.messages.is_empty() {
-                view! { <p class="empty">"No messages yet."</p> }.into_any()
+            {if o.messages.is_empty() {
+                view! {
+                    <p class="empty">"No messages yet. Send a test event on the "
+                        <a href=area.app(&o.app.id) + "?tab=testing">"Testing tab"</a>
+                        {(area == Area::Developer).then(|| view! {
+                            ", or have your backend POST to " <code>{format!("/api/v1/app/{}/msg", o.app.id)}</code>
+                        })} "."</p>
+                }.into_any()
             } else {
                 view! {
                     <table class="list" aria-label="Messages">
@@ -190,33 +261,83 @@ fn Overview(
                 }.into_any()
             }}
         </section>
+    }
+}
 
-        {(area == Area::Developer).then(|| {
-            let (open_app, share_app) = (o.app.id.clone(), o.app.id.clone());
-            view! {
-                <section class="card consumer">
-                    <h2>"Consumer portal"</h2>
-                    <p class="muted">"Your customer's own view of this application: their endpoints, secrets, deliveries and replays, without an account. Links are valid for one hour."</p>
-                    <form method="post" action="/_fn/open_consumer_portal" target="_blank" class="inline">
-                        <input type="hidden" name="app" value=open_app/>
-                        <button type="submit" class="button">"Open consumer portal"</button>
-                    </form>
-                    " "
-                    <ActionForm action=share attr:class="inline">
-                        <input type="hidden" name="app" value=share_app/>
-                        <label class="check"><input type="checkbox" name="read_only" value="true"/>"Read-only"</label>
-                        " "
-                        <button type="submit" class="button secondary">"Get a link to share"</button>
-                    </ActionForm>
-                    {move || shared().map(|url| view! {
-                        <p role="status">"Link: " <code class="secret" data-testid="portal-link">{url.clone()}</code> " "
-                            <CopyButton text=url/>
-                        </p>
-                    })}
-                </section>
-            }
-        })}
+#[component]
+fn PortalTab(app: String) -> impl IntoView {
+    let share = ServerAction::<ConsumerPortalLink>::new();
+    let shared = move || share.value().get().and_then(|r| r.ok());
+    let (open_app, share_app) = (app.clone(), app);
+    view! {
+        <section class="card consumer">
+            <h2>"Consumer portal"</h2>
+            <p class="muted">"Your customer's own view of this application: their endpoints, secrets, deliveries and replays, without an account. Links are valid for one hour."</p>
+            <form method="post" action="/_fn/open_consumer_portal" target="_blank" class="inline">
+                <input type="hidden" name="app" value=open_app/>
+                <button type="submit" class="button">"Open consumer portal"</button>
+            </form>
+            " "
+            <ActionForm action=share attr:class="inline">
+                <input type="hidden" name="app" value=share_app/>
+                <label class="check"><input type="checkbox" name="read_only" value="true"/>"Read-only"</label>
+                " "
+                <button type="submit" class="button secondary">"Get a link to share"</button>
+            </ActionForm>
+            {move || shared().map(|url| view! {
+                <p role="status">"Link: " <code class="secret" data-testid="portal-link">{url.clone()}</code> " "
+                    <CopyButton text=url/>
+                </p>
+            })}
+            <p class="hint">"Your backend can make these links too: " <code>"POST /api/v1/auth/app-portal-access/{app_id}"</code> "."</p>
+        </section>
+    }
+}
 
+#[component]
+fn SettingsTab(o: AppDashboard, settings: ServerAction<UpdateApp>) -> impl IntoView {
+    let delete = ServerAction::<DeleteApp>::new();
+    let result = settings.value();
+    let saved = move || result.get().is_some_and(|r| r.is_ok());
+    let general = move || result.get().and_then(|r| r.err()).and_then(|e| e.general());
+    let a = o.app.clone();
+    let (id_a, id_b) = (a.id.clone(), a.id.clone());
+    view! {
+        <section class="card">
+            <h2>"Settings"</h2>
+            <ActionForm action=settings attr:class="form" attr:novalidate=true>
+                <input type="hidden" name="app" value=id_a/>
+                <div class="field">
+                    <label for="field-name">"Name"</label>
+                    <input id="field-name" name="name" value=a.name.clone() aria-describedby="field-name-error"/>
+                    <p class="error" id="field-name-error" role="alert">{field_error(result, "name")}</p>
+                </div>
+                <div class="field">
+                    <label for="field-uid">"UID (optional)"</label>
+                    <input id="field-uid" name="uid" value=a.uid.clone().unwrap_or_default() aria-describedby="field-uid-hint field-uid-error"/>
+                    <p class="hint" id="field-uid-hint">"Your own id for it: the API accepts it wherever the app id goes."</p>
+                    <p class="error" id="field-uid-error" role="alert">{field_error(result, "uid")}</p>
+                </div>
+                <div class="field">
+                    <label for="field-rate_limit">"Rate limit for the whole application (messages per second, optional)"</label>
+                    <input id="field-rate_limit" name="rate_limit" value=a.throttle_rate.map(|r| r.to_string()).unwrap_or_default()
+                        aria-describedby="field-rate_limit-error"/>
+                    <p class="error" id="field-rate_limit-error" role="alert">{field_error(result, "rate_limit")}</p>
+                </div>
+                <p class="error" role="alert">{general}</p>
+                <button type="submit" class="button" disabled=move || settings.pending().get()>"Save settings"</button>
+                {move || saved().then(|| view! { <p role="status" class="ok">"Saved."</p> })}
+            </ActionForm>
+        </section>
+        <section class="card danger-zone">
+            <h2>"Delete this application"</h2>
+            <p class="muted">"Its endpoints, messages and delivery history go with it. This cannot be undone."</p>
+            <ActionForm action=delete attr:class="inline">
+                <input type="hidden" name="id" value=id_b/>
+                <input type="hidden" name="to_list" value="yes"/>
+                <button type="submit" class="button danger">"Delete application"</button>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -260,6 +381,7 @@ pub fn SecretsPanel(
                         {move || shown().filter(|s: &SigningSecrets| s.endpoint_id == id).map(|s| view! { <SecretView s=s/> })}
                     </li>
                 }
+                .into_any()
             }).collect_view()}
         </ul>
         {(!read_only).then(|| view! { <p class="hint">"Rotating makes a new secret at once; the old one keeps signing for 24 hours, so receivers can switch without missing a webhook."</p> })}

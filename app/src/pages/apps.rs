@@ -1,5 +1,5 @@
 //! The organisation's applications: list, create, delete.
-use super::{Field, Topbar};
+use super::{reset_on_success, Field, PageSkeleton, SubmissionToken, Topbar};
 use crate::api::{list_apps, CreateApp, DeleteApp};
 use crate::paths::Area;
 use leptos::prelude::*;
@@ -12,6 +12,8 @@ pub fn AppsPage() -> impl IntoView {
         move || (create.version().get(), delete.version().get()),
         |_| list_apps(),
     );
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on_success(create, form);
     let create_result = create.value();
     let create_error = move |field: &'static str| {
         move || {
@@ -34,7 +36,8 @@ pub fn AppsPage() -> impl IntoView {
             <p class="lead">"Each application is one of your customers: it has its own endpoints and message log."</p>
             <section class="card">
                 <h2>"New application"</h2>
-                <ActionForm action=create attr:class="form inline-form" attr:novalidate=true>
+                <ActionForm action=create node_ref=form attr:class="form inline-form" attr:novalidate=true>
+                    <SubmissionToken version=create.version()/>
                     <Field label="Name" name="name" required=true error=Signal::derive(create_error("name"))/>
                     <Field label="UID (optional)" name="uid" hint="Your own id for it, e.g. customer-42."
                         error=Signal::derive(create_error("uid"))/>
@@ -42,11 +45,12 @@ pub fn AppsPage() -> impl IntoView {
                 </ActionForm>
                 <p class="error" role="alert">{create_general}</p>
             </section>
-            <Suspense fallback=|| view! { <p>"Loading applications…"</p> }>
+            <Suspense fallback=|| view! { <PageSkeleton title="Your applications"/> }>
                 {move || Suspend::new(async move {
                     match apps.await {
                         Ok(list) if list.is_empty() => view! {
-                            <p class="empty">"No applications yet. Create your first one above."</p>
+                            <p class="empty">"No applications yet. Create your first one above, or "
+                                <a href=crate::paths::WELCOME>"follow the four-step guide"</a> " to a first delivery."</p>
                         }.into_any(),
                         Ok(list) => view! {
                             <table class="list" aria-label="Applications">

@@ -14,14 +14,15 @@ pub fn SignupPage() -> impl IntoView {
         <Topbar/>
         <main class="container narrow">
             <h1>"Create your account"</h1>
-            <p class="lead">"You will land on your organisation's dashboard, logged in."</p>
+            <p class="lead">"Next comes your first webhook: four short steps, no server of your own needed."</p>
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <Field label="Email" name="email" kind="email" autocomplete="email" required=true
                     error=Signal::derive(field_error(result, "email"))/>
                 <Field label="Password" name="password" kind="password" autocomplete="new-password" required=true
                     hint="At least 10 characters, not easy to guess."
                     error=Signal::derive(field_error(result, "password"))/>
-                <Field label="Organisation name" name="organization" autocomplete="organization" required=true
+                <Field label="Organisation name (optional)" name="organization" autocomplete="organization"
+                    hint="Your company or team. Left empty, your email names it."
                     error=Signal::derive(field_error(result, "organization"))/>
                 <p class="error" role="alert">{general}</p>
                 <button type="submit" class="button" disabled=move || action.pending().get()>"Sign up"</button>

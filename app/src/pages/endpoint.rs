@@ -47,7 +47,7 @@ pub fn EndpointPage(#[prop(optional)] area: Area) -> impl IntoView {
     view! {
         <Topbar area/>
         <main class="container">
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <h1>"Endpoint"</h1> <super::PageSkeleton/> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(d) => view! {

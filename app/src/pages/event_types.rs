@@ -1,6 +1,6 @@
 //! The event-type catalogue: create or edit (name, description, JSON schema, example), and
 //! archive. `?edit=NAME` opens the edit form, so every step works without JavaScript too.
-use super::{field_error, Field, Topbar};
+use super::{field_error, reset_on_success, Field, SubmissionToken, Topbar};
 use crate::catalog::{list_event_types, schema_text, AddEventType, ArchiveEventType, UpdateEventType};
 use crate::paths::{self, Area};
 use domain::types::EventTypeOut;
@@ -25,12 +25,14 @@ pub fn EventTypesPage() -> impl IntoView {
     );
     let result = add.value();
     let general = move || result.get().and_then(|r| r.err()).and_then(|e| e.general());
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on_success(add, form);
     view! {
         <Topbar/>
         <main class="container">
             <h1>"Event types"</h1>
-            <p class="lead">"The kinds of events your service sends. Endpoints subscribe to them; messages must use one."</p>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <p class="lead">"The kinds of events your service sends, with a description, a schema and an example for the people who receive them. Endpoints subscribe to these names; a message may also use a name that is not here."</p>
+            <Suspense fallback=|| view! { <super::PageSkeleton title="The catalogue"/> }>
                 {move || Suspend::new(async move {
                     let editing = query.read().get("edit");
                     match types.await {
@@ -50,7 +52,8 @@ pub fn EventTypesPage() -> impl IntoView {
             </Suspense>
             <section class="card" aria-labelledby="new-type-h">
                 <h2 id="new-type-h">"New event type"</h2>
-                <ActionForm action=add attr:class="form" attr:novalidate=true>
+                <ActionForm action=add node_ref=form attr:class="form" attr:novalidate=true>
+                    <SubmissionToken version=add.version()/>
                     <Field label="Name" name="name" required=true hint="Letters, digits, '.', '-' and '_', e.g. invoice.paid."
                         error=Signal::derive(field_error(result, "name"))/>
                     <Field label="Description" name="description" error=Signal::derive(field_error(result, "description"))/>
@@ -75,16 +78,20 @@ pub fn EventTypesPage() -> impl IntoView {
 #[component]
 fn TypeList(list: Vec<EventTypeOut>, archive: ServerAction<ArchiveEventType>) -> impl IntoView {
     if list.is_empty() {
-        return view! { <p class="empty">"No event types yet."</p> }.into_any();
+        return view! { <p class="empty">"No event types yet. Create one below: a name like " <code>"invoice.paid"</code> ", what it means, and an example payload."</p> }.into_any();
     }
     view! {
         <table class="list" aria-label="Event types">
-            <thead><tr><th>"Name"</th><th>"Description"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+            <thead><tr><th>"Name"</th><th>"Description"</th><th>"Actions"</th></tr></thead>
             <tbody>
                 {list.into_iter().map(|t| view! {
                     <tr>
                         <td><code>{t.name.clone()}</code></td>
-                        <td>{t.description.clone()}</td>
+                        <td>{if t.description.trim().is_empty() {
+                            view! { <span class="muted">"No description yet"</span> }.into_any()
+                        } else {
+                            view! { {t.description.clone()} }.into_any()
+                        }}</td>
                         <td class="actions">
                             <a href=format!("{}?edit={}", paths::EVENT_TYPES, t.name) aria-label=format!("Edit {}", t.name)>"Edit"</a>
                             " "

@@ -46,7 +46,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                     </div>
                 })}
             </section>
-            <Suspense fallback=|| view! { <p>"Loading keys…"</p> }>
+            <Suspense fallback=|| view! { <super::PageSkeleton title="Your keys"/> }>
                 {move || Suspend::new(async move {
                     match keys.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">"No API keys yet."</p> }.into_any(),

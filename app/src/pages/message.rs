@@ -43,7 +43,7 @@ pub fn MessagePage(#[prop(optional)] area: Area) -> impl IntoView {
     view! {
         <Topbar area/>
         <main class="container">
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <h1>"Delivery timeline"</h1> <super::PageSkeleton/> }>
                 {move || Suspend::new(async move {
                     match timeline.await {
                         Ok(t) => {
@@ -107,6 +107,9 @@ fn EndpointBlock(
 ) -> impl IntoView {
     let endpoint_page = area.endpoint(&app, &e.endpoint_id);
     let pending = matches!(e.status, MessageStatus::Pending | MessageStatus::Sending);
+    let labels = e.attempt_labels();
+    let no_attempts = e.attempts.is_empty();
+    let endpoint_id = e.endpoint_id.clone();
     view! {
         <section class="card timeline" aria-label=format!("Deliveries to {}", e.url)>
             <h2>
@@ -115,27 +118,43 @@ fn EndpointBlock(
                     <ActionForm action=resend attr:class="inline push-right">
                         <input type="hidden" name="app" value=app/>
                         <input type="hidden" name="msg" value=msg/>
-                        <input type="hidden" name="endpoint" value=e.endpoint_id.clone()/>
+                        <input type="hidden" name="endpoint" value=endpoint_id/>
                         <button type="submit" class="button small" disabled=move || resend.pending().get()>"Resend"</button>
                     </ActionForm>
                 })}
             </h2>
             {move || resend.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
-            {(pending && e.next_attempt.is_some()).then(|| view! {
-                <p class="next">
-                    "Next attempt at " {e.next_attempt.map(|n| n.format("%H:%M:%S UTC").to_string())}
-                    {e.next_in_secs.map(|s| format!(" (in {s} s)"))}
-                </p>
-            })}
-            {if e.attempts.is_empty() {
-                view! { <p class="empty">"Not attempted yet."</p> }.into_any()
-            } else {
-                view! {
-                    <ol class="attempts">
-                        {e.attempts.into_iter().map(|a| view! { <AttemptItem a=a/> }).collect_view()}
-                    </ol>
-                }.into_any()
+            {match (e.status, e.sending_for_secs) {
+                // one truthful state while an attempt is in flight
+                (MessageStatus::Sending, started) => view! {
+                    <p class="next" role="status">
+                        {match (no_attempts, started) {
+                            (true, Some(s)) => format!("Sending the first try now, started {s} s ago."),
+                            (false, Some(s)) => format!("Sending now, started {s} s ago."),
+                            (true, None) => "Sending the first try now.".to_string(),
+                            (false, None) => "Sending now.".to_string(),
+                        }}
+                    </p>
+                }.into_any(),
+                _ if pending => view! {
+                    <p class="next">
+                        {match (e.next_in_secs, no_attempts) {
+                            (Some(0) | None, true) => "Not attempted yet: the first try is due now.".to_string(),
+                            (Some(0) | None, false) => "The next attempt is due now.".to_string(),
+                            (Some(s), true) => format!("Not attempted yet: the first try is due at {} (in {s} s).",
+                                e.next_attempt.map(|n| n.format("%H:%M:%S UTC").to_string()).unwrap_or_default()),
+                            (Some(s), false) => format!("Next attempt at {} (in {s} s).",
+                                e.next_attempt.map(|n| n.format("%H:%M:%S UTC").to_string()).unwrap_or_default()),
+                        }}
+                    </p>
+                }.into_any(),
+                _ => ().into_any(),
             }}
+            {(!no_attempts).then(|| view! {
+                <ol class="attempts">
+                    {e.attempts.into_iter().zip(labels).map(|(a, label)| view! { <AttemptItem a=a label=label/> }).collect_view()}
+                </ol>
+            })}
         </section>
     }
 }
@@ -143,7 +162,13 @@ fn EndpointBlock(
 /// One attempt: when, the HTTP status, how long, any error code, what triggered it; the
 /// response body and the request headers sent, collapsed.
 #[component]
-pub fn AttemptItem(a: AttemptView, #[prop(optional)] message_link: Option<String>) -> impl IntoView {
+pub fn AttemptItem(
+    a: AttemptView,
+    #[prop(optional)] message_link: Option<String>,
+    /// What the attempt was in its delivery ("first try", "retry 2"), when known.
+    #[prop(optional)]
+    label: Option<String>,
+) -> impl IntoView {
     let at = a.attempt;
     let ok = at.status == MessageStatus::Success;
     view! {
@@ -153,7 +178,9 @@ pub fn AttemptItem(a: AttemptView, #[prop(optional)] message_link: Option<String
                 <span>{if at.response_status_code == 0 { "no response".to_string() } else { format!("HTTP {}", at.response_status_code) }}</span>
                 <span>{format!("{} ms", at.response_duration_ms)}</span>
                 {at.error_code.clone().map(|c| view! { <span class="badge fail">{c}</span> })}
-                <span class="muted">{if at.trigger_type == domain::types::TriggerType::Manual { "manual" } else { "scheduled" }}</span>
+                <span class="muted">{label.unwrap_or_else(|| {
+                    if at.trigger_type == domain::types::TriggerType::Manual { "manual resend" } else { "automatic" }.to_string()
+                })}</span>
                 {message_link.map(|href| view! { <a href=href>{at.msg_id.clone()}</a> })}
             </div>
             <details>

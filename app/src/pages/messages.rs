@@ -30,7 +30,7 @@ pub fn MessagesPage(#[prop(optional)] area: Area) -> impl IntoView {
     view! {
         <Topbar area/>
         <main class="container">
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <h1>"Message log"</h1> <super::PageSkeleton/> }>
                 {move || Suspend::new(async move {
                     match log.await {
                         Ok(page) => view! { <LogView page=page query=current() area/> }.into_any(),

@@ -1,13 +1,17 @@
 //! Pages and the pieces they share.
 pub mod app_detail;
+pub mod app_testing;
 pub mod apps;
 pub mod auth;
 pub mod endpoint;
 pub mod event_types;
 pub mod home;
+pub mod inbox;
 pub mod keys;
 pub mod message;
 pub mod messages;
+pub mod overview;
+pub mod welcome;
 
 use crate::api::{current_account, Logout};
 use crate::error::PortalError;
@@ -29,24 +33,28 @@ pub fn Topbar(#[prop(optional)] area: Area) -> impl IntoView {
     }
     let account = Resource::new(|| (), |_| current_account());
     let logout = ServerAction::<Logout>::new();
+    // a stranger sees only where they can go: the docs, logging in, signing up
     view! {
         <header class="topbar">
             <a class="brand" href=paths::HOME>"Hookline"</a>
-            <nav class="nav">
-                <a href=paths::APPS>"Applications"</a>
-                <a href=paths::EVENT_TYPES>"Event types"</a>
-                <a href=paths::API_KEYS>"API keys"</a>
-                <a href=paths::DOCS>"API docs"</a>
-                <Suspense fallback=|| ()>
+            <nav class="nav" aria-label="Main">
+                <Suspense fallback=|| view! { <a href=paths::DOCS>"API docs"</a> }>
                     {move || Suspend::new(async move {
                         match account.await {
                             Ok(Some(a)) => view! {
+                                <a href=paths::OVERVIEW>"Overview"</a>
+                                <a href=paths::APPS>"Applications"</a>
+                                <a href=paths::EVENT_TYPES>"Event types"</a>
+                                <a href=paths::INBOXES>"Test inboxes"</a>
+                                <a href=paths::API_KEYS>"API keys"</a>
+                                <a href=paths::DOCS>"API docs"</a>
                                 <span class="who" title=a.email.clone()>{a.org_name.clone()}</span>
                                 <ActionForm action=logout attr:class="inline">
                                     <button type="submit" class="link">"Log out"</button>
                                 </ActionForm>
                             }.into_any(),
                             _ => view! {
+                                <a href=paths::DOCS>"API docs"</a>
                                 <a href=paths::LOGIN>"Log in"</a>
                                 <a class="button small" href=paths::SIGNUP>"Sign up"</a>
                             }.into_any(),
@@ -117,6 +125,63 @@ pub fn load_error(e: PortalError, area: Area) -> AnyView {
         .into_any(),
         (e, _) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
     }
+}
+
+/// The random prefix of this page's form submission tokens, made on the server (so the page
+/// renders and hydrates with the same one); provided once per page load by [`crate::App`].
+#[derive(Clone, Copy)]
+pub struct FormNonce(pub Resource<Result<String, PortalError>>);
+
+/// The hidden input that makes a form's double submission one object: the page's nonce and
+/// how many times this form has succeeded (`version`), so a double click sends one token
+/// twice (the server runs it once) while the next real submission sends a new one.
+#[component]
+pub fn SubmissionToken(#[prop(into)] version: Signal<usize>) -> impl IntoView {
+    let Some(FormNonce(nonce)) = use_context::<FormNonce>() else {
+        return view! { <input type="hidden" name="submission" value=""/> }.into_any();
+    };
+    // read inside a Suspense, so the page's HTML carries the nonce and hydration finds it
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let n = nonce.await.unwrap_or_default();
+                let value = move || format!("{n}-{}", version.get());
+                view! { <input type="hidden" name="submission" value=value/> }
+            })}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// What a page shows while its data loads: grey blocks where the content will be, marked
+/// busy for screen readers.
+#[component]
+pub fn PageSkeleton(#[prop(optional)] title: &'static str) -> impl IntoView {
+    view! {
+        <div class="skeleton" aria-busy="true" aria-live="polite">
+            {(!title.is_empty()).then(|| view! { <h2>{title}</h2> })}
+            <span class="sr-only">"Loading"</span>
+            <div class="sk-line wide"></div>
+            <div class="sk-line"></div>
+            <div class="sk-block"></div>
+            <div class="sk-line"></div>
+        </div>
+    }
+}
+
+/// Resets a form once its action succeeds, so a second click does not send it again.
+pub fn reset_on_success<A, T>(action: ServerAction<A>, form: NodeRef<leptos::html::Form>)
+where
+    A: leptos::server_fn::ServerFn<Output = T, Error = PortalError> + Clone + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            if let Some(f) = form.get() {
+                f.reset();
+            }
+        }
+    });
 }
 
 /// A button that copies `text` to the clipboard. It works from the first paint (an inline

@@ -37,6 +37,9 @@ pub struct DeliveryConfig {
     /// How long messages, their deliveries and attempts are kept (whole days: a day's history
     /// is dropped once its newest message is this old).
     pub message_retention: Duration,
+    /// This instance's base URL: deliveries to its test inboxes (`{public_url}/inbox/…`) are
+    /// recorded inside Hookline instead of being sent over the network.
+    pub public_url: String,
 }
 
 impl Default for DeliveryConfig {
@@ -54,6 +57,7 @@ impl Default for DeliveryConfig {
             lease: None,
             retention_sweep: Duration::from_secs(300),
             message_retention: Duration::from_secs(90 * 86_400),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -83,32 +83,15 @@ impl Sender {
 
     pub async fn send(&self, o: &Outgoing<'_>) -> SendResult {
         let started = Instant::now();
-        let ts = o.now.timestamp();
-        let signature = signing::signature_header(o.keys, o.msg_id, ts, o.payload);
-        let ts = ts.to_string();
-        let mut shown = Map::new();
         let mut req = self
             .client
             .post(o.url)
             .header("content-type", o.content_type.unwrap_or("application/json"));
-        for (name, value) in o.custom_headers {
-            if let Some(v) = value.as_str() {
-                req = req.header(name.as_str(), v);
-                shown.insert(name.clone(), Value::String(v.to_string()));
-            }
+        let headers = delivery_headers(o);
+        for (name, value) in &headers {
+            req = req.header(name.as_str(), value.as_str());
         }
-        for (name, value) in [
-            ("webhook-id", o.msg_id),
-            ("webhook-timestamp", ts.as_str()),
-            ("webhook-signature", signature.as_str()),
-            ("svix-id", o.msg_id),
-            ("svix-timestamp", ts.as_str()),
-            ("svix-signature", signature.as_str()),
-        ] {
-            req = req.header(name, value);
-            shown.insert(name.to_string(), Value::String(value.to_string()));
-        }
-        let shown = Value::Object(shown);
+        let shown = shown_headers(&headers);
         let fail = |code: &'static str, detail: String| SendResult {
             status_code: 0,
             body: String::new(),
@@ -182,6 +165,40 @@ impl Sender {
             request_headers: shown,
         }
     }
+}
+
+/// The headers a delivery carries besides its content type: the endpoint's own, then the
+/// Standard Webhooks ones (and the same values as `svix-*`, for Svix's libraries).
+pub fn delivery_headers(o: &Outgoing<'_>) -> Vec<(String, String)> {
+    let ts = o.now.timestamp();
+    let signature = signing::signature_header(o.keys, o.msg_id, ts, o.payload);
+    let ts = ts.to_string();
+    let mut headers: Vec<(String, String)> = o
+        .custom_headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_string())))
+        .collect();
+    for (name, value) in [
+        ("webhook-id", o.msg_id),
+        ("webhook-timestamp", ts.as_str()),
+        ("webhook-signature", signature.as_str()),
+        ("svix-id", o.msg_id),
+        ("svix-timestamp", ts.as_str()),
+        ("svix-signature", signature.as_str()),
+    ] {
+        headers.push((name.to_string(), value.to_string()));
+    }
+    headers
+}
+
+/// The headers as an attempt records them.
+pub fn shown_headers(headers: &[(String, String)]) -> Value {
+    Value::Object(
+        headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect::<Map<String, Value>>(),
+    )
 }
 
 /// Maps a reqwest error to a stable code, looking through the source chain for our resolver's

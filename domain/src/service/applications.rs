@@ -144,3 +144,14 @@ pub(super) fn implicit_app(path_app: &str, new_app: ApplicationIn) -> DomainResu
         kind: kind.into(),
     }]))
 }
+
+impl Services {
+    /// Every endpoint of the organisation with what it did since `since` (the overview page).
+    pub async fn endpoint_activity(
+        &self,
+        t: &Tenant,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<Vec<store::overview::EndpointActivity>> {
+        Ok(store::overview::endpoint_activity(&self.pool, &t.org_id, since).await?)
+    }
+}

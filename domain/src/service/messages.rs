@@ -183,6 +183,35 @@ impl Services {
             }
             (None, None) => format!(r#"{{"type":"{name}","example":true}}"#),
         };
+        self.send_to_endpoint(t, &app, &ep, name, payload).await
+    }
+
+    /// A test event from the portal to one endpoint: as [`Services::send_example`], but any
+    /// event type name will do, in the catalogue or not (as for a message).
+    pub async fn send_test_event(
+        &self,
+        t: &Tenant,
+        app: &str,
+        ep: &str,
+        event_type: &str,
+        payload: &serde_json::value::RawValue,
+    ) -> DomainResult<MessageOut> {
+        let (app, ep) = self.endpoint(t, app, ep).await?;
+        let mut p = validation::Problems::default();
+        p.identifier("eventType", event_type, validation::MAX_NAME_LEN);
+        p.finish()?;
+        self.send_to_endpoint(t, &app, &ep, event_type.to_string(), payload.get().to_string())
+            .await
+    }
+
+    async fn send_to_endpoint(
+        &self,
+        t: &Tenant,
+        app: &store::applications::AppRow,
+        ep: &store::endpoints::EndpointRow,
+        name: String,
+        payload: String,
+    ) -> DomainResult<MessageOut> {
         if !payload.trim_start().starts_with('{') {
             return Err(DomainError::validation(
                 "payload",
@@ -321,6 +350,17 @@ impl Services {
         )
         .await?;
         Ok(rows.data.into_iter().map(with_shown_headers).collect())
+    }
+
+    /// The message's deliveries being sent right now, and when each send started.
+    pub async fn sending_since(
+        &self,
+        t: &Tenant,
+        app: &str,
+        msg: &str,
+    ) -> DomainResult<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+        let app = self.app(t, app).await?;
+        Ok(store::deliveries::sending_since(&self.pool, &app.id, msg).await?)
     }
 
     pub async fn list_attempts_by_endpoint(

@@ -5,7 +5,9 @@ pub mod accounts;
 pub mod applications;
 pub mod endpoints;
 pub mod event_types;
+pub mod inboxes;
 pub mod messages;
+pub mod submissions;
 pub mod tasks;
 pub mod users;
 

@@ -94,7 +94,12 @@ impl Services {
     /// field (`email`, `password`, `organization`).
     pub async fn signup(&self, email: &str, password: &str, org_name: &str) -> DomainResult<Account> {
         let email = email.trim();
-        let org_name = org_name.trim();
+        // an organisation named after its first user's email when none is given (unique, as
+        // emails are)
+        let org_name = match org_name.trim() {
+            "" => email,
+            n => n,
+        };
         let mut p = Problems::default();
         if let Some(m) = email_problem(email) {
             p.add("email", m);
@@ -102,10 +107,10 @@ impl Services {
         if let Some(m) = password_problem(password, email) {
             p.add("password", m);
         }
-        if org_name.is_empty() || org_name.len() > 128 {
+        if org_name.len() > 128 {
             p.add(
                 "organization",
-                "Give your organisation a name (up to 128 characters).",
+                "An organisation's name is at most 128 characters.",
             );
         }
         p.finish()?;

@@ -64,7 +64,7 @@ macro_rules! claim_tail {
     () => {
         "         claimed AS (
              UPDATE deliveries d
-             SET leased_until = now() + make_interval(secs => $2)
+             SET leased_until = now() + make_interval(secs => $2), leased_at = now()
              -- by message id too: the table is partitioned by it, so each row is found in
              -- its own partition instead of being looked for in all of them
              FROM due WHERE d.id = due.id AND d.message_id = due.message_id
@@ -497,6 +497,22 @@ pub fn shown_status(status: i16, leased_until: Option<DateTime<Utc>>, now: DateT
         _ if leased_until.is_some_and(|l| l > now) => MessageStatus::Sending,
         _ => MessageStatus::Pending,
     }
+}
+
+/// The deliveries of a message being sent right now: (endpoint id, when the send started).
+pub async fn sending_since(
+    db: impl PgExecutor<'_>,
+    app_id: &str,
+    message_id: &str,
+) -> sqlx::Result<Vec<(String, DateTime<Utc>)>> {
+    sqlx::query_as(
+        "SELECT endpoint_id, leased_at FROM deliveries
+         WHERE app_id = $1 AND message_id = $2 AND status = 1 AND leased_until > now() AND leased_at IS NOT NULL",
+    )
+    .bind(app_id)
+    .bind(message_id)
+    .fetch_all(db)
+    .await
 }
 
 /// When the next pending delivery falls due (lets an idle worker sleep exactly that long).

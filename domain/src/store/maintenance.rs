@@ -1,7 +1,8 @@
 //! Purging records that have outlived their use: idempotency records (after a day, as in
-//! Svix), expired portal tokens, login failures older than the login throttle's window and
-//! background tasks older than the lists' window. Deletes go in small batches, oldest first, on
-//! an index, so a sweep never holds many row locks or scans a large table.
+//! Svix), expired portal tokens, login failures older than the login throttle's window,
+//! background tasks older than the lists' window, and test inboxes once they expire. Deletes
+//! go in small batches, oldest first, on an index, so a sweep never holds many row locks or
+//! scans a large table.
 use sqlx::PgExecutor;
 
 /// What one table keeps: rows whose `column` is older than `age` are purged.
@@ -11,7 +12,7 @@ struct Rule {
     age: &'static str,
 }
 
-const RULES: [Rule; 4] = [
+const RULES: [Rule; 5] = [
     Rule {
         table: "idempotency_keys",
         column: "created_at",
@@ -32,10 +33,22 @@ const RULES: [Rule; 4] = [
         column: "created_at",
         age: "90 days",
     },
+    // with what they received
+    Rule {
+        table: "inboxes",
+        column: "expires_at",
+        age: "0 seconds",
+    },
 ];
 
 /// The tables [`purge_batch`] is called for, by index.
-pub const TABLES: [&str; 4] = [RULES[0].table, RULES[1].table, RULES[2].table, RULES[3].table];
+pub const TABLES: [&str; 5] = [
+    RULES[0].table,
+    RULES[1].table,
+    RULES[2].table,
+    RULES[3].table,
+    RULES[4].table,
+];
 
 /// Deletes up to `limit` expired rows of `TABLES[table]`, skipping rows another sweeper holds.
 /// Returns how many went.

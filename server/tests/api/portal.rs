@@ -34,12 +34,12 @@ const SIGNUP: [(&str, &str); 3] = [
 ];
 
 #[tokio::test]
-async fn signup_sets_a_hardened_session_cookie_and_opens_the_apps_page() {
+async fn signup_sets_a_hardened_session_cookie_and_opens_the_first_run_guide() {
     let app = spawn_app().await;
     let c = no_redirects();
     let r = post_form(&c, &app, "/_fn/signup", &SIGNUP, true).await;
     assert!(r.status().is_redirection(), "{}", r.status());
-    assert_eq!(r.headers()[header::LOCATION], "/apps");
+    assert_eq!(r.headers()[header::LOCATION], "/welcome");
     let cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
     assert!(cookie.starts_with("hookline_session="), "{cookie}");
     assert!(
@@ -63,13 +63,13 @@ async fn signup_sets_a_hardened_session_cookie_and_opens_the_apps_page() {
     assert_eq!(stored.len(), 1);
     assert!(!stored[0].contains(&id) && !id.contains(&stored[0]));
     let page = c
-        .get(format!("{}/apps", app.base))
+        .get(format!("{}/welcome", app.base))
         .header(header::COOKIE, cookie.split(';').next().unwrap())
         .send()
         .await
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("New application"));
+    assert!(page.text().await.unwrap().contains("Name your application"));
 }
 
 #[tokio::test]
@@ -120,7 +120,7 @@ async fn strangers_are_sent_to_login_and_back() {
         ("next", "//evil.example"),
     ];
     let r = post_form(&c, &app, "/_fn/login", &evil, true).await;
-    assert_eq!(r.headers()[header::LOCATION], "/apps");
+    assert_eq!(r.headers()[header::LOCATION], "/overview");
 }
 
 #[tokio::test]
@@ -171,7 +171,24 @@ async fn signup_explains_what_is_wrong() {
         .unwrap();
     assert!(body.contains("valid email"), "{body}");
     assert!(body.contains("at least 10 characters"), "{body}");
-    assert!(body.contains("organisation a name"), "{body}");
+    // the organisation's name is optional, but not endless
+    let long = "x".repeat(129);
+    let body = post_form(
+        &c,
+        &app,
+        "/_fn/signup",
+        &[
+            ("email", "ok@example.com"),
+            ("password", "analytical engine 1843"),
+            ("organization", &long),
+        ],
+        true,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(body.contains("at most 128 characters"), "{body}");
     post_form(&c, &app, "/_fn/signup", &SIGNUP, true).await;
     let again = [
         ("email", "ADA@example.com"),

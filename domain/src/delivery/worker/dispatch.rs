@@ -227,19 +227,19 @@ impl Engine {
                 (result, next)
             }
             Some(payload) => {
-                let result = self
-                    .inner
-                    .sender
-                    .send(&Outgoing {
-                        url: &d.url,
-                        msg_id: &d.message_id,
-                        payload: payload.as_bytes(),
-                        content_type: d.content_type.as_deref(),
-                        keys: &keys[&d.endpoint_id],
-                        custom_headers: &d.headers.0,
-                        now,
-                    })
-                    .await;
+                let outgoing = Outgoing {
+                    url: &d.url,
+                    msg_id: &d.message_id,
+                    payload: payload.as_bytes(),
+                    content_type: d.content_type.as_deref(),
+                    keys: &keys[&d.endpoint_id],
+                    custom_headers: &d.headers.0,
+                    now,
+                };
+                let result = match self.inbox_token(&d.url) {
+                    Some(token) => self.deliver_to_inbox(token, &d.endpoint_id, &outgoing).await,
+                    None => self.inner.sender.send(&outgoing).await,
+                };
                 let next = next_state(cfg, &d, trigger, &result, now);
                 (result, next)
             }

@@ -4,6 +4,7 @@
 mod claim;
 mod concurrency;
 mod dispatch;
+mod inbox;
 mod record;
 mod throttle;
 
