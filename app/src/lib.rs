@@ -13,6 +13,7 @@ pub mod endpoint;
 pub mod error;
 pub mod inbox;
 pub mod log;
+pub mod notifications;
 pub mod onboarding;
 pub mod overview;
 pub mod pages;
@@ -22,8 +23,8 @@ use leptos_router::SsrMode;
 use pages::{
     app_detail::AppDetailPage, apps::AppsPage, auth::LoginPage, auth::SignupPage, endpoint::EndpointPage,
     event_types::EventTypesPage, home::HomePage, home::NotFound, inbox::InboxPage, inbox::InboxesPage,
-    keys::ApiKeysPage, message::MessagePage, messages::MessagesPage, overview::OverviewPage,
-    welcome::WelcomePage,
+    keys::ApiKeysPage, message::MessagePage, messages::MessagesPage, notifications::NotificationsPage,
+    overview::OverviewPage, welcome::WelcomePage,
 };
 use paths::Area;
 
@@ -41,6 +42,8 @@ pub mod paths {
     /// The first-run path, where signing up lands.
     pub const WELCOME: &str = "/welcome";
     pub const INBOXES: &str = "/inboxes";
+    /// Where the organisation is told about its endpoints and deliveries.
+    pub const NOTIFICATIONS: &str = "/notifications";
 
     /// One test inbox's page.
     pub fn inbox(id: &str) -> String {
@@ -96,7 +99,15 @@ pub mod paths {
         }
     }
     /// Pages a stranger is redirected away from (to the login page, and back after it).
-    pub const PROTECTED: [&str; 6] = [APPS, API_KEYS, EVENT_TYPES, OVERVIEW, WELCOME, INBOXES];
+    pub const PROTECTED: [&str; 7] = [
+        APPS,
+        API_KEYS,
+        EVENT_TYPES,
+        OVERVIEW,
+        WELCOME,
+        INBOXES,
+        NOTIFICATIONS,
+    ];
 }
 
 /// The HTML document around every page.
@@ -177,6 +188,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("welcome") view=WelcomePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("inboxes") view=InboxesPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("inboxes"), ParamSegment("id")) view=InboxPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("event-types") view=EventTypesPage ssr=SsrMode::Async/>
                 </Routes>

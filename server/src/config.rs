@@ -32,6 +32,7 @@ struct Raw {
     breaker_cooldown: String,
     breaker_max_cooldown: String,
     disable_after: String,
+    operational_failing_after: i32,
     db_max_connections: u32,
     log_format: String,
     workers: bool,
@@ -60,6 +61,7 @@ impl Default for Raw {
             breaker_cooldown: "5s".into(),
             breaker_max_cooldown: "1m".into(),
             disable_after: "5d".into(),
+            operational_failing_after: 4,
             db_max_connections: 20,
             log_format: "text".into(),
             retention_sweep: "5m".into(),
@@ -152,6 +154,9 @@ impl Settings {
                 "HOOKLINE_WORKER_CONCURRENCY and HOOKLINE_ENDPOINT_CONCURRENCY must be at least 1".into(),
             );
         }
+        if raw.operational_failing_after < 1 {
+            return Err("HOOKLINE_OPERATIONAL_FAILING_AFTER must be at least 1".into());
+        }
         if raw.max_payload_bytes < 1024 {
             return Err("HOOKLINE_MAX_PAYLOAD_BYTES must be at least 1024".into());
         }
@@ -180,6 +185,7 @@ impl Settings {
             message_retention: dur("MESSAGE_RETENTION", &raw.message_retention)?,
             // set from the address actually bound (see `Settings::base_url`)
             public_url: String::new(),
+            failing_after: raw.operational_failing_after,
         };
         // A delivery still retrying, or scheduled up to 24 h ahead (deliverAt), must not be
         // dropped with its message.

@@ -10,6 +10,7 @@ pub mod inbox;
 pub mod keys;
 pub mod message;
 pub mod messages;
+pub mod notifications;
 pub mod overview;
 pub mod welcome;
 
@@ -46,6 +47,7 @@ pub fn Topbar(#[prop(optional)] area: Area) -> impl IntoView {
                                 <a href=paths::APPS>"Applications"</a>
                                 <a href=paths::EVENT_TYPES>"Event types"</a>
                                 <a href=paths::INBOXES>"Test inboxes"</a>
+                                <a href=paths::NOTIFICATIONS>"Notifications"</a>
                                 <a href=paths::API_KEYS>"API keys"</a>
                                 <a href=paths::DOCS>"API docs"</a>
                                 <span class="who" title=a.email.clone()>{a.org_name.clone()}</span>

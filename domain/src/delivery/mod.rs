@@ -7,6 +7,7 @@
 //! A worker killed at any point loses nothing: unrecorded leases expire and the rows fall due.
 pub mod breaker;
 pub mod sender;
+pub mod slack;
 mod worker;
 
 pub use breaker::BreakerPolicy;
@@ -40,6 +41,9 @@ pub struct DeliveryConfig {
     /// This instance's base URL: deliveries to its test inboxes (`{public_url}/inbox/…`) are
     /// recorded inside Hookline instead of being sent over the network.
     pub public_url: String,
+    /// The scheduled attempt whose failure sends `message.attempt.failing` to the operational
+    /// webhooks (Svix: the fourth); a later success sends `message.attempt.recovered`.
+    pub failing_after: i32,
 }
 
 impl Default for DeliveryConfig {
@@ -58,6 +62,7 @@ impl Default for DeliveryConfig {
             retention_sweep: Duration::from_secs(300),
             message_retention: Duration::from_secs(90 * 86_400),
             public_url: "http://127.0.0.1:8080".into(),
+            failing_after: 4,
         }
     }
 }

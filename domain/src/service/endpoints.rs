@@ -1,5 +1,6 @@
 //! Endpoints, their secrets and headers, and their replay operations.
-use super::{conflict_on_unique, Services, Tenant};
+use super::operational::{endpoint_change, endpoint_ref};
+use super::{conflict_on_unique, AppRef, Services, Tenant};
 use crate::crypto;
 use crate::error::{DomainError, DomainResult};
 use crate::ids;
@@ -25,12 +26,13 @@ pub(crate) fn is_sensitive(name: &str) -> bool {
 }
 
 impl Services {
-    /// Validates an endpoint body, including that its event types exist.
     /// Validates an endpoint; its event types must exist, except those it already had (an
-    /// archived type stays subscribed until removed, and must not block other edits).
+    /// archived type stays subscribed until removed, and must not block other edits). An
+    /// operational-webhook endpoint's must be operational events.
     async fn check_endpoint(
         &self,
         t: &Tenant,
+        app: &AppRow,
         input: &EndpointIn,
         had: Option<&[String]>,
     ) -> DomainResult<()> {
@@ -38,6 +40,9 @@ impl Services {
         // http does them no harm
         let https_only = self.opts.https_only && !self.is_inbox_url(&input.url);
         validation::endpoint_in(input, https_only)?;
+        if app.operational {
+            return operational_types(input.event_types.as_deref());
+        }
         if let Some(types) = &input.event_types {
             let new: Vec<String> = types
                 .iter()
@@ -49,14 +54,16 @@ impl Services {
         Ok(())
     }
 
-    pub async fn create_endpoint(
+    pub async fn create_endpoint<'a>(
         &self,
         t: &Tenant,
-        app: &str,
+        app: impl Into<AppRef<'a>>,
         input: EndpointIn,
     ) -> DomainResult<EndpointOut> {
         let app = self.app(t, app).await?;
-        self.insert_endpoint(t, &app, input).await
+        let out = self.insert_endpoint(t, &app, input).await?;
+        self.emit(&t.org_id, endpoint_change(&app, None, &out)).await;
+        Ok(out)
     }
 
     async fn insert_endpoint(
@@ -65,7 +72,7 @@ impl Services {
         app: &AppRow,
         input: EndpointIn,
     ) -> DomainResult<EndpointOut> {
-        self.check_endpoint(t, &input, None).await?;
+        self.check_endpoint(t, app, &input, None).await?;
         let metadata = input.metadata.clone().unwrap_or_default();
         let headers = input.headers.clone().unwrap_or_default();
         let w = write_of(&input, &metadata);
@@ -94,19 +101,19 @@ impl Services {
         Ok(row.into())
     }
 
-    pub async fn get_endpoint(
+    pub async fn get_endpoint<'a>(
         &self,
         t: &Tenant,
-        app: &str,
+        app: impl Into<AppRef<'a>>,
         ep: &str,
     ) -> DomainResult<store::endpoints::EndpointRow> {
         Ok(self.endpoint(t, app, ep).await?.1)
     }
 
-    pub async fn list_endpoints(
+    pub async fn list_endpoints<'a>(
         &self,
         t: &Tenant,
-        app: &str,
+        app: impl Into<AppRef<'a>>,
         page: &Page,
     ) -> DomainResult<ListResponse<EndpointOut>> {
         let app = self.app(t, app).await?;
@@ -120,10 +127,10 @@ impl Services {
     }
 
     /// PUT: replaces the endpoint, or creates it (with `ep` as its uid) when missing.
-    pub async fn upsert_endpoint(
+    pub async fn upsert_endpoint<'a>(
         &self,
         t: &Tenant,
-        app: &str,
+        app: impl Into<AppRef<'a>>,
         ep: &str,
         mut input: EndpointIn,
     ) -> DomainResult<(EndpointOut, bool)> {
@@ -133,18 +140,24 @@ impl Services {
                 input.secret = None;
                 // The path named it; leaving `uid` out of the body does not erase it.
                 input.uid = input.uid.or(cur.uid.clone());
-                self.check_endpoint(t, &input, cur.event_types.as_deref()).await?;
+                self.check_endpoint(t, &app, &input, cur.event_types.as_deref())
+                    .await?;
                 let metadata = input.metadata.clone().unwrap_or_default();
                 let row =
                     store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&input, &metadata))
                         .await
                         .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
                         .ok_or(DomainError::NotFound("endpoint"))?;
-                Ok((row.into(), false))
+                let out: EndpointOut = row.into();
+                self.emit(&t.org_id, endpoint_change(&app, Some(&cur), &out))
+                    .await;
+                Ok((out, false))
             }
             None => {
                 input.uid = input.uid.or_else(|| Some(ep.to_string()));
-                Ok((self.insert_endpoint(t, &app, input).await?, true))
+                let out = self.insert_endpoint(t, &app, input).await?;
+                self.emit(&t.org_id, endpoint_change(&app, None, &out)).await;
+                Ok((out, true))
             }
         }
     }
@@ -158,23 +171,40 @@ impl Services {
     ) -> DomainResult<EndpointOut> {
         let (app, cur) = self.endpoint(t, app, ep).await?;
         let merged = merge_patch(cur.clone(), p);
-        self.check_endpoint(t, &merged, cur.event_types.as_deref())
+        self.check_endpoint(t, &app, &merged, cur.event_types.as_deref())
             .await?;
         let metadata = merged.metadata.clone().unwrap_or_default();
         let row = store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&merged, &metadata))
             .await
             .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
             .ok_or(DomainError::NotFound("endpoint"))?;
-        Ok(row.into())
+        let out: EndpointOut = row.into();
+        self.emit(&t.org_id, endpoint_change(&app, Some(&cur), &out))
+            .await;
+        Ok(out)
     }
 
-    pub async fn delete_endpoint(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<()> {
+    pub async fn delete_endpoint<'a>(
+        &self,
+        t: &Tenant,
+        app: impl Into<AppRef<'a>>,
+        ep: &str,
+    ) -> DomainResult<()> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
-        store::endpoints::delete(&self.pool, &app.id, &ep.id).await?;
+        if store::endpoints::delete(&self.pool, &app.id, &ep.id).await? {
+            let r = endpoint_ref(&app, &ep.id, ep.uid.as_deref());
+            self.emit(&t.org_id, vec![OperationalEvent::EndpointDeleted(r)])
+                .await;
+        }
         Ok(())
     }
 
-    pub async fn endpoint_secret(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<EndpointSecretOut> {
+    pub async fn endpoint_secret<'a>(
+        &self,
+        t: &Tenant,
+        app: impl Into<AppRef<'a>>,
+        ep: &str,
+    ) -> DomainResult<EndpointSecretOut> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
         let sealed = store::endpoints::current_secret(&self.pool, &ep.id)
             .await?
@@ -209,14 +239,14 @@ impl Services {
 
     /// Rotates the secret; the old one keeps signing for the grace period (24 h by default).
     /// Returns the new secret (the Svix SDKs expect it in the response).
-    pub async fn rotate_endpoint_secret(
+    pub async fn rotate_endpoint_secret<'a>(
         &self,
         t: &Tenant,
-        app: &str,
+        app: impl Into<AppRef<'a>>,
         ep: &str,
         input: EndpointSecretRotateIn,
     ) -> DomainResult<EndpointSecretOut> {
-        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let (app, ep) = self.endpoint(t, app, ep).await?;
         let mut p = Problems::default();
         if let Some(k) = &input.key {
             p.secret("key", k);
@@ -239,13 +269,17 @@ impl Services {
         store::endpoints::lock(&mut *tx, &ep.id).await?;
         store::endpoints::rotate_secret(&mut tx, &ep.id, &self.secrets.seal(&key), grace).await?;
         tx.commit().await?;
+        // as Svix: a rotation is an update of the endpoint
+        let r = endpoint_ref(&app, &ep.id, ep.uid.as_deref());
+        self.emit(&t.org_id, vec![OperationalEvent::EndpointUpdated(r)])
+            .await;
         Ok(EndpointSecretOut { key })
     }
 
-    pub async fn endpoint_headers(
+    pub async fn endpoint_headers<'a>(
         &self,
         t: &Tenant,
-        app: &str,
+        app: impl Into<AppRef<'a>>,
         ep: &str,
     ) -> DomainResult<EndpointHeadersOut> {
         let (_, ep) = self.endpoint(t, app, ep).await?;
@@ -254,10 +288,10 @@ impl Services {
 
     /// PUT replaces all custom headers; PATCH (`merge`) adds, overwrites, and removes those set
     /// to null or listed in `deleteHeaders`.
-    pub async fn set_endpoint_headers(
+    pub async fn set_endpoint_headers<'a>(
         &self,
         t: &Tenant,
-        app: &str,
+        app: impl Into<AppRef<'a>>,
         ep: &str,
         input: EndpointHeadersIn,
         merge: bool,
@@ -342,7 +376,7 @@ impl Services {
             .ok_or(DomainError::NotFound("endpoint"))?;
         let new_headers = merge_headers(cur.headers.0.clone(), headers)?;
         let merged = merge_patch(cur.clone(), patch);
-        self.check_endpoint(t, &merged, cur.event_types.as_deref())
+        self.check_endpoint(t, &app, &merged, cur.event_types.as_deref())
             .await?;
         let metadata = merged.metadata.clone().unwrap_or_default();
         let row = store::endpoints::update(&mut *tx, &app.id, &cur.id, &write_of(&merged, &metadata))
@@ -351,7 +385,10 @@ impl Services {
             .ok_or(DomainError::NotFound("endpoint"))?;
         store::endpoints::set_headers(&mut *tx, &cur.id, &new_headers).await?;
         tx.commit().await?;
-        Ok(row.into())
+        let out: EndpointOut = row.into();
+        self.emit(&t.org_id, endpoint_change(&app, Some(&cur), &out))
+            .await;
+        Ok(out)
     }
 
     /// Everything the portal's endpoint page shows, from one lookup of the endpoint: its
@@ -401,6 +438,7 @@ fn write_of<'a>(input: &'a EndpointIn, metadata: &'a Map<String, Value>) -> Endp
         throttle_rate: input.throttle_rate.or(input.rate_limit).map(|r| r as i32),
         disabled: input.disabled.unwrap_or(false),
         metadata,
+        payload_format: input.payload_format,
     }
 }
 
@@ -424,6 +462,7 @@ fn merge_patch(cur: EndpointRow, p: EndpointPatch) -> EndpointIn {
         metadata: Some(p.metadata.unwrap_or(cur.metadata.0)),
         secret: None,
         headers: None,
+        payload_format: cur.payload_format,
     }
 }
 
@@ -482,7 +521,7 @@ fn health(
     }
 }
 
-fn health_of(row: &EndpointRow, now: chrono::DateTime<Utc>) -> crate::types::EndpointHealth {
+pub(crate) fn health_of(row: &EndpointRow, now: chrono::DateTime<Utc>) -> crate::types::EndpointHealth {
     health(
         row.disabled,
         row.disabled_reason.clone(),
@@ -509,4 +548,29 @@ fn shown_headers(all: Map<String, Value>) -> EndpointHeadersOut {
 
 fn none_if_empty(list: Option<Vec<String>>) -> Option<Vec<String>> {
     list.filter(|l| !l.is_empty())
+}
+
+/// An operational-webhook endpoint's `eventTypes`: operational events only, at least one (none
+/// at all is written by leaving the field out).
+fn operational_types(types: Option<&[String]>) -> DomainResult<()> {
+    let Some(types) = types else { return Ok(()) };
+    let mut p = Problems::default();
+    if types.is_empty() {
+        p.add(
+            "eventTypes",
+            "eventTypes must name at least one event; leave it out to receive them all",
+        );
+    }
+    for t in types {
+        if !OPERATIONAL_EVENT_TYPES.contains(&t.as_str()) {
+            p.add(
+                "eventTypes",
+                format!(
+                    "'{t}' is not an operational event; they are: {}",
+                    OPERATIONAL_EVENT_TYPES.join(", ")
+                ),
+            );
+        }
+    }
+    p.finish()
 }

@@ -138,7 +138,7 @@ impl Services {
     /// missing (no process has made the coming days' partitions for a week: say, only `serve`
     /// ran, and it was never restarted), it is made and the insert tried again, rather than
     /// the message refused.
-    async fn insert_message(&self, m: &NewMessage<'_>) -> sqlx::Result<i64> {
+    pub(crate) async fn insert_message(&self, m: &NewMessage<'_>) -> sqlx::Result<i64> {
         match store::messages::insert_with_deliveries(&self.pool, m).await {
             Err(e) if store::is_missing_partition(&e) => {
                 tracing::warn!("no partition for today's messages; making the coming days' now");
@@ -500,7 +500,7 @@ pub fn example_at(schemas: Option<&serde_json::Value>, index: usize) -> Option<S
 pub const PING_EVENT: &str = "svix.ping";
 
 /// Now, at PostgreSQL's microsecond precision, so a response and a later read agree.
-fn now_micros() -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn now_micros() -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
     chrono::Utc::now().trunc_subsecs(6)
 }

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod event_types;
 pub mod inboxes;
 pub mod messages;
+pub mod operational;
 pub mod submissions;
 pub mod tasks;
 pub mod users;
@@ -43,20 +44,54 @@ impl Services {
         Self { pool, secrets, opts }
     }
 
-    /// The application `id_or_uid` of the tenant, or 404.
-    pub async fn app(&self, t: &Tenant, id_or_uid: &str) -> DomainResult<AppRow> {
-        store::applications::get(&self.pool, &t.org_id, id_or_uid)
-            .await?
-            .ok_or(DomainError::NotFound("application"))
+    /// The tenant's application `app` (by id or uid), or 404; or its operational application
+    /// (made on first use).
+    pub async fn app<'a>(&self, t: &Tenant, app: impl Into<AppRef<'a>>) -> DomainResult<AppRow> {
+        match app.into() {
+            AppRef::Named(id_or_uid) => store::applications::get(&self.pool, &t.org_id, id_or_uid)
+                .await?
+                .ok_or(DomainError::NotFound("application")),
+            AppRef::Operational => Ok(store::applications::operational(
+                &self.pool,
+                &t.org_id,
+                &crate::ids::new_id(crate::ids::APP),
+            )
+            .await?),
+        }
     }
 
     /// The endpoint `ep` of the tenant's application `app`, or 404.
-    pub async fn endpoint(&self, t: &Tenant, app: &str, ep: &str) -> DomainResult<(AppRow, EndpointRow)> {
+    pub async fn endpoint<'a>(
+        &self,
+        t: &Tenant,
+        app: impl Into<AppRef<'a>>,
+        ep: &str,
+    ) -> DomainResult<(AppRow, EndpointRow)> {
         let app = self.app(t, app).await?;
         let ep = store::endpoints::get(&self.pool, &app.id, ep)
             .await?
             .ok_or(DomainError::NotFound("endpoint"))?;
         Ok((app, ep))
+    }
+}
+
+/// Which application a call is about: one the tenant names (by id or uid), or the tenant's
+/// operational application, home of its operational-webhook endpoints, which no name reaches.
+#[derive(Debug, Clone, Copy)]
+pub enum AppRef<'a> {
+    Named(&'a str),
+    Operational,
+}
+
+impl<'a> From<&'a str> for AppRef<'a> {
+    fn from(s: &'a str) -> Self {
+        AppRef::Named(s)
+    }
+}
+
+impl<'a> From<&'a String> for AppRef<'a> {
+    fn from(s: &'a String) -> Self {
+        AppRef::Named(s)
     }
 }
 

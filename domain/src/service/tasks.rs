@@ -99,5 +99,16 @@ async fn store_task(
         },
     )
     .await?;
+    // told to the operational webhooks in the task's own transaction (in a savepoint: should
+    // that fail, the task stands)
+    let event = OperationalEvent::TaskFinished(TaskFinishedData {
+        task_id: id,
+        task: task.to_string(),
+        status: BackgroundTaskStatus::Finished,
+        data: data.clone(),
+    });
+    if let Err(e) = store::operational::emit_all(tx, &[(t.org_id.clone(), event)]).await {
+        tracing::warn!(error = %e, "queueing background_task.finished failed");
+    }
     Ok(row.into())
 }

@@ -14,6 +14,8 @@ pub struct AppRow {
     pub metadata: Json<Metadata>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The organisation's operational application (see [`operational`]).
+    pub operational: bool,
 }
 
 impl From<AppRow> for ApplicationOut {
@@ -31,7 +33,7 @@ impl From<AppRow> for ApplicationOut {
     }
 }
 
-const COLS: &str = "id, uid, name, throttle_rate, metadata, created_at, updated_at";
+const COLS: &str = "id, uid, name, throttle_rate, metadata, created_at, updated_at, operational";
 
 /// The fields an application is written with (create and full update).
 #[derive(Debug, Clone)]
@@ -83,9 +85,10 @@ pub async fn update(
 }
 
 /// Finds an application by id or uid, within the organisation only.
+/// (Not the organisation's operational application: see [`operational`].)
 pub async fn get(db: impl PgExecutor<'_>, org_id: &str, id_or_uid: &str) -> sqlx::Result<Option<AppRow>> {
     sqlx::query_as(&format!(
-        "SELECT {COLS} FROM applications WHERE org_id = $1 AND (id = $2 OR uid = $2)
+        "SELECT {COLS} FROM applications WHERE org_id = $1 AND (id = $2 OR uid = $2) AND NOT operational
          ORDER BY (id = $2) DESC LIMIT 1"
     ))
     .bind(org_id)
@@ -102,7 +105,7 @@ pub async fn ingest_target(
     id_or_uid: &str,
 ) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
-        "SELECT id FROM applications WHERE org_id = $1 AND (id = $2 OR uid = $2)
+        "SELECT id FROM applications WHERE org_id = $1 AND (id = $2 OR uid = $2) AND NOT operational
          ORDER BY (id = $2) DESC LIMIT 1",
     )
     .bind(org_id)
@@ -112,7 +115,7 @@ pub async fn ingest_target(
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, org_id: &str, id: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query("DELETE FROM applications WHERE org_id = $1 AND id = $2")
+    let r = sqlx::query("DELETE FROM applications WHERE org_id = $1 AND id = $2 AND NOT operational")
         .bind(org_id)
         .bind(id)
         .execute(db)
@@ -133,7 +136,9 @@ pub async fn list(
     filter: AppFilter,
     page: &Page,
 ) -> sqlx::Result<ListResponse<ApplicationOut>> {
-    let mut qb = sqlx::QueryBuilder::new(format!("SELECT {COLS} FROM applications a WHERE org_id = "));
+    let mut qb = sqlx::QueryBuilder::new(format!(
+        "SELECT {COLS} FROM applications a WHERE NOT operational AND org_id = "
+    ));
     qb.push_bind(org_id);
     if filter.without_endpoints {
         qb.push(" AND EXISTS (SELECT 1 FROM endpoints e WHERE e.app_id = a.id)");
@@ -147,4 +152,35 @@ pub async fn list(
         rows.into_iter().map(Into::into).collect(),
         |a: &ApplicationOut| a.id.clone(),
     ))
+}
+
+/// The organisation's operational application (the home of its operational-webhook
+/// endpoints), made on first use. Hidden from the application API and pages.
+pub async fn operational(db: &sqlx::PgPool, org_id: &str, new_id: &str) -> sqlx::Result<AppRow> {
+    sqlx::query(
+        "INSERT INTO applications (id, org_id, name, operational)
+         VALUES ($1, $2, 'Operational webhooks', true)
+         ON CONFLICT (org_id) WHERE operational DO NOTHING",
+    )
+    .bind(new_id)
+    .bind(org_id)
+    .execute(db)
+    .await?;
+    sqlx::query_as(&format!(
+        "SELECT {COLS} FROM applications WHERE org_id = $1 AND operational"
+    ))
+    .bind(org_id)
+    .fetch_one(db)
+    .await
+}
+
+/// The operational application of each organisation that has one, as `(org_id, app_id)`.
+pub async fn operational_ids(
+    db: impl PgExecutor<'_>,
+    org_ids: &[String],
+) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT org_id, id FROM applications WHERE operational AND org_id = ANY($1)")
+        .bind(org_ids)
+        .fetch_all(db)
+        .await
 }

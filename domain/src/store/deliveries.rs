@@ -32,6 +32,8 @@ pub struct ClaimedDelivery {
     pub content_type: Option<String>,
     pub url: String,
     pub headers: Json<Map<String, Value>>,
+    /// `store::endpoints::FORMAT_*`: the payload as it is, or made a Slack message.
+    pub payload_format: i16,
     pub disabled: bool,
     pub throttle_rate: Option<i32>,
     /// The application's throttle (`throttleRate`), shared by all its endpoints.
@@ -71,7 +73,7 @@ macro_rules! claim_tail {
              RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
                        d.next_trigger, d.leased_until, d.created_at, d.throttle_slot)
          SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
-                m.payload, m.content_type, e.url, e.headers, e.disabled, e.throttle_rate,
+                m.payload, m.content_type, e.url, e.headers, e.disabled, e.throttle_rate, e.payload_format,
                 (SELECT a.throttle_rate FROM applications a WHERE a.id = c.app_id) AS app_throttle_rate,
                 e.consecutive_failures, e.circuit_open_until,
                 ARRAY(SELECT s.ciphertext FROM endpoint_secrets s

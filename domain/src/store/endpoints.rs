@@ -26,7 +26,14 @@ pub struct EndpointRow {
     pub circuit_open_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// [`FORMAT_STANDARD`] or [`FORMAT_SLACK`].
+    pub payload_format: i16,
 }
+
+/// A delivery's body is the message's payload (every endpoint made through the API).
+pub const FORMAT_STANDARD: i16 = 0;
+/// A delivery's body is a Slack-compatible `{"text": ...}` made from an operational event.
+pub const FORMAT_SLACK: i16 = 1;
 
 impl From<EndpointRow> for EndpointOut {
     fn from(r: EndpointRow) -> Self {
@@ -51,7 +58,7 @@ impl From<EndpointRow> for EndpointOut {
 
 pub(crate) const COLS: &str = "id, app_id, uid, url, description, version, event_types, channels, \
     throttle_rate, disabled, disabled_reason, headers, metadata, consecutive_failures, failing_since, \
-    circuit_open_until, created_at, updated_at";
+    circuit_open_until, created_at, updated_at, payload_format";
 
 /// The user-settable fields of an endpoint.
 #[derive(Debug, Clone)]
@@ -65,6 +72,8 @@ pub struct EndpointWrite<'a> {
     pub throttle_rate: Option<i32>,
     pub disabled: bool,
     pub metadata: &'a Metadata,
+    /// Written when the endpoint is made, never changed by an update.
+    pub payload_format: i16,
 }
 
 pub async fn insert(
@@ -77,8 +86,8 @@ pub async fn insert(
 ) -> sqlx::Result<EndpointRow> {
     sqlx::query_as(&format!(
         "INSERT INTO endpoints (id, org_id, app_id, uid, url, description, version, event_types, channels,
-             throttle_rate, disabled, metadata, headers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLS}"
+             throttle_rate, disabled, metadata, headers, payload_format)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLS}"
     ))
     .bind(id)
     .bind(org_id)
@@ -93,6 +102,7 @@ pub async fn insert(
     .bind(w.disabled)
     .bind(Json(w.metadata))
     .bind(Json(headers))
+    .bind(w.payload_format)
     .fetch_one(db)
     .await
 }

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod inboxes;
 pub mod maintenance;
 pub mod messages;
+pub mod operational;
 pub mod orgs;
 pub mod overview;
 pub mod partitions;

@@ -50,7 +50,7 @@ pub async fn endpoint_activity(
              SELECT count(*) AS attempts, avg(duration_ms)::float8 AS mean_ms,
                     percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms
              FROM attempts t WHERE t.endpoint_id = e.id AND t.id >= $3) x
-         WHERE e.org_id = $1
+         WHERE e.org_id = $1 AND NOT a.operational
          ORDER BY e.id",
     )
     .bind(org_id)

@@ -35,6 +35,10 @@ pub struct EndpointIn {
     /// Custom headers sent with every delivery (newer SDKs allow them at creation).
     #[serde(default)]
     pub headers: Option<Map<String, Value>>,
+    /// Not on the wire: the portal makes Slack-compatible notification destinations with 1
+    /// (see `store::endpoints::FORMAT_SLACK`).
+    #[serde(skip)]
+    pub payload_format: i16,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]

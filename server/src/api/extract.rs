@@ -114,7 +114,7 @@ async fn check_app_scope(
     };
     let (app, below) = rest.split_once('/').unwrap_or((rest, ""));
     let app = percent_encoding::percent_decode_str(app).decode_utf8_lossy();
-    match state.services.app(&scope.tenant, &app).await {
+    match state.services.app(&scope.tenant, app.as_ref()).await {
         Ok(row) if row.id == scope.app_id => {}
         Ok(_) | Err(domain::DomainError::NotFound(_)) => {
             return Err(domain::DomainError::NotFound("application").into())

@@ -10,6 +10,7 @@ mod guard;
 mod health;
 pub mod idempotency;
 mod messages;
+mod operational;
 mod tasks;
 
 use crate::config::Settings;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(event_types::router())
         .merge(health::router())
         .merge(tasks::router())
+        .merge(operational::router())
         .route("/api", axum::routing::any(guard::not_found))
         .route("/api/{*rest}", axum::routing::any(guard::not_found))
         .layer(axum::middleware::from_fn_with_state(

@@ -19,6 +19,7 @@ mod multi_node;
 mod no_server_errors;
 mod onboarding;
 mod openapi;
+mod operational;
 mod pagination_and_tenancy;
 mod pg_outage;
 mod portal;

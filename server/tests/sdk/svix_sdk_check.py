@@ -9,6 +9,7 @@ payloads and the SDK's own errors; deliveries are verified with the SDK's `Webho
 passed check; any failed check raises, which fails the test.
 """
 import http.server
+import json
 import os
 import threading
 import time
@@ -18,7 +19,9 @@ from svix.api import (
     ApplicationIn, ApplicationListOptions, ApplicationPatch, AppPortalAccessIn,
     BackgroundTaskListOptions, EndpointHeadersIn, EndpointIn, EndpointPatch,
     EndpointSecretRotateIn, EventTypeIn, MessageAttemptListByEndpointOptions, MessageIn,
-    MessageListOptions, RecoverIn, ReplayIn, Svix, SvixOptions,
+    MessageListOptions, OperationalWebhookEndpointHeadersIn, OperationalWebhookEndpointIn,
+    OperationalWebhookEndpointSecretIn, OperationalWebhookEndpointUpsertIn, RecoverIn, ReplayIn,
+    Svix, SvixOptions,
 )
 from svix.api.message import message_in_raw
 from svix.exceptions import HttpError, HTTPValidationError
@@ -82,7 +85,7 @@ def status_of(call):
 
 
 svix = Svix(os.environ["HOOKLINE_KEY"], SvixOptions(server_url=URL))
-everything, paid, eu = Receiver(), Receiver(), Receiver()
+everything, paid, eu, ops = Receiver(), Receiver(), Receiver(), Receiver()
 s = {}  # what later checks use
 
 
@@ -271,6 +274,36 @@ def _():
     assert svix.message.get(s["app"], msg.id).payload == {}
 
 
+@check("operational webhooks: the API, and a signed endpoint.created")
+def _():
+    api = svix.operational_webhook.endpoint
+    op = api.create(OperationalWebhookEndpointIn(
+        url=ops.url, event_types=["endpoint.created", "endpoint.deleted"], metadata={"team": "ops"}))
+    assert op.id.startswith("ep_") and op.event_types == ["endpoint.created", "endpoint.deleted"], op
+    assert api.get(op.id).metadata == {"team": "ops"}
+    assert [e.id for e in api.list().data] == [op.id]
+    api.set_headers(op.id, OperationalWebhookEndpointHeadersIn(headers={"X-Team": "ops"}))
+    assert api.get_headers(op.id).headers == {"X-Team": "ops"}
+    old = api.get_secret(op.id).key
+    api.rotate_secret(op.id, OperationalWebhookEndpointSecretIn())
+    secret = api.get_secret(op.id).key
+    assert secret != old
+    assert api.upsert(op.id, OperationalWebhookEndpointUpsertIn(
+        url=ops.url, description="pager", event_types=["endpoint.created"])).description == "pager"
+    assert status_of(lambda: api.create(OperationalWebhookEndpointIn(
+        url=ops.url, event_types=["invoice.paid"]))) == 422
+    ep = svix.endpoint.create(s["app"], EndpointIn(url=eu.url, uid="told"))
+    wait_for(lambda: len(ops.got) == 1, "the operational webhook")
+    headers, body = ops.got[0]
+    Webhook(secret).verify(body, headers)
+    event = json.loads(body)
+    assert event == {"type": "endpoint.created", "data": {
+        "appId": s["app"], "appUid": "sdk-app", "endpointId": ep.id, "endpointUid": "told"}}, event
+    svix.endpoint.delete(s["app"], ep.id)
+    api.delete(op.id)
+    assert status_of(lambda: api.get(op.id)) == 404
+
+
 @check("deletes")
 def _():
     app = s["app"]
@@ -280,6 +313,6 @@ def _():
     assert status_of(lambda: svix.application.get(app)) == 404
 
 
-for r in (everything, paid, eu):
+for r in (everything, paid, eu, ops):
     r.close()
 print(f"ALL {passed} SDK CHECKS PASSED")

@@ -227,11 +227,18 @@ impl Engine {
                 (result, next)
             }
             Some(payload) => {
+                // a notification destination in Slack's shape gets a readable message instead
+                let slack = (d.payload_format == endpoints::FORMAT_SLACK)
+                    .then(|| crate::delivery::slack::message(payload, &cfg.public_url));
                 let outgoing = Outgoing {
                     url: &d.url,
                     msg_id: &d.message_id,
-                    payload: payload.as_bytes(),
-                    content_type: d.content_type.as_deref(),
+                    payload: slack.as_deref().unwrap_or(payload).as_bytes(),
+                    content_type: if slack.is_some() {
+                        None
+                    } else {
+                        d.content_type.as_deref()
+                    },
                     keys: &keys[&d.endpoint_id],
                     custom_headers: &d.headers.0,
                     now,
@@ -259,6 +266,7 @@ impl Engine {
         Outcome {
             endpoint_was_healthy: d.consecutive_failures == 0 && d.circuit_open_until.is_none(),
             probe,
+            attempts_before: d.attempt_count,
             record: AttemptRecord {
                 delivery_id: d.id,
                 lease: d.leased_until,

@@ -5,6 +5,7 @@ mod claim;
 mod concurrency;
 mod dispatch;
 mod inbox;
+mod operational;
 mod record;
 mod throttle;
 
@@ -71,6 +72,8 @@ struct Outcome {
     endpoint_was_healthy: bool,
     /// The half-open circuit's single probe.
     probe: bool,
+    /// Scheduled attempts the delivery had made before this one (all failed).
+    attempts_before: i32,
 }
 
 impl Engine {

@@ -64,7 +64,14 @@ impl Engine {
             }
         }
         let records: Vec<AttemptRecord> = batch.iter().map(|o| o.record.clone()).collect();
-        if health.is_empty() {
+        let failing_after = self.inner.cfg.failing_after;
+        let news: Vec<(&Outcome, operational::AttemptNews)> = batch
+            .iter()
+            .filter_map(|o| {
+                operational::attempt_news(failing_after, o.attempts_before, &o.record).map(|n| (o, n))
+            })
+            .collect();
+        if health.is_empty() && news.is_empty() {
             // The common case: healthy endpoints, all successes. One statement, no transaction.
             deliveries::record_attempts(&self.inner.pool, &records).await?;
             self.wake_for_soon_retries(&records, now);
@@ -72,7 +79,8 @@ impl Engine {
         }
         let mut tx = self.inner.pool.begin().await?;
         deliveries::record_attempts(&mut *tx, &records).await?;
-        {
+        let mut disabled: Vec<(String, Option<DateTime<Utc>>)> = Vec::new();
+        if !health.is_empty() {
             let mut ids: Vec<String> = health.keys().map(|s| s.to_string()).collect();
             ids.sort();
             let rows = endpoints::lock_health(&mut *tx, &ids).await?;
@@ -84,6 +92,9 @@ impl Engine {
                     let next = self.inner.cfg.breaker.apply(row.clone(), b, now);
                     if row.circuit_open_until.is_some() && next.circuit_open_until.is_none() {
                         closed.push(row.id.clone());
+                    }
+                    if !row.disabled && next.disabled {
+                        disabled.push((row.id.clone(), next.failing_since));
                     }
                     (next != row).then_some(next)
                 })
@@ -99,6 +110,12 @@ impl Engine {
                 if deliveries::due_now(&mut *tx, &closed, now + window).await? > 0 {
                     store::messages::notify_workers(&mut *tx).await?;
                 }
+            }
+        }
+        if !news.is_empty() || !disabled.is_empty() {
+            let events = operational::events(&mut tx, &news, &disabled, batch).await?;
+            if let Err(e) = store::operational::emit_all(&mut tx, &events).await {
+                warn!(error = %e, n = events.len(), "queueing operational webhooks failed");
             }
         }
         tx.commit().await?;
