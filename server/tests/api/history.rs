@@ -101,6 +101,21 @@ async fn retention_drops_whole_days_past_it_and_keeps_the_days_within_it() {
     }
     cancel.cancel();
     engine.join().await;
+    if messages != 8 {
+        let now = partitions::db_now(&app.pool).await.unwrap();
+        let list = partitions::list(&app.pool).await.unwrap();
+        eprintln!("DEBUG now {now} list {list:?}");
+        let exp = partitions::expired(&list, now, chrono::Duration::days(7));
+        eprintln!("DEBUG expired {exp:?}");
+        for p in exp {
+            eprintln!(
+                "DEBUG drop {} -> {:?}",
+                p.suffix,
+                partitions::drop(&app.pool, &p).await
+            );
+        }
+        eprintln!("DEBUG orphans {:?}", partitions::drop_orphans(&app.pool).await);
+    }
     assert_eq!(messages, 8, "messages of the days within a week, and today's");
     assert_eq!(count(&app.pool, "SELECT count(*) FROM deliveries").await, 7);
     assert_eq!(count(&app.pool, "SELECT count(*) FROM attempts").await, 7);
