@@ -135,6 +135,8 @@ test("a test inbox shows deliveries live, and can fail on purpose to show retrie
 });
 
 test("every page, at 360 px and on a desktop, renders, fits and passes axe-core", async ({ page }) => {
+  // about 40 page loads, each audited: over a minute on a busy 2-core machine
+  test.slow();
   const errors = collectConsoleErrors(page);
   const app = await accountWithInbox(page, "pages");
   await page.getByRole("button", { name: "Send test event" }).click();
