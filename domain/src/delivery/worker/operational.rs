@@ -38,7 +38,8 @@ pub(super) fn attempt_news(
 }
 
 /// The events for a recorded batch: the attempts' news, and the endpoints the breaker policy
-/// disabled (`(endpoint, failing since)`). One lookup names the applications, endpoints and
+/// disabled (`(endpoint, failing since)`), for the organisations that have operational
+/// webhooks (none: no more queries). One lookup names the applications, endpoints and
 /// messages by their uids.
 pub(super) async fn events(
     conn: &mut PgConnection,
@@ -46,17 +47,40 @@ pub(super) async fn events(
     disabled: &[(String, Option<DateTime<Utc>>)],
     batch: &[Outcome],
 ) -> sqlx::Result<Vec<store::operational::OrgEvent>> {
+    // only for organisations with operational webhooks (one indexed lookup): the others need
+    // no uids looked up
+    let mut orgs: Vec<String> = news.iter().map(|(o, _)| o.record.org_id.clone()).collect();
+    orgs.extend(
+        batch
+            .iter()
+            .filter(|o| disabled.iter().any(|(ep, _)| *ep == o.record.endpoint_id))
+            .map(|o| o.record.org_id.clone()),
+    );
+    orgs.sort();
+    orgs.dedup();
+    let told: Vec<String> = store::applications::operational_ids(&mut *conn, &orgs)
+        .await?
+        .into_iter()
+        .map(|(org, _)| org)
+        .collect();
+    if told.is_empty() {
+        return Ok(Vec::new());
+    }
+    let news: Vec<&(&Outcome, AttemptNews)> = news
+        .iter()
+        .filter(|(o, _)| told.contains(&o.record.org_id))
+        .collect();
     // the disabled endpoints' application and a message of theirs, from the batch
     let disabled_of: Vec<(&Outcome, Option<DateTime<Utc>>)> = disabled
         .iter()
         .filter_map(|(ep, since)| {
             let o = batch.iter().find(|o| &o.record.endpoint_id == ep)?;
-            Some((o, *since))
+            told.contains(&o.record.org_id).then_some((o, *since))
         })
         .collect();
     let about: Vec<(String, String, String)> = news
         .iter()
-        .map(|(o, _)| *o)
+        .map(|x| x.0)
         .chain(disabled_of.iter().map(|(o, _)| *o))
         .map(|o| {
             let r = &o.record;
@@ -66,7 +90,7 @@ pub(super) async fn events(
     let uids = store::operational::uids(conn, &about).await?;
     let mut uids = uids.into_iter();
     let mut out = Vec::with_capacity(about.len());
-    for (o, n) in news {
+    for (o, n) in news.iter().map(|x| (x.0, x.1)) {
         let (app_uid, _, msg_event_id) = uids.next().unwrap_or_default();
         let r = &o.record;
         let data = AttemptEventData {
