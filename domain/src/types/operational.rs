@@ -103,16 +103,17 @@ impl From<OperationalEndpointIn> for EndpointIn {
 
 impl From<OperationalEndpointUpsertIn> for EndpointIn {
     fn from(i: OperationalEndpointUpsertIn) -> Self {
-        EndpointIn {
+        OperationalEndpointIn {
             url: i.url,
-            uid: i.uid,
             description: i.description,
-            event_types: i.event_types,
             throttle_rate: i.throttle_rate,
+            uid: i.uid,
             disabled: i.disabled,
+            event_types: i.event_types,
             metadata: i.metadata,
             ..Default::default()
         }
+        .into()
     }
 }
 

@@ -247,25 +247,11 @@ async fn an_inbox_answers_with_the_status_and_delay_it_is_told() {
     )
     .await;
     eventually(20, "delivered", || async {
-        (app_delivery(&app, &key, &a, &msg, ep["id"].as_str().unwrap()).await == Some(0)).then_some(())
+        (crate::portal_pages::delivery_status(&app, &key, &a, &msg, ep["id"].as_str().unwrap()).await
+            == Some(0))
+        .then_some(())
     })
     .await;
-}
-
-async fn app_delivery(app: &TestApp, key: &str, a: &str, msg: &str, ep: &str) -> Option<i64> {
-    let (_, b) = app
-        .call_as(
-            key,
-            reqwest::Method::GET,
-            &format!("/api/v1/app/{a}/msg/{msg}/endpoint"),
-            None,
-        )
-        .await;
-    b["data"]
-        .as_array()?
-        .iter()
-        .find(|d| d["id"] == ep)
-        .and_then(|d| d["status"].as_i64())
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ async fn api(app: &TestApp, key: &str, method: reqwest::Method, path: &str, body
 }
 
 /// The delivery status (0 success, 1 pending, 2 fail) of `msg` to `ep`, read with `key`.
-async fn delivery_status(app: &TestApp, key: &str, a: &str, msg: &str, ep: &str) -> Option<i64> {
+pub(crate) async fn delivery_status(app: &TestApp, key: &str, a: &str, msg: &str, ep: &str) -> Option<i64> {
     let (_, b) = app
         .call_as(
             key,
