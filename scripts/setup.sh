@@ -2,7 +2,8 @@
 # Installs what Hookline's build needs, idempotently: each step checks first and does nothing
 # when the tool is already there. Sourced by scripts/run and scripts/test.
 #   setup_build      Rust wasm target, cargo-leptos, wasm-bindgen, PostgreSQL check
-#   setup_test_tools Chromium, Node packages (Playwright, wasm-opt), Python venv with the Svix SDK
+#   setup_test_tools Chromium, Node packages (Playwright, wasm-opt), Python venv with the Svix SDK,
+#                    Prometheus (promtool)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -92,6 +93,9 @@ setup_test_tools() {
     say "npm ci (the official Svix JavaScript SDK)"
     (cd "$ROOT/server/tests/sdk/js" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+  # Debian's Prometheus: promtool checks and unit-tests the alert rules, and a real server
+  # scrapes a running Hookline in the monitoring test
+  command -v promtool >/dev/null && command -v prometheus >/dev/null || apt_install prometheus
   command -v unshare >/dev/null || apt_install util-linux
   command -v ip >/dev/null || apt_install iproute2
 }

@@ -24,5 +24,7 @@ pub mod signing;
 pub mod ssrf;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod trace;
 
 pub use error::{DomainError, ValidationErrorItem};

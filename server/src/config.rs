@@ -1,6 +1,6 @@
 //! Typed settings: defaults, then an optional TOML file, then `HOOKLINE_*` environment
 //! variables (and `DATABASE_URL`). Validated once at start; secrets are never printed.
-use domain::delivery::{BreakerPolicy, DeliveryConfig};
+use domain::delivery::{BreakerPolicy, DeliveryConfig, EndpointMetrics};
 use domain::retry::{parse_duration, parse_schedule, RetryPolicy};
 use domain::ssrf::SsrfGuard;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -39,6 +39,9 @@ struct Raw {
     lease: Option<String>,
     retention_sweep: String,
     message_retention: String,
+    metrics_endpoints: String,
+    metrics_endpoint_limit: usize,
+    metrics_listen: Option<String>,
 }
 
 impl Default for Raw {
@@ -68,6 +71,9 @@ impl Default for Raw {
             message_retention: "90d".into(),
             workers: true,
             lease: None,
+            metrics_endpoints: String::new(),
+            metrics_endpoint_limit: 100,
+            metrics_listen: None,
         }
     }
 }
@@ -88,6 +94,8 @@ pub struct Settings {
     /// Whether `serve` also runs the delivery workers.
     pub run_workers: bool,
     pub delivery: DeliveryConfig,
+    /// Where a `worker` process serves its `/metrics` (`serve` has them on its own address).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -186,6 +194,8 @@ impl Settings {
             // set from the address actually bound (see `Settings::base_url`)
             public_url: String::new(),
             failing_after: raw.operational_failing_after,
+            endpoint_metrics: EndpointMetrics::parse(&raw.metrics_endpoints, raw.metrics_endpoint_limit)
+                .map_err(|e| format!("HOOKLINE_METRICS_ENDPOINTS: {e}"))?,
         };
         // A delivery still retrying, or scheduled up to 24 h ahead (deliverAt), must not be
         // dropped with its message.
@@ -205,7 +215,19 @@ impl Settings {
             }
             delivery.lease = Some(lease);
         }
+        let metrics_listen = match raw
+            .metrics_listen
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            Some(l) => Some(l.parse().map_err(|_| {
+                format!("HOOKLINE_METRICS_LISTEN: '{l}' is not an address such as 127.0.0.1:9091")
+            })?),
+            None => None,
+        };
         Ok(Self {
+            metrics_listen,
             database_url: raw.database_url.filter(|s| !s.is_empty()).map(SecretString::from),
             data_dir: raw.data_dir,
             listen,

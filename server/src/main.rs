@@ -57,7 +57,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    server::telemetry::init(settings.json_logs);
+    if let Err(e) = server::telemetry::init(settings.json_logs) {
+        eprintln!("hookline: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => startup::serve(settings).await,
         Command::Worker => startup::worker(settings).await,
@@ -66,6 +69,7 @@ async fn main() -> ExitCode {
             action: ApiKeyAction::Create { org, name },
         } => startup::create_api_key(settings, &org, &name).await,
     };
+    server::telemetry::shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

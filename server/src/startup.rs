@@ -169,15 +169,10 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
         )
         .route("/inbox/{token}", any(crate::inbox::receive))
         .layer(DefaultBodyLimit::max(state.settings.max_payload_bytes))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(services.clone()),
-            {
-                let opts = leptos_options.clone();
-                move || app::shell(opts.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(services.clone()), {
+            let opts = leptos_options.clone();
+            move || app::shell(opts.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .with_state(state)
         .layer(axum::middleware::from_fn(portal_guard::bad_arguments_are_400))
@@ -185,34 +180,47 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
         .layer(axum::middleware::from_fn(portal_guard::csrf))
         .layer(session_layer)
         .layer(axum::middleware::from_fn(crate::sessions::store_failure_is_503))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(telemetry::metrics::track_requests))
 }
 
-/// The request path as logged: portal links carry a bearer token in the path, which must not
-/// reach the logs.
+/// A request's span: named by its route's template for trace viewers, and a child of the
+/// caller's trace when it sends a `traceparent`.
+fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or(telemetry::metrics::FALLBACK_ROUTE, |p| p.as_str());
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %loggable_path(req.uri().path()),
+        otel.name = %format_args!("{} {}", req.method(), route),
+        otel.kind = "server",
+    );
+    let caller = req.headers().get("traceparent").and_then(|v| v.to_str().ok());
+    domain::trace::continue_trace(&span, caller);
+    span
+}
+
+/// The request path as logged: portal links and test inboxes carry a bearer token in the
+/// path, which must not reach the logs.
 fn loggable_path(path: &str) -> &str {
-    let is_link = path
-        .strip_prefix("/portal/")
-        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
-    if is_link {
+    let token_of = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    };
+    if token_of("/portal/") {
         "/portal/<token>"
+    } else if token_of("/inbox/") {
+        "/inbox/<token>"
     } else {
         path
     }
 }
 
 async fn metrics(State(s): State<AppState>) -> String {
-    if let Ok((depth, age)) = domain::store::deliveries::queue_gauges(&s.services.pool).await {
-        metrics::gauge!("hookline_queue_depth").set(depth as f64);
-        metrics::gauge!("hookline_queue_oldest_due_age_seconds").set(age);
-    }
-    if let Ok((open, disabled)) = domain::store::endpoints::health_gauges(&s.services.pool).await {
-        metrics::gauge!("hookline_endpoints_circuit_open").set(open as f64);
-        metrics::gauge!("hookline_endpoints_disabled").set(disabled as f64);
-    }
-    s.metrics.render()
+    telemetry::metrics::render(&s.services.pool, &s.metrics).await
 }
 
 /// A running server (and, optionally, workers), bound to a port.
@@ -342,9 +350,41 @@ pub async fn worker(settings: Settings) -> anyhow::Result<()> {
     // the inboxes of the instance whose HOOKLINE_PUBLIC_URL (or address) this worker shares
     delivery.public_url = settings.base_url();
     let engine = Engine::new(db.pool.clone(), secrets, delivery);
-    engine.start(shutdown_on_signal()).join().await;
+    let cancel = shutdown_on_signal();
+    if let Some(addr) = settings.metrics_listen {
+        serve_worker_metrics(addr, db.pool.clone(), cancel.clone()).await?;
+    }
+    engine.start(cancel).join().await;
     db.pool.close().await;
     drop(db.managed);
+    Ok(())
+}
+
+/// A worker process's own `/metrics` (its attempts, and the deployment's gauges) on
+/// `HOOKLINE_METRICS_LISTEN`: a `worker` serves nothing else.
+async fn serve_worker_metrics(
+    addr: std::net::SocketAddr,
+    pool: sqlx::PgPool,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let handle = telemetry::prometheus();
+    let app = Router::new().route(
+        "/metrics",
+        get(move || {
+            let (pool, handle) = (pool.clone(), handle.clone());
+            async move { telemetry::metrics::render(&pool, &handle).await }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("HOOKLINE_METRICS_LISTEN: binding {addr}"))?;
+    tracing::info!(%addr, "worker metrics at /metrics");
+    tokio::spawn(async move {
+        let stopped = cancel.cancelled_owned();
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+            tracing::warn!(error = %e, "the worker's metrics server stopped");
+        }
+    });
     Ok(())
 }
 

@@ -6,11 +6,13 @@
 //! endpoint), *record* (attempts and new states of many deliveries in one short transaction).
 //! A worker killed at any point loses nothing: unrecorded leases expire and the rows fall due.
 pub mod breaker;
+pub mod metrics;
 pub mod sender;
 pub mod slack;
 mod worker;
 
 pub use breaker::BreakerPolicy;
+pub use metrics::EndpointMetrics;
 pub use worker::{Engine, EngineHandle};
 
 use crate::retry::RetryPolicy;
@@ -44,6 +46,8 @@ pub struct DeliveryConfig {
     /// The scheduled attempt whose failure sends `message.attempt.failing` to the operational
     /// webhooks (Svix: the fourth); a later success sends `message.attempt.recovered`.
     pub failing_after: i32,
+    /// Which endpoints get series of their own in `/metrics`.
+    pub endpoint_metrics: EndpointMetrics,
 }
 
 impl Default for DeliveryConfig {
@@ -63,6 +67,7 @@ impl Default for DeliveryConfig {
             message_retention: Duration::from_secs(90 * 86_400),
             public_url: "http://127.0.0.1:8080".into(),
             failing_after: 4,
+            endpoint_metrics: EndpointMetrics::Off,
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::ids;
 use crate::store::{self, attempts::AttemptFilter, messages::MessageFilter, messages::NewMessage, Page};
 use crate::types::*;
 use crate::validation::{self, Problems};
+use tracing::Instrument;
 
 /// Finishes an `Idempotency-Key` claim inside the ingest statement.
 pub struct IdempotentCompletion<'a> {
@@ -102,6 +103,10 @@ impl Services {
             Some(_) => serde_json::to_vec(&out).map_err(|e| DomainError::Internal(e.to_string()))?,
             None => Vec::new(),
         };
+        // the attempts' spans are children of this one, in whichever worker sends them
+        let span =
+            tracing::info_span!("ingest", msg_id = %out.id, app_id = %app_id, event_type = %out.event_type);
+        let traceparent = span.in_scope(crate::trace::current_traceparent);
         let inserted = self
             .insert_message(&NewMessage {
                 org_id: &t.org_id,
@@ -118,7 +123,9 @@ impl Services {
                 created_at: out.timestamp,
                 only_endpoint: None,
                 idempotency: idem.as_ref().map(|c| (c.key, c.status_code, body.as_slice())),
+                traceparent: traceparent.as_deref(),
             })
+            .instrument(span)
             .await;
         match inserted {
             Ok(_) => {}
@@ -220,6 +227,8 @@ impl Services {
         }
         let id = ids::new_id(ids::MESSAGE);
         let timestamp = now_micros();
+        let span = tracing::info_span!("ingest", msg_id = %id, app_id = %app.id, event_type = %name);
+        let traceparent = span.in_scope(crate::trace::current_traceparent);
         self.insert_message(&NewMessage {
             org_id: &t.org_id,
             app_id: &app.id,
@@ -235,7 +244,9 @@ impl Services {
             created_at: timestamp,
             only_endpoint: Some(&ep.id),
             idempotency: None,
+            traceparent: traceparent.as_deref(),
         })
+        .instrument(span)
         .await?;
         Ok(MessageOut {
             id,

@@ -179,6 +179,7 @@ impl Services {
             created_at: super::messages::now_micros(),
             only_endpoint: Some(&ep.id),
             idempotency: None,
+            traceparent: crate::trace::current_traceparent().as_deref(),
         })
         .await?;
         Ok(id)

@@ -47,6 +47,8 @@ pub struct ClaimedDelivery {
     /// Sealed secrets that still sign (current, and a rotated one in its grace period),
     /// newest first.
     pub secrets: Vec<Vec<u8>>,
+    /// The message's ingest trace context (see `crate::trace`), when traces are exported.
+    pub traceparent: Option<String>,
 }
 
 /// How many more sends the claiming worker can start now, per endpoint: `endpoints` (those
@@ -73,7 +75,7 @@ macro_rules! claim_tail {
              RETURNING d.id, d.org_id, d.app_id, d.message_id, d.endpoint_id, d.attempt_count,
                        d.next_trigger, d.leased_until, d.created_at, d.throttle_slot)
          SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
-                m.payload, m.content_type, e.url, e.headers, e.disabled, e.throttle_rate, e.payload_format,
+                m.payload, m.content_type, m.traceparent, e.url, e.headers, e.disabled, e.throttle_rate, e.payload_format,
                 (SELECT a.throttle_rate FROM applications a WHERE a.id = c.app_id) AS app_throttle_rate,
                 e.consecutive_failures, e.circuit_open_until,
                 ARRAY(SELECT s.ciphertext FROM endpoint_secrets s
@@ -480,10 +482,23 @@ pub async fn stats(
     .await
 }
 
-/// Queue depth and the age in seconds of the oldest due delivery (for `/metrics`).
-pub async fn queue_gauges(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, f64)> {
+/// The queue as `/metrics` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+pub struct QueueGauges {
+    /// Deliveries due now and not being sent.
+    pub due: i64,
+    /// Seconds since the oldest of them fell due (0 when none is).
+    pub oldest_due_age: f64,
+    /// Deliveries that failed for good (the dead letter), until recovered or purged.
+    pub dead_letter: i64,
+}
+
+/// The queue's gauges; the dead letter is counted on its partial index (`deliveries_failed`).
+pub async fn queue_gauges(db: impl PgExecutor<'_>) -> sqlx::Result<QueueGauges> {
     sqlx::query_as(
-        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at))::float8, 0)
+        "SELECT count(*) AS due,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at))::float8, 0) AS oldest_due_age,
+                (SELECT count(*) FROM deliveries WHERE status = 2) AS dead_letter
          FROM deliveries WHERE status = 1 AND next_attempt_at <= now()
            AND (leased_until IS NULL OR leased_until < now())",
     )

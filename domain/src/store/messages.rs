@@ -71,6 +71,8 @@ pub struct NewMessage<'a> {
     pub only_endpoint: Option<&'a str>,
     /// `(key, status code, response body)` of an `Idempotency-Key` claim to complete.
     pub idempotency: Option<(&'a str, u16, &'a [u8])>,
+    /// The ingest's W3C trace context, when traces are exported (see `crate::trace`).
+    pub traceparent: Option<&'a str>,
 }
 
 /// Inserts the message, a due delivery row for every matching enabled endpoint and the
@@ -88,8 +90,8 @@ pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>)
     sqlx::query_scalar(&format!(
         "WITH m AS (
              INSERT INTO messages (id, org_id, app_id, event_type, event_id, payload, channels, tags, deliver_at,
-                                   created_at, expires_at, content_type)
-             VALUES ($4, $5, $1, $2, $6, $7, $8, $15, $16, $11, $11 + make_interval(hours => $9::int), $17)
+                                   created_at, expires_at, content_type, traceparent)
+             VALUES ($4, $5, $1, $2, $6, $7, $8, $15, $16, $11, $11 + make_interval(hours => $9::int), $17, $18)
              RETURNING id, created_at),
          -- an eventId is unique per application (the messages table, partitioned, cannot hold
          -- a unique key without the partition key)
@@ -125,6 +127,7 @@ pub async fn insert_with_deliveries(db: impl PgExecutor<'_>, m: &NewMessage<'_>)
     .bind(m.tags) // $15
     .bind(m.deliver_at) // $16
     .bind(m.content_type) // $17
+    .bind(m.traceparent) // $18
     .fetch_one(db)
     .await
 }

@@ -63,6 +63,7 @@ pub async fn emit_all(conn: &mut PgConnection, events: &[OrgEvent]) -> sqlx::Res
                 created_at: chrono::Utc::now().trunc_subsecs(6),
                 only_endpoint: None,
                 idempotency: None,
+                traceparent: crate::trace::current_traceparent().as_deref(),
             },
         )
         .await?;

@@ -1,6 +1,7 @@
 //! Sorting a claimed batch into sends, deferrals and failures, and the send of one delivery.
-use super::record::{next_state, record_metrics};
+use super::record::next_state;
 use super::*;
+use crate::delivery::metrics::{record_attempt, record_endpoint_attempt};
 
 /// How long a worker leaves an endpoint with an open breaker out of its claims before it
 /// looks again (at most until the breaker's pause ends). Its claimed rows are put back until
@@ -125,7 +126,17 @@ impl Engine {
             let engine = self.clone();
             let keys = keys.clone();
             let tx = tx.clone();
-            let span = info_span!("delivery", msg_id = %d.message_id, endpoint_id = %d.endpoint_id, attempt = d.attempt_count + 1);
+            let span = info_span!(
+                "delivery",
+                msg_id = %d.message_id,
+                endpoint_id = %d.endpoint_id,
+                attempt = d.attempt_count + 1,
+                attempt_id = tracing::field::Empty,
+                http.response.status_code = tracing::field::Empty,
+                error = tracing::field::Empty,
+            );
+            // a child of the ingest's trace, whichever process took the message in
+            crate::trace::continue_trace(&span, d.traceparent.as_deref());
             tokio::spawn(
                 async move {
                     let _slot = slot;
@@ -211,6 +222,8 @@ impl Engine {
     ) -> Outcome {
         let cfg = &self.inner.cfg;
         let now = Utc::now();
+        let attempt_id = ids::new_id(ids::ATTEMPT);
+        tracing::Span::current().record("attempt_id", attempt_id.as_str());
         let trigger = match d.next_trigger {
             deliveries::MANUAL_KEEPING_SCHEDULE => TriggerType::Manual,
             t => TriggerType::try_from(t).unwrap_or(TriggerType::Scheduled),
@@ -260,7 +273,15 @@ impl Engine {
                 (FAILED, now),
             ),
         };
-        record_metrics(&result, next_status);
+        record_attempt(&result, next_status);
+        if let Some(label) = inner_label(self, &d.endpoint_id) {
+            record_endpoint_attempt(label, result.ok(), result.duration);
+        }
+        let span = tracing::Span::current();
+        span.record("http.response.status_code", result.status_code);
+        if let Some(code) = result.error_code {
+            span.record("error", code);
+        }
         debug!(status = result.status_code, error = ?result.error_code, "attempt finished");
         let ok = result.ok();
         Outcome {
@@ -270,7 +291,7 @@ impl Engine {
             record: AttemptRecord {
                 delivery_id: d.id,
                 lease: d.leased_until,
-                attempt_id: ids::new_id(ids::ATTEMPT),
+                attempt_id,
                 org_id: d.org_id,
                 app_id: d.app_id,
                 message_id: d.message_id,
@@ -299,6 +320,14 @@ impl Engine {
             },
         }
     }
+}
+
+/// The endpoint's label for its own series, when the operator chose it to have them.
+fn inner_label<'a>(engine: &Engine, endpoint_id: &'a str) -> Option<&'a str> {
+    let inner = &engine.inner;
+    inner
+        .endpoint_labels
+        .label(&inner.cfg.endpoint_metrics, endpoint_id)
 }
 
 /// The outcome of an attempt that sent nothing, with the reason.

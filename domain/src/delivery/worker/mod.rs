@@ -62,6 +62,8 @@ struct Inner {
     /// Sends that ended since the last reservation, as (endpoint, lease): their reservations
     /// end with the next one (see [`Engine::send_ended`]).
     ended: Mutex<Vec<(String, DateTime<Utc>)>>,
+    /// Which endpoints have series of their own (see `delivery::metrics`).
+    endpoint_labels: super::metrics::EndpointLabels,
 }
 
 /// A claimed delivery to send, and whether it is the half-open circuit's probe.
@@ -97,6 +99,7 @@ impl Engine {
                 parked: Mutex::new(HashMap::new()),
                 full: Mutex::new(HashMap::new()),
                 ended: Mutex::new(Vec::new()),
+                endpoint_labels: Default::default(),
             }),
         }
     }

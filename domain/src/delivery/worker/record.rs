@@ -119,6 +119,9 @@ impl Engine {
             }
         }
         tx.commit().await?;
+        if !disabled.is_empty() {
+            metrics::counter!("hookline_endpoints_auto_disabled_total").increment(disabled.len() as u64);
+        }
         self.wake_for_soon_retries(&records, now);
         Ok(())
     }
@@ -171,21 +174,6 @@ pub(super) fn next_state(
             now + chrono::Duration::from_std(delay).unwrap_or_default(),
         ),
         None => (FAILED, now),
-    }
-}
-
-pub(super) fn record_metrics(r: &SendResult, next_status: i16) {
-    let result = if r.ok() {
-        "success"
-    } else {
-        r.error_code.unwrap_or("E_UNKNOWN")
-    };
-    metrics::counter!("hookline_attempts_total", "result" => result).increment(1);
-    metrics::histogram!("hookline_attempt_duration_seconds").record(r.duration.as_secs_f64());
-    match next_status {
-        SUCCESS => metrics::counter!("hookline_deliveries_succeeded_total").increment(1),
-        FAILED => metrics::counter!("hookline_deliveries_failed_total").increment(1),
-        _ => {}
     }
 }
 
