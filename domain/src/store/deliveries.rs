@@ -485,10 +485,14 @@ pub async fn stats(
 /// The queue as `/metrics` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
 pub struct QueueGauges {
-    /// Deliveries due now and not being sent.
+    /// Deliveries due now and not being sent, other than those held by an open breaker: what
+    /// the workers have yet to do.
     pub due: i64,
     /// Seconds since the oldest of them fell due (0 when none is).
     pub oldest_due_age: f64,
+    /// Deliveries due but held while their endpoint's breaker is open: they wait on the
+    /// receiver, not on the workers.
+    pub paused: i64,
     /// Deliveries that failed for good (the dead letter), until recovered or purged.
     pub dead_letter: i64,
 }
@@ -496,11 +500,15 @@ pub struct QueueGauges {
 /// The queue's gauges; the dead letter is counted on its partial index (`deliveries_failed`).
 pub async fn queue_gauges(db: impl PgExecutor<'_>) -> sqlx::Result<QueueGauges> {
     sqlx::query_as(
-        "SELECT count(*) AS due,
-                COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at))::float8, 0) AS oldest_due_age,
+        "WITH open AS (SELECT coalesce(array_agg(id), '{}') AS ids FROM endpoints WHERE circuit_open_until > now())
+         SELECT count(*) FILTER (WHERE d.endpoint_id <> ALL(o.ids)) AS due,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(d.next_attempt_at) FILTER (WHERE d.endpoint_id <> ALL(o.ids)))::float8, 0)
+                    AS oldest_due_age,
+                count(*) FILTER (WHERE d.endpoint_id = ANY(o.ids)) AS paused,
                 (SELECT count(*) FROM deliveries WHERE status = 2) AS dead_letter
-         FROM deliveries WHERE status = 1 AND next_attempt_at <= now()
-           AND (leased_until IS NULL OR leased_until < now())",
+         FROM deliveries d CROSS JOIN open o
+         WHERE d.status = 1 AND d.next_attempt_at <= now()
+           AND (d.leased_until IS NULL OR d.leased_until < now())",
     )
     .fetch_one(db)
     .await

@@ -57,6 +57,12 @@ pub const CATALOGUE: &[Series] = &[
     s("hookline_queue_depth", Kind::Gauge, &[], "Deliveries due now and not being sent (whole deployment)"),
     s("hookline_queue_oldest_due_age_seconds", Kind::Gauge, &[],
       "How long the oldest due delivery has waited (whole deployment)"),
+    s(
+        "hookline_queue_paused_deliveries",
+        Kind::Gauge,
+        &[],
+        "Deliveries due but held while their endpoint's breaker is open (whole deployment)",
+    ),
     s("hookline_dead_letter_deliveries", Kind::Gauge, &[],
       "Deliveries that failed for good and were not recovered (whole deployment)"),
     s("hookline_endpoints_circuit_open", Kind::Gauge, &[], "Endpoints whose breaker is open (whole deployment)"),
@@ -175,6 +181,7 @@ pub async fn render(pool: &sqlx::PgPool, handle: &PrometheusHandle) -> String {
         Ok(q) => {
             metrics::gauge!("hookline_queue_depth").set(q.due as f64);
             metrics::gauge!("hookline_queue_oldest_due_age_seconds").set(q.oldest_due_age);
+            metrics::gauge!("hookline_queue_paused_deliveries").set(q.paused as f64);
             metrics::gauge!("hookline_dead_letter_deliveries").set(q.dead_letter as f64);
         }
         Err(e) => tracing::warn!(error = %e, "reading the queue's gauges failed"),

@@ -226,7 +226,33 @@ async fn a_scrape_names_routes_not_paths_and_counts_the_chosen_endpoints_and_the
     assert!(!app_ids.is_match(&text), "an id in a route label:\n{text}");
     // the dead letter of this test's database: the five deliveries to the failing endpoint
     let q = domain::store::deliveries::queue_gauges(&app.pool).await.unwrap();
-    assert_eq!((q.dead_letter, q.due), (5, 0));
+    assert_eq!((q.dead_letter, q.due, q.paused), (5, 0, 0));
+}
+
+#[tokio::test]
+async fn deliveries_held_by_an_open_breaker_are_not_the_workers_backlog() {
+    // no workers: the deliveries stay due
+    let app = spawn_app_with(|s| s.run_workers = false).await;
+    let id = app.setup_app(&["a.b"]).await;
+    let ep = app
+        .create_endpoint(&id, json!({"url": "http://127.0.0.1:9/"}))
+        .await;
+    for i in 0..3 {
+        app.send(&id, json!({"eventType": "a.b", "payload": {"i": i}}))
+            .await;
+    }
+    let q = domain::store::deliveries::queue_gauges(&app.pool).await.unwrap();
+    assert_eq!((q.due, q.paused), (3, 0));
+    assert!(q.oldest_due_age >= 0.0);
+    // the endpoint's breaker opens: its deliveries wait on the receiver, and an alert on the
+    // backlog's age must not fire for them
+    sqlx::query("UPDATE endpoints SET circuit_open_until = now() + interval '1 hour' WHERE id = $1")
+        .bind(ep["id"].as_str().unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let q = domain::store::deliveries::queue_gauges(&app.pool).await.unwrap();
+    assert_eq!((q.due, q.paused, q.oldest_due_age), (0, 3, 0.0));
 }
 
 #[tokio::test]
