@@ -6,6 +6,7 @@ pub mod applications;
 pub mod endpoints;
 pub mod event_types;
 pub mod inboxes;
+mod ingest;
 pub mod messages;
 pub mod operational;
 pub mod submissions;
@@ -31,6 +32,8 @@ pub struct Services {
     pub pool: sqlx::PgPool,
     pub secrets: SecretBox,
     pub opts: ServiceOptions,
+    /// This process's group commit of ingested messages.
+    ingest: ingest::Ingest,
 }
 
 /// The organisation a request acts for. Every service call takes one.
@@ -41,7 +44,12 @@ pub struct Tenant {
 
 impl Services {
     pub fn new(pool: sqlx::PgPool, secrets: SecretBox, opts: ServiceOptions) -> Self {
-        Self { pool, secrets, opts }
+        Self {
+            pool,
+            secrets,
+            opts,
+            ingest: ingest::Ingest::default(),
+        }
     }
 
     /// The tenant's application `app` (by id or uid), or 404; or its operational application

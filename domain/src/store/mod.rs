@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod event_types;
 pub mod idempotency;
 pub mod inboxes;
+pub mod ingest;
 pub mod maintenance;
 pub mod messages;
 pub mod operational;

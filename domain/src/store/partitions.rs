@@ -238,7 +238,8 @@ pub async fn purge_event_ids(db: impl PgExecutor<'_>, lower: &str, limit: i64) -
 /// Attempts and deliveries go first, the messages last, so a span is listed until all three
 /// are gone; a drop interrupted half-way is finished by the next one.
 pub async fn drop(pool: &PgPool, p: &Partition) -> sqlx::Result<()> {
-    let mut conn = ddl_session(pool).await?;
+    let mut session = DdlSession::start(pool).await?;
+    let conn = session.conn();
     let result = async {
         for table in TABLES {
             let name = format!("{table}_{}", checked_suffix(&p.suffix)?);
@@ -266,7 +267,7 @@ pub async fn drop(pool: &PgPool, p: &Partition) -> sqlx::Result<()> {
         Ok(())
     }
     .await;
-    end_ddl_session(conn).await;
+    session.end().await;
     result
 }
 
@@ -275,7 +276,8 @@ pub async fn drop(pool: &PgPool, p: &Partition) -> sqlx::Result<()> {
 /// lock as every partition change, so a table being made is never taken for one. Returns
 /// their names.
 pub async fn drop_orphans(pool: &PgPool) -> sqlx::Result<Vec<String>> {
-    let mut conn = ddl_session(pool).await?;
+    let mut session = DdlSession::start(pool).await?;
+    let conn = session.conn();
     let result = async {
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -301,34 +303,60 @@ pub async fn drop_orphans(pool: &PgPool) -> sqlx::Result<Vec<String>> {
         Ok(names)
     }
     .await;
-    end_ddl_session(conn).await;
+    session.end().await;
     result
 }
 
 /// A connection holding [`DDL_LOCK`] (a session lock, for statements such as `DETACH …
-/// CONCURRENTLY` that cannot run in a transaction), with a lock timeout.
-async fn ddl_session(pool: &PgPool) -> sqlx::Result<sqlx::pool::PoolConnection<sqlx::Postgres>> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'"))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(DDL_LOCK)
-        .execute(&mut *conn)
-        .await?;
-    Ok(conn)
+/// CONCURRENTLY` that cannot run in a transaction), with a lock timeout. Given back to the
+/// pool only by [`DdlSession::end`]: dropped before that (its future cancelled, as a worker
+/// that stops aborts its sweeper), the connection is closed, so that the session's lock goes
+/// with it instead of staying held by a pooled connection and failing every later partition
+/// change of every process on the database.
+struct DdlSession {
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
 }
 
-/// Gives a [`ddl_session`] back to the pool as it found it: the session's lock and setting
-/// would otherwise go with it.
-async fn end_ddl_session(mut conn: sqlx::pool::PoolConnection<sqlx::Postgres>) {
-    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(DDL_LOCK)
-        .execute(&mut *conn)
-        .await;
-    let reset = sqlx::query("RESET lock_timeout").execute(&mut *conn).await;
-    if unlocked.is_err() || reset.is_err() {
-        conn.detach(); // a connection in an unknown state is not given back
+impl DdlSession {
+    async fn start(pool: &PgPool) -> sqlx::Result<Self> {
+        let mut session = Self {
+            conn: Some(pool.acquire().await?),
+        };
+        sqlx::query(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'"))
+            .execute(session.conn())
+            .await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(DDL_LOCK)
+            .execute(session.conn())
+            .await?;
+        Ok(session)
+    }
+
+    fn conn(&mut self) -> &mut sqlx::PgConnection {
+        self.conn
+            .as_mut()
+            .expect("a DDL session's connection until it ends")
+    }
+
+    /// Gives the connection back to the pool as it found it.
+    async fn end(mut self) {
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(DDL_LOCK)
+            .execute(self.conn())
+            .await;
+        let reset = sqlx::query("RESET lock_timeout").execute(self.conn()).await;
+        if unlocked.is_ok() && reset.is_ok() {
+            std::mem::drop(self.conn.take()); // back to the pool
+        }
+        // else dropped here: closed, as a connection in an unknown state
+    }
+}
+
+impl Drop for DdlSession {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            std::mem::drop(conn.detach()); // closing the session ends its lock
+        }
     }
 }
 

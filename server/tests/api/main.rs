@@ -10,6 +10,7 @@ mod chaos;
 mod crash_recovery;
 mod delivery;
 mod delivery_faults;
+mod group_commit;
 mod health_and_breaker;
 mod history;
 mod housekeeping;
