@@ -87,6 +87,8 @@ pub async fn claim_cost(pool: &sqlx::PgPool, skipped: &[String]) -> anyhow::Resu
         .bind(&free)
         .bind(64_i32)
         .bind(skipped)
+        .bind(Vec::<String>::new())
+        .bind(Vec::<chrono::DateTime<chrono::Utc>>::new())
         .fetch_one(&mut *tx)
         .await?;
     tx.rollback().await?;

@@ -3,6 +3,7 @@
 //! that was itself resolved under the organisation).
 pub mod applications;
 pub mod attempts;
+pub mod claim;
 pub mod deliveries;
 pub mod endpoints;
 pub mod event_types;

@@ -68,6 +68,8 @@ async fn claim_cost_skipping(app: &TestApp, skip: &Skip) -> (i64, i64) {
         .bind(&skip.free)
         .bind(64_i32)
         .bind(&skip.full)
+        .bind(Vec::<String>::new())
+        .bind(Vec::<chrono::DateTime<chrono::Utc>>::new())
         .fetch_one(&mut *tx)
         .await
         .unwrap();
@@ -124,6 +126,8 @@ async fn the_servers_connections_do_not_compile_the_claim() {
             .bind(Vec::<i32>::new())
             .bind(64_i32)
             .bind(Vec::<String>::new())
+            .bind(Vec::<String>::new())
+            .bind(Vec::<chrono::DateTime<chrono::Utc>>::new())
             .fetch_one(&mut *tx)
             .await
             .unwrap();
@@ -163,6 +167,8 @@ async fn the_claim_is_never_run_from_a_cached_generic_plan() {
             endpoints: if skipping { &full } else { &[] },
             free: if skipping { &[0] } else { &[] },
             cap: 64,
+            ended_endpoints: &[],
+            ended_leases: &[],
         };
         let got = domain::store::deliveries::claim_due(&mut *conn, 16, 60.0, room)
             .await
@@ -271,6 +277,8 @@ async fn an_endpoint_skipped_with_a_large_backlog_costs_the_claim_nothing() {
     .bind(&skip.free)
     .bind(64_i32)
     .bind(&skip.full)
+    .bind(Vec::<String>::new())
+    .bind(Vec::<chrono::DateTime<chrono::Utc>>::new())
     .fetch_one(&mut *tx)
     .await
     .unwrap();

@@ -29,14 +29,19 @@ impl Engine {
             // on this process's monotonic clock, never overestimates it.
             let lease_ends = Instant::now() + inner.cfg.lease();
             let (busy, free) = self.endpoint_room();
+            // the claim ends these sends' reservations as it makes its own
+            let (ended_endpoints, ended_leases) = self.take_ended();
             let room = deliveries::Room {
                 endpoints: &busy,
                 free: &free,
                 cap: i32::try_from(inner.cfg.per_endpoint_concurrency).unwrap_or(i32::MAX),
+                ended_endpoints: &ended_endpoints,
+                ended_leases: &ended_leases,
             };
             let claimed = match deliveries::claim_due(&inner.pool, want, lease, room).await {
                 Ok(c) => c,
                 Err(e) => {
+                    self.sends_not_ended(ended_endpoints, ended_leases);
                     warn!(error = %e, retry_in = ?backoff, "claiming deliveries failed; retrying");
                     tokio::select! {
                         _ = cancel.cancelled() => break,

@@ -39,6 +39,11 @@ impl Engine {
     ) -> Result<(), sqlx::Error> {
         let inner = &self.inner;
         let now = Utc::now();
+        // what the claim reserved, per row: rows not sent give their reservations back
+        let grants: Vec<(String, Option<i32>, DateTime<Utc>)> = batch
+            .iter()
+            .map(|d| (d.endpoint_id.clone(), d.granted, d.leased_until))
+            .collect();
         let probe_window = chrono::Duration::from_std(inner.cfg.probe_window()).unwrap_or_default();
         // (row, due at, holds a reserved throttle slot)
         let mut defer: Vec<(ClaimedDelivery, DateTime<Utc>, bool)> = Vec::new();
@@ -109,7 +114,7 @@ impl Engine {
             let keys = KeyArrays::of(disabled.iter());
             deliveries::fail_without_attempt(&inner.pool, &keys.keys()).await?;
         }
-        let to_send = self.reserve_sends(to_send).await?;
+        let to_send = self.within_grants(&grants, to_send).await?;
         if to_send.is_empty() {
             return Ok(());
         }

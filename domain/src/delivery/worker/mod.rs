@@ -57,7 +57,7 @@ struct Inner {
     /// open, or another send is their half-open probe (see [`Engine::park`]).
     parked: Mutex<HashMap<String, DateTime<Utc>>>,
     /// Endpoints whose sends other workers filled at this worker's last reservation, and how
-    /// long it last left them out of its claims (see [`Engine::reserve_sends`]).
+    /// long it last left them out of its claims (see [`Engine::within_grants`]).
     full: Mutex<HashMap<String, Duration>>,
     /// Sends that ended since the last reservation, as (endpoint, lease): their reservations
     /// end with the next one (see [`Engine::send_ended`]).
