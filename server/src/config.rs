@@ -42,6 +42,7 @@ struct Raw {
     metrics_endpoints: String,
     metrics_endpoint_limit: usize,
     metrics_listen: Option<String>,
+    lookup_cache_ttl: String,
 }
 
 impl Default for Raw {
@@ -74,6 +75,7 @@ impl Default for Raw {
             metrics_endpoints: String::new(),
             metrics_endpoint_limit: 100,
             metrics_listen: None,
+            lookup_cache_ttl: "10s".into(),
         }
     }
 }
@@ -96,6 +98,9 @@ pub struct Settings {
     pub delivery: DeliveryConfig,
     /// Where a `worker` process serves its `/metrics` (`serve` has them on its own address).
     pub metrics_listen: Option<SocketAddr>,
+    /// How long API keys' and applications' lookups are kept in memory at most (changes reach
+    /// every process at once through NOTIFY; this is the backstop). Zero keeps none.
+    pub lookup_cache_ttl: Duration,
 }
 
 impl Settings {
@@ -228,6 +233,7 @@ impl Settings {
         };
         Ok(Self {
             metrics_listen,
+            lookup_cache_ttl: dur("LOOKUP_CACHE_TTL", &raw.lookup_cache_ttl)?,
             database_url: raw.database_url.filter(|s| !s.is_empty()).map(SecretString::from),
             data_dir: raw.data_dir,
             listen,

@@ -141,6 +141,7 @@ pub fn services(settings: &Settings, pool: sqlx::PgPool, secrets: SecretBox) -> 
         ServiceOptions {
             https_only: settings.production,
             public_url: settings.base_url(),
+            lookup_ttl: settings.lookup_cache_ttl,
         },
     )
 }
@@ -269,6 +270,13 @@ impl Application {
         let engine: Option<EngineHandle> = self.engine.map(|e| e.start(cancel.clone()));
         let sweep = self.state.settings.delivery.retention_sweep;
         tokio::spawn(self.sessions.clone().purge_expired_until(sweep, cancel.clone()));
+        // API keys and applications are cached while this listens for their changes
+        tokio::spawn(
+            self.state
+                .services
+                .lookups()
+                .listen(self.state.services.pool.clone(), cancel.clone()),
+        );
         let layout =
             domain::store::partitions::Layout::for_retention(self.state.settings.delivery.message_retention);
         tokio::spawn(keep_partitions_made(

@@ -54,7 +54,12 @@ impl Services {
     /// The tenant behind a bearer token, or `Unauthorized`. Touches `last_used_at` at most once
     /// a minute, off the request path.
     pub async fn authenticate_api_key(&self, token: &str) -> DomainResult<Tenant> {
-        let owner = orgs::find_key_owner(&self.pool, &crypto::sha256(token))
+        let hash = crypto::sha256(token);
+        if let Some(t) = self.lookups.key(&hash) {
+            return Ok(t);
+        }
+        let ticket = self.lookups.ticket();
+        let owner = orgs::find_key_owner(&self.pool, &hash)
             .await?
             .ok_or_else(|| DomainError::Unauthorized("invalid or revoked API key".into()))?;
         let stale = owner
@@ -67,7 +72,9 @@ impl Services {
                 let _ = orgs::touch_api_key(&pool, &key_id).await;
             });
         }
-        Ok(Tenant { org_id: owner.org_id })
+        let tenant = Tenant { org_id: owner.org_id };
+        self.lookups.store_key(ticket, hash, tenant.clone());
+        Ok(tenant)
     }
 }
 
@@ -256,9 +263,9 @@ impl Services {
 
     /// Revokes a key of this organisation (404 for anyone else's, or an already revoked one).
     pub async fn revoke_api_key(&self, t: &Tenant, id: &str) -> DomainResult<()> {
-        orgs::revoke_api_key(&self.pool, &t.org_id, id)
-            .await?
-            .then_some(())
-            .ok_or(DomainError::NotFound("API key"))
+        let revoked = orgs::revoke_api_key(&self.pool, &t.org_id, id).await?;
+        // here at once; other processes when the trigger's notification reaches them
+        self.lookups.invalidate(super::lookups::Changed::Keys);
+        revoked.then_some(()).ok_or(DomainError::NotFound("API key"))
     }
 }

@@ -74,6 +74,7 @@ impl Services {
                     .await
                     .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
                     .ok_or(DomainError::NotFound("application"))?;
+                self.lookups.invalidate(super::lookups::Changed::Apps);
                 Ok((row.into(), false))
             }
             None => {
@@ -113,12 +114,28 @@ impl Services {
             .await
             .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
             .ok_or(DomainError::NotFound("application"))?;
+        self.lookups.invalidate(super::lookups::Changed::Apps);
         Ok(row.into())
+    }
+
+    /// For ingest: the id of the application `app` (an id or uid), from memory when it can
+    /// (see `lookups`).
+    pub(super) async fn ingest_target(&self, t: &Tenant, app: &str) -> DomainResult<Option<String>> {
+        if let Some(id) = self.lookups.app(&t.org_id, app) {
+            return Ok(Some(id));
+        }
+        let ticket = self.lookups.ticket();
+        let found = store::applications::ingest_target(&self.pool, &t.org_id, app).await?;
+        if let Some(id) = &found {
+            self.lookups.store_app(ticket, &t.org_id, app, id.clone());
+        }
+        Ok(found)
     }
 
     pub async fn delete_app(&self, t: &Tenant, id: &str) -> DomainResult<()> {
         let app = self.app(t, id).await?;
         store::applications::delete(&self.pool, &t.org_id, &app.id).await?;
+        self.lookups.invalidate(super::lookups::Changed::Apps);
         Ok(())
     }
 }

@@ -82,8 +82,7 @@ impl Services {
 
         // As in Svix, a message's event type need not be in the catalogue: it is only a name.
         // Endpoints that filter by event type are still held to the catalogue.
-        let app_id = store::applications::ingest_target(&self.pool, &t.org_id, app).await?;
-        let app_id = match (app_id, input.application.clone()) {
+        let app_id = match (self.ingest_target(t, app).await?, input.application.clone()) {
             (Some(id), _) => id,
             (None, Some(new_app)) => {
                 let new_app = super::applications::implicit_app(app, new_app)?;
@@ -130,6 +129,11 @@ impl Services {
         // stored with the other requests' messages queued meanwhile, in one commit
         match self.ingest.submit(&self.pool, queued).instrument(span).await? {
             Inserted::Queued(_) => {}
+            // deleted since it was looked up (the lookup may have been a cached one)
+            Inserted::AppGone => {
+                self.lookups.invalidate(super::lookups::Changed::Apps);
+                return Err(DomainError::NotFound("application"));
+            }
             Inserted::DuplicateEventId => {
                 return Err(DomainError::Conflict(format!(
                     "a message with eventId '{}' already exists",

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod event_types;
 pub mod inboxes;
 mod ingest;
+pub mod lookups;
 pub mod messages;
 pub mod operational;
 pub mod submissions;
@@ -24,6 +25,9 @@ pub struct ServiceOptions {
     pub https_only: bool,
     /// Base URL of this instance, used in portal links (e.g. `http://127.0.0.1:8080`).
     pub public_url: String,
+    /// How long an API key's or an application's lookup is kept at most (see `lookups`);
+    /// zero keeps none.
+    pub lookup_ttl: std::time::Duration,
 }
 
 /// Shared, cheap to clone.
@@ -34,6 +38,8 @@ pub struct Services {
     pub opts: ServiceOptions,
     /// This process's group commit of ingested messages.
     ingest: ingest::Ingest,
+    /// API keys' organisations and applications' ids, kept in memory (see `lookups`).
+    lookups: lookups::Lookups,
 }
 
 /// The organisation a request acts for. Every service call takes one.
@@ -47,9 +53,15 @@ impl Services {
         Self {
             pool,
             secrets,
+            lookups: lookups::Lookups::new(opts.lookup_ttl),
             opts,
             ingest: ingest::Ingest::default(),
         }
+    }
+
+    /// The lookups' caches, for the process to keep fresh (`Lookups::listen`).
+    pub fn lookups(&self) -> lookups::Lookups {
+        self.lookups.clone()
     }
 
     /// The tenant's application `app` (by id or uid), or 404; or its operational application

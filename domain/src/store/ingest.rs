@@ -13,6 +13,8 @@ pub enum Inserted {
     Queued(i64),
     /// Not stored: the application already has a message with its `eventId`.
     DuplicateEventId,
+    /// Not stored: the application no longer exists (deleted since it was looked up).
+    AppGone,
 }
 
 /// Inserts `batch` (messages for every matching endpoint; `only_endpoint` is not taken here)
@@ -24,7 +26,7 @@ pub async fn insert_batch(db: impl PgExecutor<'_>, batch: &[NewMessage<'_>]) -> 
             batch.iter().map($e).collect::<Vec<_>>()
         };
     }
-    let rows: Vec<(i64, bool, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<(i64, bool, bool, i64)> = sqlx::query_as(&format!(
         "WITH input AS (
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                                   $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::int[],
@@ -32,18 +34,23 @@ pub async fn insert_batch(db: impl PgExecutor<'_>, batch: &[NewMessage<'_>]) -> 
                  WITH ORDINALITY AS x(id, org_id, app_id, event_type, event_id, payload, channels, tags,
                                       deliver_at, created_at, retention_hours, content_type, traceparent,
                                       idem_key, idem_code, idem_body, nth)),
+         -- the messages whose application still exists (it was looked up before, maybe from a
+         -- cache: see `service::lookups`)
+         live AS (
+             SELECT x.* FROM input x
+             WHERE EXISTS (SELECT 1 FROM applications a WHERE a.id = x.app_id AND a.org_id = x.org_id)),
          -- an eventId is unique per application: a message whose id is already taken, or taken
          -- by an earlier message of this batch, is left out
          ev AS (
              INSERT INTO message_event_ids (app_id, event_id, message_id)
-             SELECT app_id, event_id, id FROM input WHERE event_id IS NOT NULL ORDER BY nth
+             SELECT app_id, event_id, id FROM live WHERE event_id IS NOT NULL ORDER BY nth
              ON CONFLICT DO NOTHING
              RETURNING message_id),
          ok AS (
              SELECT i.*,
                     CASE WHEN i.channels IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(i.channels)) END AS channel_list,
                     CASE WHEN i.tags IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(i.tags)) END AS tag_list
-             FROM input i
+             FROM live i
              WHERE i.event_id IS NULL OR i.id IN (SELECT message_id FROM ev)),
          m AS (
              INSERT INTO messages (id, org_id, app_id, event_type, event_id, payload, channels, tags, deliver_at,
@@ -66,7 +73,8 @@ pub async fn insert_batch(db: impl PgExecutor<'_>, batch: &[NewMessage<'_>]) -> 
              FROM ok WHERE ok.idem_key IS NOT NULL AND k.org_id = ok.org_id AND k.key = ok.idem_key
              RETURNING 1),
          counted AS (SELECT message_id, count(*) AS n FROM d GROUP BY message_id)
-         SELECT x.nth, (x.event_id IS NULL OR x.id IN (SELECT message_id FROM ev)) AS stored,
+         SELECT x.nth, x.id IN (SELECT id FROM live) AS live,
+                (x.event_id IS NULL OR x.id IN (SELECT message_id FROM ev)) AS stored,
                 coalesce(c.n, 0) AS queued
          FROM input x LEFT JOIN counted c ON c.message_id = x.id
          -- one NOTIFY for the batch (an uncorrelated subquery runs once), and only if it queued any
@@ -94,12 +102,10 @@ pub async fn insert_batch(db: impl PgExecutor<'_>, batch: &[NewMessage<'_>]) -> 
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(_, stored, queued)| {
-            if stored {
-                Inserted::Queued(queued)
-            } else {
-                Inserted::DuplicateEventId
-            }
+        .map(|(_, live, stored, queued)| match (live, stored) {
+            (false, _) => Inserted::AppGone,
+            (true, true) => Inserted::Queued(queued),
+            (true, false) => Inserted::DuplicateEventId,
         })
         .collect())
 }

@@ -193,6 +193,7 @@ impl TestApp {
         let opts = domain::service::ServiceOptions {
             https_only: false,
             public_url: self.base.clone(),
+            lookup_ttl: std::time::Duration::ZERO,
         };
         domain::service::Services::new(self.pool.clone(), secrets, opts)
             .create_api_key_for_org_name("other-org", "tests")

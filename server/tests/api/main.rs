@@ -16,6 +16,7 @@ mod history;
 mod housekeeping;
 mod idempotency;
 mod inbox;
+mod lookups;
 mod monitoring;
 mod multi_node;
 mod no_server_errors;
