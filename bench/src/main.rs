@@ -6,7 +6,14 @@
 //! `cargo run --release -p bench -- --messages 20000 --concurrency 32 --endpoints 1`
 //!
 //! With `--outage` the receiver is down until every message is sent (see `outage.rs`).
+//! With `--duration S` the clients send for S seconds instead of a number of messages.
+//! With `--against OLD` a previous build runs alternately with `--hookline`, `--rounds`
+//! times each, and every pair's ratio is reported: on a VM whose speed drifts, a change is
+//! judged by runs made side by side, not against numbers from another day.
 mod outage;
+mod system;
+
+use system::{free_port, percentile, postgres_cpu, proc_usage, Server};
 
 use anyhow::{bail, Context};
 use axum::body::Bytes;
@@ -17,7 +24,7 @@ use clap::Parser;
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,6 +64,108 @@ struct Args {
     /// measured.
     #[arg(long, default_value_t = 30)]
     quiet_secs: u64,
+    /// Send for this many seconds (a sustained run) instead of `--messages` messages.
+    #[arg(long)]
+    duration: Option<u64>,
+    /// A previous hookline build to run alternately with `--hookline`; reports the ratio of
+    /// each pair of runs (new / old).
+    #[arg(long)]
+    against: Option<PathBuf>,
+    /// With `--against`: pairs of runs.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+/// Reads one figure of a report.
+type Figure = fn(&Report) -> f64;
+
+/// One run's figures, for `--against` to compare.
+#[derive(Debug, Clone, Copy)]
+struct Report {
+    deliveries_per_s: f64,
+    ingest_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// CPU microseconds per delivered message: hookline's processes, and PostgreSQL's
+    hookline_us: f64,
+    postgres_us: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.duration.is_some() && args.outage {
+        bail!("--duration and --outage do not go together: an outage run sends --messages");
+    }
+    let Some(old) = args.against.clone() else {
+        run(&args, &args.hookline).await?;
+        return Ok(());
+    };
+    let mut pairs = Vec::new();
+    for round in 1..=args.rounds.max(1) {
+        // the old build first in odd rounds, second in even ones: a drift over the run
+        // weighs on both alike
+        let order = if round % 2 == 1 {
+            [&old, &args.hookline]
+        } else {
+            [&args.hookline, &old]
+        };
+        let mut got = Vec::new();
+        for bin in order {
+            println!("\n== round {round}: {} ==", bin.display());
+            got.push(run(&args, bin).await?);
+        }
+        let (o, n) = if round % 2 == 1 {
+            (got[0], got[1])
+        } else {
+            (got[1], got[0])
+        };
+        pairs.push((o, n));
+    }
+    println!(
+        "\n== new ({}) / old ({}), per pair of runs ==",
+        args.hookline.display(),
+        old.display()
+    );
+    println!("| pair | deliveries/s | ingest/s | p50 | p99 | hookline CPU/msg | PostgreSQL CPU/msg |");
+    println!("|---|---|---|---|---|---|---|");
+    let ratio = |f: fn(&Report) -> f64| pairs.iter().map(|(o, n)| f(n) / f(o)).collect::<Vec<_>>();
+    let columns: [(&str, Figure); 6] = [
+        ("deliveries/s", |r| r.deliveries_per_s),
+        ("ingest/s", |r| r.ingest_per_s),
+        ("p50", |r| r.p50_ms),
+        ("p99", |r| r.p99_ms),
+        ("hookline CPU/msg", |r| r.hookline_us),
+        ("PostgreSQL CPU/msg", |r| r.postgres_us),
+    ];
+    let table: Vec<Vec<f64>> = columns.iter().map(|(_, f)| ratio(*f)).collect();
+    for i in 0..pairs.len() {
+        let cells: Vec<String> = table.iter().map(|c| format!("{:.2}", c[i])).collect();
+        println!("| {} | {} |", i + 1, cells.join(" | "));
+    }
+    let medians: Vec<String> = table
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c.sort_by(f64::total_cmp);
+            format!("{:.2}", c[c.len() / 2])
+        })
+        .collect();
+    println!("| median | {} |", medians.join(" | "));
+    for (o, n) in &pairs {
+        println!(
+            "  old {:.0}/s p99 {:.0} ms {:.0}+{:.0} us/msg; new {:.0}/s p99 {:.0} ms {:.0}+{:.0} us/msg",
+            o.deliveries_per_s,
+            o.p99_ms,
+            o.hookline_us,
+            o.postgres_us,
+            n.deliveries_per_s,
+            n.p99_ms,
+            n.hookline_us,
+            n.postgres_us
+        );
+    }
+    Ok(())
 }
 
 /// Replaces the history's daily partitions of the benchmark's database (still empty) with
@@ -123,78 +232,17 @@ async fn receive(State(r): State<Arc<Recv>>, Path(ep): Path<usize>, body: Bytes)
     "ok"
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// (user+system CPU seconds, current RSS KiB, peak RSS KiB) of a process, from /proc.
-fn proc_usage(pid: u32) -> (f64, u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (ticks / 100.0, kib("VmRSS:"), kib("VmHWM:"))
-}
-
-/// Total CPU seconds of every `postgres` process on the machine (the benchmark's cluster is
-/// the only one running while it measures).
-fn postgres_cpu() -> f64 {
-    let mut total = 0.0;
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim() == "postgres" {
-            total += proc_usage(pid).0;
-        }
-    }
-    total
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx] as f64 / 1000.0
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGTERM lets hookline stop its managed PostgreSQL.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.0.id().to_string())
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    if !args.hookline.exists() {
+/// One run of `hookline`: starts it, loads it, prints the figures and returns them.
+async fn run(args: &Args, hookline: &std::path::Path) -> anyhow::Result<Report> {
+    if !hookline.exists() {
         bail!(
             "{} not found: build it first with `cargo leptos build --release`",
-            args.hookline.display()
+            hookline.display()
         );
     }
-    let data_dir = std::env::temp_dir().join(format!("hookline-bench-{}", std::process::id()));
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let nth = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let data_dir = std::env::temp_dir().join(format!("hookline-bench-{}-{nth}", std::process::id()));
     std::fs::create_dir_all(&data_dir)?;
     std::fs::set_permissions(&data_dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     let port = free_port();
@@ -206,7 +254,7 @@ async fn main() -> anyhow::Result<()> {
             .env("RUST_LOG", "warn")
             .env_remove("DATABASE_URL");
     };
-    let mut cmd = Command::new(&args.hookline);
+    let mut cmd = Command::new(hookline);
     cmd.arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit());
     env(&mut cmd);
     if args.workers > 0 {
@@ -239,7 +287,7 @@ async fn main() -> anyhow::Result<()> {
     let (cookie, key) = if args.outage {
         outage::portal_login(&client, &base).await?
     } else {
-        let mut kc = Command::new(&args.hookline);
+        let mut kc = Command::new(hookline);
         kc.args(["api-key", "create", "--org", "bench"]);
         env(&mut kc);
         (
@@ -250,7 +298,7 @@ async fn main() -> anyhow::Result<()> {
     // worker processes share serve's data dir: its PostgreSQL and its secret key
     let mut workers = Vec::new();
     for _ in 0..args.workers {
-        let mut wc = Command::new(&args.hookline);
+        let mut wc = Command::new(hookline);
         wc.arg("worker").stdout(Stdio::null()).stderr(Stdio::inherit());
         env(&mut wc);
         workers.push(Server(wc.spawn().context("starting hookline worker")?));
@@ -319,7 +367,15 @@ async fn main() -> anyhow::Result<()> {
     let me0 = proc_usage(std::process::id()).0;
 
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // messages accepted (202): a sustained run sends as many as it can in its time
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let ingest_start = Instant::now();
+    let stop_at = args.duration.map(|d| ingest_start + Duration::from_secs(d));
+    let limit = if stop_at.is_some() {
+        usize::MAX
+    } else {
+        args.messages
+    };
     let mut tasks = vec![];
     for _ in 0..args.concurrency {
         let next = next.clone();
@@ -327,11 +383,14 @@ async fn main() -> anyhow::Result<()> {
         let c = client.clone();
         let key = key.clone();
         let recv = recv.clone();
-        let n = args.messages;
+        let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
             loop {
+                if stop_at.is_some_and(|t| Instant::now() >= t) {
+                    return Ok::<(), anyhow::Error>(());
+                }
                 let seq = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if seq >= n {
+                if seq >= limit {
                     return Ok::<(), anyhow::Error>(());
                 }
                 let sent_us = recv.start.elapsed().as_micros() as u64;
@@ -340,6 +399,7 @@ async fn main() -> anyhow::Result<()> {
                 if r.status() != reqwest::StatusCode::ACCEPTED {
                     bail!("ingest answered {}", r.status());
                 }
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }));
     }
@@ -372,11 +432,12 @@ async fn main() -> anyhow::Result<()> {
         t.await??;
     }
     let ingest_secs = ingest_start.elapsed().as_secs_f64();
+    let messages = sent.load(std::sync::atomic::Ordering::Relaxed);
     let mut returned = ingest_start;
     if let (Some(pool), Some(serve_receiver)) = (&pool, serve_receiver) {
         println!(
             "  ingest with the receiver down: {:.0} msgs/s ({ingest_secs:.1} s), server RSS {:.1} MiB",
-            args.messages as f64 / ingest_secs,
+            messages as f64 / ingest_secs,
             proc_usage(pid).1 as f64 / 1024.0
         );
         outage::report_backlog(
@@ -400,7 +461,7 @@ async fn main() -> anyhow::Result<()> {
     // opened): not lost, but not waited for
     let mut later = 0_i64;
     let mut checked = Instant::now();
-    let expected = args.messages * args.endpoints;
+    let expected = messages * args.endpoints;
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     loop {
         let got = recv.seen.lock().unwrap().unique.len();
@@ -446,7 +507,7 @@ async fn main() -> anyhow::Result<()> {
     seen.latencies_us.sort_unstable();
     println!(
         "hookline benchmark: {} messages x {} endpoint(s), concurrency {}, {}",
-        args.messages,
+        messages,
         args.endpoints,
         args.concurrency,
         match args.workers {
@@ -456,7 +517,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "  ingest:        {:.0} msgs/s ({:.2} s)",
-        args.messages as f64 / ingest_secs,
+        messages as f64 / ingest_secs,
         ingest_secs
     );
     println!(
@@ -481,6 +542,12 @@ async fn main() -> anyhow::Result<()> {
         me1 - me0,
         span
     );
+    let per_msg = |cpu: f64| cpu * 1e6 / delivered.max(1) as f64;
+    println!(
+        "  CPU per delivered message: hookline {:.0} us, PostgreSQL {:.0} us",
+        per_msg(cpu1 - cpu0),
+        per_msg(pg1 - pg0)
+    );
     println!(
         "  server RSS:    idle {:.1} MiB, peak {:.1} MiB (excluding PostgreSQL)",
         idle_rss as f64 / 1024.0,
@@ -498,5 +565,12 @@ async fn main() -> anyhow::Result<()> {
     if lost > 0 {
         bail!("{lost} deliveries lost");
     }
-    Ok(())
+    Ok(Report {
+        deliveries_per_s: delivered as f64 / span,
+        ingest_per_s: messages as f64 / ingest_secs,
+        p50_ms: percentile(&seen.latencies_us, 0.50),
+        p99_ms: percentile(&seen.latencies_us, 0.99),
+        hookline_us: per_msg(cpu1 - cpu0),
+        postgres_us: per_msg(pg1 - pg0),
+    })
 }
