@@ -6,7 +6,8 @@
 //! `cargo run --release -p bench -- --messages 20000 --concurrency 32 --endpoints 1`
 //!
 //! With `--outage` the receiver is down until every message is sent (see `outage.rs`).
-//! With `--duration S` the clients send for S seconds instead of a number of messages.
+//! With `--duration S` the clients send for S seconds instead of a number of messages, and
+//! with `--rate R` they offer R messages a second instead of as many as ingest takes.
 //! With `--against OLD` a previous build runs alternately with `--hookline`, `--rounds`
 //! times each, and every pair's ratio is reported: on a VM whose speed drifts, a change is
 //! judged by runs made side by side, not against numbers from another day.
@@ -67,6 +68,10 @@ struct Args {
     /// Send for this many seconds (a sustained run) instead of `--messages` messages.
     #[arg(long)]
     duration: Option<u64>,
+    /// Offer this many messages a second, evenly spaced, instead of as fast as ingest answers:
+    /// at a rate both builds sustain, latency is the pipeline's, not the queue's.
+    #[arg(long)]
+    rate: Option<f64>,
     /// A previous hookline build to run alternately with `--hookline`; reports the ratio of
     /// each pair of runs (new / old).
     #[arg(long)]
@@ -371,6 +376,7 @@ async fn run(args: &Args, hookline: &std::path::Path) -> anyhow::Result<Report> 
     let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let ingest_start = Instant::now();
     let stop_at = args.duration.map(|d| ingest_start + Duration::from_secs(d));
+    let rate = args.rate.filter(|r| *r > 0.0);
     let limit = if stop_at.is_some() {
         usize::MAX
     } else {
@@ -392,6 +398,10 @@ async fn run(args: &Args, hookline: &std::path::Path) -> anyhow::Result<Report> 
                 let seq = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if seq >= limit {
                     return Ok::<(), anyhow::Error>(());
+                }
+                if let Some(rate) = rate {
+                    let due = ingest_start + Duration::from_secs_f64(seq as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
                 }
                 let sent_us = recv.start.elapsed().as_micros() as u64;
                 let body = json!({"eventType": "bench.event", "payload": {"seq": seq, "sent_us": sent_us, "data": "x".repeat(200)}});

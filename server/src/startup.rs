@@ -250,12 +250,12 @@ impl Application {
         let engine = settings
             .run_workers
             .then(|| Engine::new(pool.clone(), secrets, settings.delivery.clone()));
-        let state = AppState {
+        let state = AppState::new(crate::api::Shared {
             leptos_options: leptos_options(&settings),
             services,
             settings: Arc::new(settings),
             metrics: telemetry::prometheus(),
-        };
+        });
         Ok(Self {
             port,
             state,

@@ -21,12 +21,37 @@ use leptos::config::LeptosOptions;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// What every handler shares. Cloned per request (axum's `State`), so it is one `Arc`: a
+/// profile of the ingest benchmark found copying and dropping its fields by value (the Leptos
+/// options' strings, the services' options) among the server's top items.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub services: Services,
     pub settings: Arc<Settings>,
     pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// For Leptos's routes (the portal), which read the options from the state.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }
 
 /// Every `/api/v1` route. Body size is limited by the caller's layer.
