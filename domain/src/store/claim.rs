@@ -95,7 +95,7 @@ pub struct Room<'a> {
 /// what sending needs.
 macro_rules! claim_tail {
     () => {
-        "         claimed AS (
+        concat!("         claimed AS (
              UPDATE deliveries d
              SET leased_until = now() + make_interval(secs => $2), leased_at = now()
              -- by message id too: the table is partitioned by it, so each row is found in
@@ -119,20 +119,8 @@ macro_rules! claim_tail {
              SELECT coalesce(a.endpoint_id, n.endpoint_id) AS endpoint_id, coalesce(a.n, 0) AS asked,
                     a.lease, coalesce(n.leases, '{}') AS ended
              FROM asked a FULL JOIN ended n ON n.endpoint_id = a.endpoint_id),
-         -- as `store::sends::reserve`: rows locked in endpoint order, each the newest version
-         granted AS (
-             INSERT INTO endpoint_sends AS s (endpoint_id, leases, last_grant)
-             SELECT r.endpoint_id, endpoint_sends_add('{}', r.asked, r.lease, $5), least(r.asked, $5)
-             FROM req r
-             WHERE EXISTS (SELECT 1 FROM endpoints e WHERE e.id = r.endpoint_id)
-             ORDER BY r.endpoint_id
-             ON CONFLICT (endpoint_id) DO UPDATE
-             SET leases = endpoint_sends_add(
-                     endpoint_sends_without(s.leases, (SELECT r.ended FROM req r WHERE r.endpoint_id = s.endpoint_id)),
-                     EXCLUDED.last_grant, EXCLUDED.leases[1], $5),
-                 last_grant = greatest(0, least(EXCLUDED.last_grant, $5 - cardinality(
-                     endpoint_sends_without(s.leases, (SELECT r.ended FROM req r WHERE r.endpoint_id = s.endpoint_id)))))
-             RETURNING endpoint_id, last_grant)
+         -- as `store::sends::reserve` does it
+         granted AS (", ledger_upsert!("$5"), ")
          SELECT c.*, (SELECT count(*) FROM locked) AS locked_count,
                 (SELECT g.last_grant FROM granted g JOIN asked a ON a.endpoint_id = g.endpoint_id
                  WHERE g.endpoint_id = c.endpoint_id) AS granted,
@@ -151,7 +139,7 @@ macro_rules! claim_tail {
                 ELSE '{}' END AS secrets
          FROM claimed c
          JOIN messages m ON m.id = c.message_id
-         JOIN endpoints e ON e.id = c.endpoint_id"
+         JOIN endpoints e ON e.id = c.endpoint_id")
     };
 }
 

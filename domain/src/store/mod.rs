@@ -1,6 +1,32 @@
 //! The PostgreSQL store: the only place SQL lives. Functions take an executor so the caller
 //! owns the transaction, and every tenant-owned query is scoped by `org_id` (or by a parent id
 //! that was itself resolved under the organisation).
+
+/// The shared per-endpoint count's upsert (`store::sends`), used by `sends::reserve` and by the
+/// claim: from a relation `req (endpoint_id, asked, lease, ended)` it ends each endpoint's
+/// `ended` sends and reserves up to `asked` more within the cap (the parameter named by
+/// `$cap`, such as `"$5"`), returning `(endpoint_id, last_grant)`. Rows are locked in endpoint
+/// order, so concurrent reservations cannot deadlock, and on conflict each row is the newest
+/// version, locked, whatever the statement's snapshot.
+macro_rules! ledger_upsert {
+    ($cap:literal) => {
+        concat!(
+            "INSERT INTO endpoint_sends AS s (endpoint_id, leases, last_grant)
+             SELECT r.endpoint_id, endpoint_sends_add('{}', r.asked, r.lease, ", $cap, "), least(r.asked, ", $cap, ")
+             FROM req r
+             WHERE EXISTS (SELECT 1 FROM endpoints e WHERE e.id = r.endpoint_id)
+             ORDER BY r.endpoint_id
+             ON CONFLICT (endpoint_id) DO UPDATE
+             SET leases = endpoint_sends_add(
+                     endpoint_sends_without(s.leases, (SELECT r.ended FROM req r WHERE r.endpoint_id = s.endpoint_id)),
+                     EXCLUDED.last_grant, EXCLUDED.leases[1], ", $cap, "),
+                 last_grant = greatest(0, least(EXCLUDED.last_grant, ", $cap, " - cardinality(
+                     endpoint_sends_without(s.leases, (SELECT r.ended FROM req r WHERE r.endpoint_id = s.endpoint_id)))))
+             RETURNING endpoint_id, last_grant"
+        )
+    };
+}
+
 pub mod applications;
 pub mod attempts;
 pub mod claim;

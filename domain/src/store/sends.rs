@@ -35,25 +35,15 @@ pub async fn reserve(
         .enumerate()
         .flat_map(|(i, (_, r))| r.ended.iter().map(move |l| (i as i32, *l)))
         .unzip();
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "WITH req AS (
              SELECT r.endpoint_id, r.asked, r.lease,
                     ARRAY(SELECT e.lease FROM UNNEST($4::int[], $5::timestamptz[]) AS e(i, lease)
                           WHERE e.i = r.ord - 1) AS ended
              FROM UNNEST($1::text[], $2::int[], $3::timestamptz[]) WITH ORDINALITY AS r(endpoint_id, asked, lease, ord))
-         INSERT INTO endpoint_sends AS s (endpoint_id, leases, last_grant)
-         SELECT r.endpoint_id, endpoint_sends_add('{}', r.asked, r.lease, $6), least(r.asked, $6)
-         FROM req r
-         WHERE EXISTS (SELECT 1 FROM endpoints e WHERE e.id = r.endpoint_id)
-         ORDER BY r.endpoint_id
-         ON CONFLICT (endpoint_id) DO UPDATE
-         SET leases = endpoint_sends_add(
-                 endpoint_sends_without(s.leases, (SELECT r.ended FROM req r WHERE r.endpoint_id = s.endpoint_id)),
-                 EXCLUDED.last_grant, EXCLUDED.leases[1], $6),
-             last_grant = greatest(0, least(EXCLUDED.last_grant, $6 - cardinality(
-                 endpoint_sends_without(s.leases, (SELECT r.ended FROM req r WHERE r.endpoint_id = s.endpoint_id)))))
-         RETURNING endpoint_id, last_grant",
-    )
+         ",
+        ledger_upsert!("$6")
+    ))
     .bind(endpoints)
     .bind(asked)
     .bind(leases)

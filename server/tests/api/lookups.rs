@@ -64,6 +64,23 @@ async fn call(
     req.send().await.unwrap().status()
 }
 
+/// Runs `sql` (with `$1` bound to `id`, if given) on the test's database.
+async fn run(app: &TestApp, sql: &str, id: Option<&str>) {
+    let mut q = sqlx::query(sql);
+    if let Some(id) = id {
+        q = q.bind(id);
+    }
+    q.execute(&app.pool).await.unwrap();
+}
+
+async fn messages_of(app: &TestApp, app_id: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM messages WHERE app_id = $1")
+        .bind(app_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
 fn msg() -> Value {
     json!({"eventType": "order.created", "payload": {"n": 1}})
 }
@@ -79,14 +96,13 @@ async fn a_revoked_key_stops_working_in_every_process_long_before_the_cache_woul
     );
 
     // A change that bypasses the triggers is not seen: the key is served from memory.
-    sqlx::query("ALTER TABLE api_keys DISABLE TRIGGER api_keys_lookups")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE api_keys SET revoked_at = now()")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    run(
+        &app,
+        "ALTER TABLE api_keys DISABLE TRIGGER api_keys_lookups",
+        None,
+    )
+    .await;
+    run(&app, "UPDATE api_keys SET revoked_at = now()", None).await;
     assert_eq!(
         call(&app, &b.base, reqwest::Method::GET, "/api/v1/app", None).await,
         StatusCode::OK,
@@ -94,14 +110,8 @@ async fn a_revoked_key_stops_working_in_every_process_long_before_the_cache_woul
     );
 
     // Revoked as the portal or psql does it: the trigger's NOTIFY reaches both processes.
-    sqlx::query("ALTER TABLE api_keys ENABLE TRIGGER api_keys_lookups")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE api_keys SET revoked_at = now()")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    run(&app, "ALTER TABLE api_keys ENABLE TRIGGER api_keys_lookups", None).await;
+    run(&app, "UPDATE api_keys SET revoked_at = now()", None).await;
     for base in [&app.base, &b.base] {
         eventually(5, "the revoked key to answer 401", || async {
             let s = call(&app, base, reqwest::Method::GET, "/api/v1/app", None).await;
@@ -148,43 +158,36 @@ async fn a_renamed_or_deleted_application_is_seen_by_every_process() {
 
     // deleted where no notification tells anyone (as if it were lost): the second process
     // still has the id in memory, and the insert itself refuses the message
-    sqlx::query("ALTER TABLE applications DISABLE TRIGGER applications_lookups")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE applications SET uid = 'elsewhere' WHERE id = $1")
-        .bind(&id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    run(
+        &app,
+        "ALTER TABLE applications DISABLE TRIGGER applications_lookups",
+        None,
+    )
+    .await;
+    run(
+        &app,
+        "UPDATE applications SET uid = 'elsewhere' WHERE id = $1",
+        Some(&id),
+    )
+    .await;
     assert_eq!(
         call(&app, &b.base, post.clone(), "/api/v1/app/store/msg", Some(msg())).await,
         StatusCode::ACCEPTED,
         "the application was not cached, so this test proves nothing"
     );
-    sqlx::query("DELETE FROM applications WHERE id = $1")
-        .bind(&id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("ALTER TABLE applications ENABLE TRIGGER applications_lookups")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let stored_before: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE app_id = $1")
-        .bind(&id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    run(&app, "DELETE FROM applications WHERE id = $1", Some(&id)).await;
+    run(
+        &app,
+        "ALTER TABLE applications ENABLE TRIGGER applications_lookups",
+        None,
+    )
+    .await;
+    let stored_before = messages_of(&app, &id).await;
     assert_eq!(
         call(&app, &b.base, post.clone(), "/api/v1/app/store/msg", Some(msg())).await,
         StatusCode::NOT_FOUND
     );
-    let stored_after: i64 = sqlx::query_scalar("SELECT count(*) FROM messages WHERE app_id = $1")
-        .bind(&id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stored_after = messages_of(&app, &id).await;
     assert_eq!(
         stored_before, stored_after,
         "a message was stored for a deleted application"

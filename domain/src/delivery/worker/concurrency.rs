@@ -32,8 +32,8 @@ pub(super) struct Split<T> {
 
 /// Splits `to_send` (rows of `claimed`, in claim order) by their endpoints' grants. A grant
 /// covers at most the endpoint's rows in the claim; `endpoint` and `granted` read a row.
-pub(super) fn split_by_grants<T>(
-    claimed: &[(String, Option<i32>)],
+pub(super) fn split_by_grants<'a, T>(
+    claimed: impl Iterator<Item = (&'a str, Option<i32>)>,
     to_send: Vec<T>,
     endpoint: impl Fn(&T) -> &str,
 ) -> Split<T> {
@@ -43,8 +43,8 @@ pub(super) fn split_by_grants<T>(
         let Some(g) = granted else { continue };
         match per.iter_mut().find(|(e, ..)| e == ep) {
             // the grant is per endpoint; each of its claimed rows can use one of it
-            Some(p) => p.1 = (p.1 + 1).min(*g),
-            None => per.push((ep.clone(), 1.min(*g), 0)),
+            Some(p) => p.1 = (p.1 + 1).min(g),
+            None => per.push((ep.to_string(), 1.min(g), 0)),
         }
     }
     let mut split = Split {
@@ -116,8 +116,8 @@ impl Engine {
         rows: Vec<ToSend>,
     ) -> sqlx::Result<Vec<ToSend>> {
         let inner = &self.inner;
-        let grants: Vec<(String, Option<i32>)> = claimed.iter().map(|(e, g, _)| (e.clone(), *g)).collect();
-        let split = split_by_grants(&grants, rows, |(d, _)| d.endpoint_id.as_str());
+        let grants = claimed.iter().map(|(e, g, _)| (e.as_str(), *g));
+        let split = split_by_grants(grants, rows, |(d, _)| d.endpoint_id.as_str());
         for (ep, n) in &split.unused {
             // one claim statement leased its rows: one lease end per endpoint
             if let Some((_, _, lease)) = claimed.iter().find(|(e, ..)| e == ep) {
@@ -184,6 +184,10 @@ impl Engine {
 mod tests {
     use super::*;
 
+    fn pairs(claimed: &[(String, Option<i32>)]) -> impl Iterator<Item = (&str, Option<i32>)> {
+        claimed.iter().map(|(e, g)| (e.as_str(), *g))
+    }
+
     #[test]
     fn rows_within_the_grant_go_and_the_rest_go_back() {
         let claimed = vec![
@@ -193,7 +197,7 @@ mod tests {
             ("ep_b".to_string(), Some(1)),
         ];
         let rows = vec![("ep_a", 1), ("ep_a", 2), ("ep_a", 3), ("ep_b", 4)];
-        let s = split_by_grants(&claimed, rows, |r| r.0);
+        let s = split_by_grants(pairs(&claimed), rows, |r| r.0);
         assert_eq!(s.go, vec![("ep_a", 1), ("ep_a", 2), ("ep_b", 4)]);
         assert_eq!(s.back, vec![("ep_a", 3)]);
         assert_eq!(s.short, vec!["ep_a".to_string()]);
@@ -211,7 +215,11 @@ mod tests {
             ("ep_a".to_string(), Some(3)),
             ("ep_c".to_string(), None),
         ];
-        let s = split_by_grants(&claimed, vec![("ep_a", 1), ("ep_a", 2), ("ep_c", 3)], |r| r.0);
+        let s = split_by_grants(
+            pairs(&claimed),
+            vec![("ep_a", 1), ("ep_a", 2), ("ep_c", 3)],
+            |r| r.0,
+        );
         assert_eq!(s.go, vec![("ep_a", 1), ("ep_a", 2)]);
         assert_eq!(s.back, vec![("ep_c", 3)]);
         assert_eq!(s.unused, vec![("ep_a".to_string(), 1)]);
@@ -220,7 +228,7 @@ mod tests {
     #[test]
     fn a_grant_of_nothing_sends_nothing_and_reserves_nothing() {
         let claimed = vec![("ep_a".to_string(), Some(0)), ("ep_a".to_string(), Some(0))];
-        let s = split_by_grants(&claimed, vec![("ep_a", 1), ("ep_a", 2)], |r| r.0);
+        let s = split_by_grants(pairs(&claimed), vec![("ep_a", 1), ("ep_a", 2)], |r| r.0);
         assert!(s.go.is_empty());
         assert_eq!(s.back.len(), 2);
         assert!(s.unused.is_empty());
