@@ -79,6 +79,11 @@ struct Args {
     /// With `--against`: pairs of runs.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Run Hookline on this data directory (kept afterwards) instead of a new temporary one:
+    /// e.g. a copy of one whose PostgreSQL was given `pg_stat_statements`, to see what each
+    /// statement costs. Not with `--against`.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 /// Reads one figure of a report.
@@ -99,6 +104,9 @@ struct Report {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.data_dir.is_some() && args.against.is_some() {
+        bail!("--data-dir and --against do not go together: each build needs its own database");
+    }
     if args.duration.is_some() && args.outage {
         bail!("--duration and --outage do not go together: an outage run sends --messages");
     }
@@ -247,7 +255,10 @@ async fn run(args: &Args, hookline: &std::path::Path) -> anyhow::Result<Report> 
     }
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let nth = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let data_dir = std::env::temp_dir().join(format!("hookline-bench-{}-{nth}", std::process::id()));
+    let data_dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("hookline-bench-{}-{nth}", std::process::id())),
+    };
     std::fs::create_dir_all(&data_dir)?;
     std::fs::set_permissions(&data_dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     let port = free_port();
@@ -571,7 +582,9 @@ async fn run(args: &Args, hookline: &std::path::Path) -> anyhow::Result<Report> 
     }
     drop(workers); // before serve, which stops the PostgreSQL they share
     drop(server);
-    let _ = std::fs::remove_dir_all(&data_dir);
+    if args.data_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
     if lost > 0 {
         bail!("{lost} deliveries lost");
     }

@@ -443,7 +443,14 @@ async fn payloads_past_their_retention_are_expunged_once_no_delivery_is_pending(
         .send(&id, json!({"eventType": "a.b", "payload": {"secret": "fresh"}}))
         .await;
     let (old, fresh) = (old["id"].as_str().unwrap(), fresh["id"].as_str().unwrap());
-    eventually(10, "both delivered", || async { (r.count() == 2).then_some(()) }).await;
+    // both delivered and recorded: a record landing after `set_status` below would mark the
+    // delivery done again and let the sweep expunge the payload early
+    eventually(10, "both delivered", || async {
+        let recorded = app.delivery_status(&id, old, ep).await == Some(0)
+            && app.delivery_status(&id, fresh, ep).await == Some(0);
+        (r.count() == 2 && recorded).then_some(())
+    })
+    .await;
     // five days and a bit later, as far as the old message is concerned, with a retry still due
     sqlx::query("UPDATE messages SET expires_at = now() - interval '1 minute' WHERE id = $1")
         .bind(old)
