@@ -347,3 +347,42 @@ async fn tables_left_detached_by_an_interrupted_drop_are_dropped_by_the_next_swe
     assert_eq!(partitions::list(&pool).await.unwrap().len(), before.len() - 1);
     assert!(partitions::drop_orphans(&pool).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn every_deliveries_partition_is_vacuumed_by_a_small_fraction() {
+    // the partition the migrations made (p0, given its settings by a later migration) and
+    // the ones `ensure` makes carry the same storage parameters
+    let (pool, _) = fresh_database().await;
+    let now = partitions::db_now(&pool).await.unwrap();
+    partitions::ensure(&pool, now, partitions::Layout::DAILY)
+        .await
+        .unwrap();
+    let options: Vec<(String, Vec<String>)> = sqlx::query_as(
+        "SELECT c.relname::text, coalesce(c.reloptions, '{}')::text[] FROM pg_inherits i
+         JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'deliveries'::regclass ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(options.len() > 1, "{options:?}");
+    assert!(
+        options.iter().any(|(name, _)| name == "deliveries_p0"),
+        "{options:?}"
+    );
+    for (name, opts) in &options {
+        for want in [
+            "autovacuum_vacuum_scale_factor=0.01",
+            "autovacuum_vacuum_threshold=5000",
+            "autovacuum_analyze_scale_factor=0.02",
+            "autovacuum_analyze_threshold=1000",
+        ] {
+            assert!(opts.iter().any(|o| o == want), "{name}: {opts:?} lacks {want}");
+        }
+    }
+    // and the new ones keep room for HOT updates
+    assert!(options
+        .iter()
+        .filter(|(name, _)| name != "deliveries_p0")
+        .all(|(_, o)| o.iter().any(|o| o == "fillfactor=70")));
+}
