@@ -21,6 +21,10 @@ pub mod ssr {
     use tower_sessions::Session;
 
     pub const USER_KEY: &str = "user_id";
+    /// The browser (User-Agent) and address a developer session logged in from, for the
+    /// account page's list of sessions.
+    pub const AGENT_KEY: &str = "agent";
+    pub const IP_KEY: &str = "ip";
     /// A consumer-portal session's grant: the hash of its link's token.
     pub const PORTAL_KEY: &str = "portal_grant";
 
@@ -198,10 +202,40 @@ pub mod ssr {
             .remove::<String>(PORTAL_KEY)
             .await
             .map_err(session_error)?;
+        let (agent, ip) = client().await;
+        if let Some(agent) = agent {
+            session.insert(AGENT_KEY, agent).await.map_err(session_error)?;
+        }
+        if let Some(ip) = ip {
+            session.insert(IP_KEY, ip).await.map_err(session_error)?;
+        }
         session
             .insert(USER_KEY, &account.user_id)
             .await
             .map_err(session_error)
+    }
+
+    /// The request's User-Agent (at most 256 characters) and peer address, when known.
+    async fn client() -> (Option<String>, Option<String>) {
+        let agent = leptos_axum::extract::<http::HeaderMap>()
+            .await
+            .ok()
+            .and_then(|h| h.get(http::header::USER_AGENT)?.to_str().ok().map(str::to_string))
+            .map(|a| a.chars().take(256).collect());
+        let ip = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .await
+            .ok()
+            .map(|c| c.0.ip().to_string());
+        (agent, ip)
+    }
+
+    /// The session store's key of this request's session (see `server::sessions`), to tell
+    /// it apart in the user's list.
+    pub async fn this_session_key() -> Result<Option<String>, PortalError> {
+        let session = session().await?;
+        Ok(session
+            .id()
+            .map(|id| tower_sessions::session::Id(domain::crypto::session_digest(id.0)).to_string()))
     }
 }
 

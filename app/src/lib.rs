@@ -6,6 +6,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, StaticSegment};
 
+pub mod account;
 pub mod api;
 pub mod catalog;
 pub mod charts;
@@ -21,10 +22,10 @@ pub mod timeline;
 
 use leptos_router::SsrMode;
 use pages::{
-    app_detail::AppDetailPage, apps::AppsPage, auth::LoginPage, auth::SignupPage, endpoint::EndpointPage,
-    event_types::EventTypesPage, home::HomePage, home::NotFound, inbox::InboxPage, inbox::InboxesPage,
-    keys::ApiKeysPage, message::MessagePage, messages::MessagesPage, notifications::NotificationsPage,
-    overview::OverviewPage, welcome::WelcomePage,
+    account::AccountPage, account::ResetPasswordPage, app_detail::AppDetailPage, apps::AppsPage,
+    auth::LoginPage, auth::SignupPage, endpoint::EndpointPage, event_types::EventTypesPage, home::HomePage,
+    home::NotFound, inbox::InboxPage, inbox::InboxesPage, keys::ApiKeysPage, message::MessagePage,
+    messages::MessagesPage, notifications::NotificationsPage, overview::OverviewPage, welcome::WelcomePage,
 };
 use paths::Area;
 
@@ -44,6 +45,10 @@ pub mod paths {
     pub const INBOXES: &str = "/inboxes";
     /// Where the organisation is told about its endpoints and deliveries.
     pub const NOTIFICATIONS: &str = "/notifications";
+    /// Your own account: password and sessions.
+    pub const ACCOUNT: &str = "/account";
+    /// Where an operator's password-reset link leads (`?token=…`).
+    pub const RESET_PASSWORD: &str = "/reset-password";
 
     /// One test inbox's page.
     pub fn inbox(id: &str) -> String {
@@ -99,7 +104,8 @@ pub mod paths {
         }
     }
     /// Pages a stranger is redirected away from (to the login page, and back after it).
-    pub const PROTECTED: [&str; 7] = [
+    pub const PROTECTED: [&str; 8] = [
+        ACCOUNT,
         APPS,
         API_KEYS,
         EVENT_TYPES,
@@ -191,6 +197,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("event-types") view=EventTypesPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                 </Routes>
             </Router>
         </div>

@@ -101,6 +101,15 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// The key a portal session is stored under: the first 16 bytes of the SHA-256 of its id
+/// (the cookie's value), so that a leaked table cannot be replayed as cookies.
+pub fn session_digest(id: i128) -> i128 {
+    let bytes = Sha256::digest(id.to_le_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&bytes[..16]);
+    i128::from_le_bytes(out)
+}
+
 pub fn sha256(data: &str) -> Vec<u8> {
     Sha256::digest(data.as_bytes()).to_vec()
 }

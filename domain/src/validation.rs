@@ -47,6 +47,9 @@ impl Problems {
             kind: "value_error".into(),
         });
     }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
     pub fn finish(self) -> Result<(), DomainError> {
         if self.0.is_empty() {
             Ok(())

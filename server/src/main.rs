@@ -32,6 +32,21 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Manage portal users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Print a one-time link (valid for an hour) that lets the user set a new password.
+    ResetPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -68,6 +83,9 @@ async fn main() -> ExitCode {
         Command::ApiKey {
             action: ApiKeyAction::Create { org, name },
         } => startup::create_api_key(settings, &org, &name).await,
+        Command::User {
+            action: UserAction::ResetPassword { email },
+        } => startup::reset_password_link(settings, &email).await,
     };
     server::telemetry::shutdown();
     match result {

@@ -5,7 +5,6 @@ use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
@@ -14,14 +13,40 @@ use tower_sessions_sqlx_store::PostgresStore;
 #[derive(Debug, Clone)]
 pub struct HashedIdStore {
     inner: PostgresStore,
+    /// For the user's own list of sessions (`domain::store::sessions`).
+    pool: sqlx::PgPool,
+}
+
+/// The key a session has in the store's table (and in `user_sessions`).
+pub fn store_key(id: &Id) -> String {
+    digest(id).to_string()
 }
 
 impl HashedIdStore {
     /// Creates the store's table if needed.
     pub async fn new(pool: sqlx::PgPool) -> Result<Self, sqlx::Error> {
-        let inner = PostgresStore::new(pool);
+        let inner = PostgresStore::new(pool.clone());
         inner.migrate().await?;
-        Ok(Self { inner })
+        Ok(Self { inner, pool })
+    }
+
+    /// Notes a logged-in session in its user's list (the browser and address were put in the
+    /// session at login: see `app::api::ssr::start_session`).
+    async fn note_user(&self, record: &Record) -> session_store::Result<()> {
+        use app::api::ssr::{AGENT_KEY, IP_KEY, USER_KEY};
+        let Some(user) = record.data.get(USER_KEY).and_then(|v| v.as_str()) else {
+            return Ok(());
+        };
+        let text = |k: &str| record.data.get(k).and_then(|v| v.as_str());
+        domain::store::sessions::record(
+            &self.pool,
+            &store_key(&record.id),
+            user,
+            text(AGENT_KEY),
+            text(IP_KEY),
+        )
+        .await
+        .map_err(|e| session_store::Error::Backend(e.to_string()))
     }
 
     /// Deletes expired sessions every `period` until `cancel` fires; a failure (PostgreSQL
@@ -40,15 +65,20 @@ impl HashedIdStore {
             if let Err(e) = self.inner.delete_expired().await {
                 tracing::warn!(error = %e, "purging expired sessions failed; will try again");
             }
+            // and what the user's list kept of them, and reset links past their day
+            let purged = async {
+                domain::store::sessions::purge_ended(&self.pool, 1000).await?;
+                domain::store::sessions::purge_resets(&self.pool, 1000).await
+            };
+            if let Err(e) = purged.await {
+                tracing::warn!(error = %e, "purging ended sessions failed; will try again");
+            }
         }
     }
 }
 
 fn digest(id: &Id) -> Id {
-    let bytes = Sha256::digest(id.0.to_le_bytes());
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&bytes[..16]);
-    Id(i128::from_le_bytes(out))
+    Id(domain::crypto::session_digest(id.0))
 }
 
 fn hashed(record: &Record) -> Record {
@@ -116,22 +146,37 @@ impl SessionStore for HashedIdStore {
         while noted(self.inner.load(&digest(&record.id)).await)?.is_some() {
             record.id = Id::default();
         }
-        noted(self.inner.save(&hashed(record)).await)
+        noted(self.inner.save(&hashed(record)).await)?;
+        noted(self.note_user(record).await)
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        noted(self.inner.save(&hashed(record)).await)
+        noted(self.inner.save(&hashed(record)).await)?;
+        noted(self.note_user(record).await)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        Ok(self.inner.load(&digest(id)).await?.map(|mut r| {
+        let record = self.inner.load(&digest(id)).await?;
+        if record.is_some() {
+            // when it was last used, for the user's list; not waited for
+            let (pool, key) = (self.pool.clone(), store_key(id));
+            tokio::spawn(async move {
+                if let Err(e) = domain::store::sessions::touch(&pool, &key).await {
+                    tracing::debug!(error = %e, "could not note a session's use");
+                }
+            });
+        }
+        Ok(record.map(|mut r| {
             r.id = *id;
             r
         }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.inner.delete(&digest(id)).await
+        self.inner.delete(&digest(id)).await?;
+        domain::store::sessions::forget(&self.pool, &store_key(id))
+            .await
+            .map_err(|e| session_store::Error::Backend(e.to_string()))
     }
 }
 
@@ -151,7 +196,8 @@ mod tests {
             .connect_lazy("postgres://hookline@127.0.0.1:1/hookline")
             .unwrap();
         let store = HashedIdStore {
-            inner: PostgresStore::new(pool),
+            inner: PostgresStore::new(pool.clone()),
+            pool,
         };
         axum::Router::new()
             .route(

@@ -287,6 +287,8 @@ impl Application {
         ));
         let app = router(self.state, self.sessions);
         let shutdown = cancel.clone();
+        // the peer's address reaches handlers (a portal session lists where it logged in from)
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;
@@ -399,6 +401,31 @@ async fn serve_worker_metrics(
 pub async fn migrate_only(settings: Settings) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
     tracing::info!("migrations are up to date");
+    db.pool.close().await;
+    Ok(())
+}
+
+/// `hookline user reset-password --email …`: prints a one-time link that sets a new password
+/// (for someone who forgot theirs; there is no mail server to send it).
+pub async fn reset_password_link(settings: Settings, email: &str) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    let secrets = load_secret_box(&settings)?;
+    let token = services(&settings, db.pool.clone(), secrets)
+        .password_reset_token(email)
+        .await
+        .map_err(|e| match e {
+            domain::DomainError::NotFound(_) => anyhow::anyhow!("no user has the email {email:?}"),
+            e => anyhow::anyhow!("{e}"),
+        })?;
+    println!(
+        "{}{}?token={token}",
+        settings.base_url(),
+        app::paths::RESET_PASSWORD
+    );
+    eprintln!(
+        "The link works once, for {} minutes; it logs the user out everywhere.",
+        domain::service::account_security::RESET_LINK_MINUTES
+    );
     db.pool.close().await;
     Ok(())
 }

@@ -53,6 +53,8 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" class="button" disabled=move || action.pending().get()>"Log in"</button>
             </ActionForm>
             <p>"New here? " <a href=paths::SIGNUP>"Create an account"</a></p>
+            <p class="hint">"Forgot your password? Your Hookline operator can make you a reset link with "
+                <code>"hookline user reset-password --email you@example.com"</code> "."</p>
         </main>
     }
 }

@@ -1,4 +1,5 @@
 //! Pages and the pieces they share.
+pub mod account;
 pub mod app_detail;
 pub mod app_testing;
 pub mod apps;
@@ -50,7 +51,7 @@ pub fn Topbar(#[prop(optional)] area: Area) -> impl IntoView {
                                 <a href=paths::NOTIFICATIONS>"Notifications"</a>
                                 <a href=paths::API_KEYS>"API keys"</a>
                                 <a href=paths::DOCS>"API docs"</a>
-                                <span class="who" title=a.email.clone()>{a.org_name.clone()}</span>
+                                <a class="who" href=paths::ACCOUNT title=format!("{}: your account", a.email)>{a.org_name.clone()}</a>
                                 <ActionForm action=logout attr:class="inline">
                                     <button type="submit" class="link">"Log out"</button>
                                 </ActionForm>

@@ -1,6 +1,7 @@
 //! Services: the operations behind the REST API and the portal. They validate, open
 //! transactions, call the store and map rows to wire types. Handlers and server functions stay
 //! thin: authorise, call one of these, shape the response.
+pub mod account_security;
 pub mod accounts;
 pub mod applications;
 pub mod endpoints;

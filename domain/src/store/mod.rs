@@ -43,6 +43,7 @@ pub mod orgs;
 pub mod overview;
 pub mod partitions;
 pub mod sends;
+pub mod sessions;
 pub mod tasks;
 pub mod users;
 

@@ -4,6 +4,7 @@ mod helpers;
 mod procs;
 mod receiver;
 
+mod accounts;
 mod backlog;
 mod bad_input;
 mod chaos;
