@@ -66,7 +66,9 @@ test("the account page lists your sessions, logs out the others and changes the 
   await logIn(elsewhere, email, "a new passphrase here");
   await expect(elsewhere).toHaveURL(/\/overview$/);
   await other.close();
-  expect(errors, errors.join("\n")).toEqual([]);
+  // the wrong current password answers 422 on purpose; the browser logs that as a failed load
+  const unexpected = errors.filter((e) => !e.includes("422") || !e.includes("/_fn/change_password"));
+  expect(unexpected, unexpected.join("\n")).toEqual([]);
 });
 
 test("an operator's reset link sets a new password once and logs the old sessions out", async ({ page, browser }) => {

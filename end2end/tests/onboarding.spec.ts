@@ -166,6 +166,7 @@ test("every page, at 360 px and on a desktop, renders, fits and passes axe-core"
     ["message-log", `/apps/${app}/messages`],
     ["event-types", "/event-types"],
     ["api-keys", "/api-keys"],
+    ["account", "/account"],
     ["inboxes", "/inboxes"],
     ["inbox", inbox],
     ["welcome", "/welcome"],

@@ -51,7 +51,7 @@ pub fn AccountPage() -> impl IntoView {
                                         <tbody>
                                             {d.sessions.into_iter().map(|s| view! {
                                                 <tr class:current=s.current>
-                                                    <td>{s.browser}{s.current.then(|| view! { " " <span class="badge">"this browser"</span> })}</td>
+                                                    <td>{s.browser}{s.current.then(|| view! { " " <span class="badge ok">"this browser"</span> })}</td>
                                                     <td>{s.ip.unwrap_or_else(|| "unknown".into())}</td>
                                                     <td>{when(s.created_at)}</td>
                                                     <td>{when(s.last_seen_at)}</td>
