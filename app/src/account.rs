@@ -72,7 +72,7 @@ pub async fn account_page() -> Result<AccountPageData, PortalError> {
                     created_at: s.created_at,
                     last_seen_at: s.last_seen_at,
                     expires_at: s.expires_at,
-                    current: this.as_deref() == Some(s.key.as_str()),
+                    current: this.as_deref() == Some(s.session_key.as_str()),
                 })
                 .collect();
             Ok(AccountPageData {

@@ -229,13 +229,15 @@ pub mod ssr {
         (agent, ip)
     }
 
-    /// The session store's key of this request's session (see `server::sessions`), to tell
-    /// it apart in the user's list.
+    /// The key a session is stored under (in the session store's table and in the user's
+    /// list): the digest of its id, never the id itself.
+    pub fn store_key(id: &tower_sessions::session::Id) -> String {
+        tower_sessions::session::Id(domain::crypto::session_digest(id.0)).to_string()
+    }
+
+    /// The store key of this request's session, to tell it apart in the user's list.
     pub async fn this_session_key() -> Result<Option<String>, PortalError> {
-        let session = session().await?;
-        Ok(session
-            .id()
-            .map(|id| tower_sessions::session::Id(domain::crypto::session_digest(id.0)).to_string()))
+        Ok(session().await?.id().as_ref().map(store_key))
     }
 }
 

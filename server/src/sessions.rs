@@ -1,6 +1,7 @@
 //! Portal sessions: tower-sessions over PostgreSQL, with the session id stored only as a
 //! SHA-256 digest. The cookie carries the id; the table holds the digest, so a leaked table
 //! cannot be replayed as cookies.
+use app::api::ssr::store_key;
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -15,11 +16,6 @@ pub struct HashedIdStore {
     inner: PostgresStore,
     /// For the user's own list of sessions (`domain::store::sessions`).
     pool: sqlx::PgPool,
-}
-
-/// The key a session has in the store's table (and in `user_sessions`).
-pub fn store_key(id: &Id) -> String {
-    digest(id).to_string()
 }
 
 impl HashedIdStore {
@@ -157,8 +153,10 @@ impl SessionStore for HashedIdStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let record = self.inner.load(&digest(id)).await?;
-        if record.is_some() {
-            // when it was last used, for the user's list; not waited for
+        let developer = |r: &Record| r.data.contains_key(app::api::ssr::USER_KEY);
+        if record.as_ref().is_some_and(developer) {
+            // when it was last used, for the user's list (a developer's session: a portal
+            // link's has no list); not waited for
             let (pool, key) = (self.pool.clone(), store_key(id));
             tokio::spawn(async move {
                 if let Err(e) = domain::store::sessions::touch(&pool, &key).await {

@@ -2,12 +2,30 @@
 //! and the page a password-reset link opens.
 use super::{field_error, Field, Topbar};
 use crate::account::{account_page, reset_link_works, ChangePassword, EndOtherSessions, ResetPassword};
+use crate::error::PortalError;
 use crate::paths::{self, Area};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A new password, typed twice (fields `password` and `confirm`), with each one's problem.
+#[component]
+fn NewPasswordFields<T>(
+    result: MappedSignal<Option<Result<T, PortalError>>>,
+    hint: &'static str,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    view! {
+        <Field label="New password" name="password" kind="password" autocomplete="new-password" required=true
+            hint=hint error=Signal::derive(field_error(result, "password"))/>
+        <Field label="New password again" name="confirm" kind="password" autocomplete="new-password" required=true
+            error=Signal::derive(field_error(result, "confirm"))/>
+    }
 }
 
 #[component]
@@ -79,11 +97,7 @@ pub fn AccountPage() -> impl IntoView {
                 <ActionForm action=change attr:class="form" attr:novalidate=true>
                     <Field label="Current password" name="current" kind="password" autocomplete="current-password" required=true
                         error=Signal::derive(field_error(changed, "current"))/>
-                    <Field label="New password" name="password" kind="password" autocomplete="new-password" required=true
-                        hint="At least 10 characters, not easy to guess."
-                        error=Signal::derive(field_error(changed, "password"))/>
-                    <Field label="New password again" name="confirm" kind="password" autocomplete="new-password" required=true
-                        error=Signal::derive(field_error(changed, "confirm"))/>
+                    <NewPasswordFields result=changed hint="At least 10 characters, not easy to guess."/>
                     <p class="error" role="alert">{general}</p>
                     <p class="success" role="status">{done}</p>
                     <button type="submit" class="button" disabled=move || change.pending().get()>"Change password"</button>
@@ -111,11 +125,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         Ok(true) => view! {
                             <ActionForm action=action attr:class="form" attr:novalidate=true>
                                 <input type="hidden" name="token" value=token/>
-                                <Field label="New password" name="password" kind="password" autocomplete="new-password" required=true
-                                    hint="At least 10 characters, not easy to guess. Every session of your account is logged out."
-                                    error=Signal::derive(field_error(result, "password"))/>
-                                <Field label="New password again" name="confirm" kind="password" autocomplete="new-password" required=true
-                                    error=Signal::derive(field_error(result, "confirm"))/>
+                                <NewPasswordFields result=result
+                                    hint="At least 10 characters, not easy to guess. Every session of your account is logged out."/>
                                 <p class="error" role="alert">{general}</p>
                                 <button type="submit" class="button" disabled=move || action.pending().get()>"Set password and log in"</button>
                             </ActionForm>

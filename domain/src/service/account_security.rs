@@ -1,47 +1,16 @@
 //! A user's own account: change the password, see the portal sessions and end the others,
 //! and the operator's one-time password-reset links.
-use super::users::{password_problem, Account};
+use super::users::{hash_password, password_problem, verify_password, Account};
 use super::Services;
 use crate::crypto;
 use crate::error::{DomainError, DomainResult};
+pub use crate::store::sessions::SessionRow;
 use crate::store::{sessions, users};
 use crate::validation::Problems;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 /// How long a password-reset link works.
 pub const RESET_LINK_MINUTES: i64 = 60;
-
-/// One live portal session of a user, as the account page lists it.
-#[derive(Debug, Clone)]
-pub struct SessionInfo {
-    /// The session store's key for it (a digest of the cookie's id, not the id).
-    pub key: String,
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub last_seen_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl From<sessions::SessionRow> for SessionInfo {
-    fn from(r: sessions::SessionRow) -> Self {
-        Self {
-            key: r.session_key,
-            user_agent: r.user_agent,
-            ip: r.ip,
-            created_at: r.created_at,
-            last_seen_at: r.last_seen_at,
-            expires_at: r.expires_at,
-        }
-    }
-}
-
-async fn hash(password: &str) -> DomainResult<String> {
-    let password = password.to_string();
-    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
-        .await
-        .map_err(|e| DomainError::Internal(e.to_string()))
-}
 
 /// Why a new password (typed twice) is refused, by field.
 fn new_password_problems(p: &mut Problems, password: &str, confirm: &str, email: &str) {
@@ -73,17 +42,13 @@ impl Services {
         let user = users::find_by_id(&self.pool, &account.user_id)
             .await?
             .ok_or(DomainError::NotFound("user"))?;
-        let (current, stored) = (current.to_string(), user.password_hash);
-        let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&current, &stored))
-            .await
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
-        if !ok {
+        if !verify_password(current, &user.password_hash).await? {
             return Err(DomainError::validation(
                 "current",
                 "That is not your current password.",
             ));
         }
-        let hash = hash(password).await?;
+        let hash = hash_password(password).await?;
         let mut tx = self.pool.begin().await?;
         sessions::set_password_hash(&mut *tx, &account.user_id, &hash).await?;
         let ended = sessions::end_all_but(&mut *tx, &account.user_id, this_session).await?;
@@ -92,12 +57,8 @@ impl Services {
     }
 
     /// The user's live portal sessions, most recently seen first.
-    pub async fn sessions(&self, user_id: &str) -> DomainResult<Vec<SessionInfo>> {
-        Ok(sessions::list(&self.pool, user_id)
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect())
+    pub async fn sessions(&self, user_id: &str) -> DomainResult<Vec<SessionRow>> {
+        Ok(sessions::list(&self.pool, user_id).await?)
     }
 
     /// Ends every session of the user but `keep`; returns how many ended.
@@ -139,7 +100,7 @@ impl Services {
         let mut p = Problems::default();
         new_password_problems(&mut p, password, confirm, &account.email);
         p.finish()?;
-        let hash = hash(password).await?;
+        let hash = hash_password(password).await?;
         let mut tx = self.pool.begin().await?;
         // used up in the same transaction: of two requests with one link, one wins
         if sessions::take_reset(&mut *tx, &digest).await?.as_deref() != Some(user_id.as_str()) {

@@ -89,6 +89,22 @@ pub fn email_problem(email: &str) -> Option<String> {
     (!valid).then(|| "Enter a valid email address, like you@example.com.".to_string())
 }
 
+/// argon2id hashing, off the async threads (it takes tens of milliseconds on purpose).
+pub(super) async fn hash_password(password: &str) -> DomainResult<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|e| DomainError::Internal(e.to_string()))
+}
+
+/// Whether `password` matches the stored `hash`, checked off the async threads.
+pub(super) async fn verify_password(password: &str, hash: &str) -> DomainResult<bool> {
+    let (password, hash) = (password.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+        .await
+        .map_err(|e| DomainError::Internal(e.to_string()))
+}
+
 impl Services {
     /// Creates a user and their organisation. Field problems come back as one 422 naming each
     /// field (`email`, `password`, `organization`).
@@ -122,10 +138,7 @@ impl Services {
             p.add("organization", "That organisation name is taken; choose another.");
         }
         p.finish()?;
-        let password = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || crypto::hash_password(&password))
-            .await
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        let hash = hash_password(password).await?;
         let user_id = ids::new_id(ids::USER);
         let org_id = ids::new_id(ids::ORG);
         let mut tx = self.pool.begin().await?;
@@ -172,12 +185,7 @@ impl Services {
         }
         let user = users::find_by_email(&self.pool, email).await?;
         let ok = match &user {
-            Some(u) => {
-                let (password, hash) = (password.to_string(), u.password_hash.clone());
-                tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
-                    .await
-                    .map_err(|e| DomainError::Internal(e.to_string()))?
-            }
+            Some(u) => verify_password(password, &u.password_hash).await?,
             None => false,
         };
         match (ok, user) {
