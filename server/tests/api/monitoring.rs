@@ -181,13 +181,21 @@ async fn traffic(app: &TestApp) -> (String, String) {
         .post(&format!("/api/v1/app/{id}/msg"), json!({"payload": {}}))
         .await;
     assert_eq!(s, 422);
+    // every delivery, not only the last message's: the five to the failing endpoint
+    // finish at different times, each after its own four attempts
     eventually(
         20,
-        "the failing endpoint's deliveries exhaust their retries",
+        "every delivery to the failing endpoint exhausts its retries",
         || async {
-            (app.delivery_status(&id, &last, &bad).await == Some(2)
-                && app.delivery_status(&id, &last, &good).await == Some(0))
-            .then_some(())
+            // attempts are counted before they are recorded: a settled table means settled counters
+            let (pending, failed): (i64, i64) = sqlx::query_as(
+                "SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2) FROM deliveries",
+            )
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            ((pending, failed) == (0, 5) && app.delivery_status(&id, &last, &good).await == Some(0))
+                .then_some(())
         },
     )
     .await;
