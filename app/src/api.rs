@@ -417,13 +417,22 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyOut>, PortalError> {
     )
 }
 
-/// Creates a key and returns it: this is the only time it is shown.
+/// Creates a key and returns it: this is the only time it is shown. `app` (empty: every
+/// application) limits it to one application; `read_only` ("true", a ticked box) to reading.
 #[server(prefix = "/_fn", endpoint = "create_api_key")]
-pub async fn create_api_key(name: String) -> Result<String, PortalError> {
+pub async fn create_api_key(
+    name: String,
+    app: Option<String>,
+    read_only: Option<String>,
+) -> Result<String, PortalError> {
     ssr::respond(
         async move {
             let t = ssr::account().await?.tenant();
-            Ok(ssr::services()?.create_api_key(&t, &name).await?.key)
+            let scope = domain::service::audit::KeyScope {
+                app_id: app.filter(|a| !a.trim().is_empty()),
+                read_only: read_only.as_deref() == Some("true"),
+            };
+            Ok(ssr::services()?.create_api_key(&t, &name, scope).await?.key)
         }
         .await,
     )

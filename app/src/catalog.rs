@@ -393,7 +393,7 @@ pub async fn reveal_secret(app: String, endpoint: String) -> Result<SigningSecre
         async move {
             let t = ssr::tenant_for(&app).await?;
             let keys = ssr::services()?
-                .endpoint_signing_secrets(&t, &app, &endpoint)
+                .endpoint_signing_secrets(&t, &app, &endpoint, domain::service::audit::SecretsShown::Reveal)
                 .await?;
             Ok(SigningSecrets::from_keys(endpoint, keys))
         }
@@ -410,7 +410,14 @@ pub async fn rotate_secret(app: String, endpoint: String) -> Result<SigningSecre
             let s = ssr::services()?;
             s.rotate_endpoint_secret(&t, &app, &endpoint, Default::default())
                 .await?;
-            let keys = s.endpoint_signing_secrets(&t, &app, &endpoint).await?;
+            let keys = s
+                .endpoint_signing_secrets(
+                    &t,
+                    &app,
+                    &endpoint,
+                    domain::service::audit::SecretsShown::AfterRotation,
+                )
+                .await?;
             Ok(SigningSecrets::from_keys(endpoint, keys))
         }
         .await,

@@ -8,6 +8,7 @@ use leptos_router::{ParamSegment, StaticSegment};
 
 pub mod account;
 pub mod api;
+pub mod audit;
 pub mod catalog;
 pub mod charts;
 pub mod endpoint;
@@ -23,9 +24,10 @@ pub mod timeline;
 use leptos_router::SsrMode;
 use pages::{
     account::AccountPage, account::ResetPasswordPage, app_detail::AppDetailPage, apps::AppsPage,
-    auth::LoginPage, auth::SignupPage, endpoint::EndpointPage, event_types::EventTypesPage, home::HomePage,
-    home::NotFound, inbox::InboxPage, inbox::InboxesPage, keys::ApiKeysPage, message::MessagePage,
-    messages::MessagesPage, notifications::NotificationsPage, overview::OverviewPage, welcome::WelcomePage,
+    audit::AuditLogPage, auth::LoginPage, auth::SignupPage, endpoint::EndpointPage,
+    event_types::EventTypesPage, home::HomePage, home::NotFound, inbox::InboxPage, inbox::InboxesPage,
+    keys::ApiKeysPage, message::MessagePage, messages::MessagesPage, notifications::NotificationsPage,
+    overview::OverviewPage, welcome::WelcomePage,
 };
 use paths::Area;
 
@@ -47,6 +49,8 @@ pub mod paths {
     pub const NOTIFICATIONS: &str = "/notifications";
     /// Your own account: password and sessions.
     pub const ACCOUNT: &str = "/account";
+    /// Who changed what, and when.
+    pub const AUDIT_LOG: &str = "/audit-log";
     /// Where an operator's password-reset link leads (`?token=…`).
     pub const RESET_PASSWORD: &str = "/reset-password";
 
@@ -104,8 +108,9 @@ pub mod paths {
         }
     }
     /// Pages a stranger is redirected away from (to the login page, and back after it).
-    pub const PROTECTED: [&str; 8] = [
+    pub const PROTECTED: [&str; 9] = [
         ACCOUNT,
+        AUDIT_LOG,
         APPS,
         API_KEYS,
         EVENT_TYPES,
@@ -198,6 +203,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("event-types") view=EventTypesPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("audit-log") view=AuditLogPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                 </Routes>
             </Router>

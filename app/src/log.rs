@@ -92,7 +92,6 @@ pub async fn message_log(app: String, #[server(default)] query: LogQuery) -> Res
                 id_or_event_id: Some(query.q.trim().to_string()).filter(|q| !q.is_empty()),
                 ..Default::default()
             };
-            let backwards = query.iterator.starts_with('-');
             let iterator = Some(query.iterator.clone()).filter(|i| !i.is_empty());
             let page = Page::new(Some(LOG_PAGE_SIZE), iterator.clone(), Ordering::Descending);
             let list = s.message_log(&t, &app.id, &filter, &page).await?;
@@ -103,23 +102,39 @@ pub async fn message_log(app: String, #[server(default)] query: LogQuery) -> Res
                 .into_iter()
                 .map(|e| e.name)
                 .collect();
-            // `done` says whether anything lies further in the direction this page was read.
-            let at_end = list.done && !backwards;
-            let at_start = iterator.is_none() || (backwards && list.done);
-            let first = list.data.first().map(|m| format!("-{}", m.message.id));
-            let last = list.data.last().map(|m| m.message.id.clone());
+            let (older, newer) = page_links(&list, iterator.as_deref(), |m| &m.message.id);
             Ok(LogPage {
                 read_only: ssr::is_read_only().await?,
                 app_id: app.id,
                 app_name: app.name,
                 event_types,
-                older: if at_end { None } else { last },
-                newer: if at_start { None } else { first },
+                older,
+                newer,
                 messages: list.data,
             })
         }
         .await,
     )
+}
+
+/// The iterators of the older and newer pages of a newest-first list read with `iterator`
+/// (none on the first page), when there are such pages.
+pub fn page_links<T>(
+    list: &domain::types::ListResponse<T>,
+    iterator: Option<&str>,
+    id: impl Fn(&T) -> &str,
+) -> (Option<String>, Option<String>) {
+    let backwards = iterator.is_some_and(|i| i.starts_with('-'));
+    // `done` says whether anything lies further in the direction this page was read.
+    let at_end = list.done && !backwards;
+    let at_start = iterator.is_none() || (backwards && list.done);
+    let older = list.data.last().map(|m| id(m).to_string()).filter(|_| !at_end);
+    let newer = list
+        .data
+        .first()
+        .map(|m| format!("-{}", id(m)))
+        .filter(|_| !at_start);
+    (older, newer)
 }
 
 #[cfg(test)]

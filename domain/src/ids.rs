@@ -16,6 +16,7 @@ pub const MESSAGE: &str = "msg";
 pub const ATTEMPT: &str = "atmpt";
 pub const TASK: &str = "qtask";
 pub const INBOX: &str = "inbox";
+pub const AUDIT: &str = "audit";
 
 /// A new id such as `msg_2bX...` whose KSUID part sorts by creation time. Within one process
 /// ids are strictly increasing: inside the same 4 ms tick the random part is incremented

@@ -167,6 +167,7 @@ test("every page, at 360 px and on a desktop, renders, fits and passes axe-core"
     ["event-types", "/event-types"],
     ["api-keys", "/api-keys"],
     ["account", "/account"],
+    ["audit-log", "/audit-log"],
     ["inboxes", "/inboxes"],
     ["inbox", inbox],
     ["welcome", "/welcome"],

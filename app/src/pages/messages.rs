@@ -127,9 +127,8 @@ fn LogView(page: LogPage, query: LogQuery, area: Area) -> impl IntoView {
                 </table>
             }.into_any()
         }}
-        <nav class="pager" aria-label="Pages">
-            {page.newer.map(|it| view! { <a href=format!("{here}{}", query.with_iterator(&it)) rel="prev">"← Newer"</a> })}
-            {page.older.map(|it| view! { <a href=format!("{here}{}", query.with_iterator(&it)) rel="next">"Older →"</a> })}
-        </nav>
+        <super::Pager
+            newer=page.newer.map(|it| format!("{here}{}", query.with_iterator(&it)))
+            older=page.older.map(|it| format!("{here}{}", query.with_iterator(&it)))/>
     }
 }

@@ -3,6 +3,7 @@ pub mod account;
 pub mod app_detail;
 pub mod app_testing;
 pub mod apps;
+pub mod audit;
 pub mod auth;
 pub mod endpoint;
 pub mod event_types;
@@ -50,6 +51,7 @@ pub fn Topbar(#[prop(optional)] area: Area) -> impl IntoView {
                                 <a href=paths::INBOXES>"Test inboxes"</a>
                                 <a href=paths::NOTIFICATIONS>"Notifications"</a>
                                 <a href=paths::API_KEYS>"API keys"</a>
+                                <a href=paths::AUDIT_LOG>"Audit log"</a>
                                 <a href=paths::DOCS>"API docs"</a>
                                 <a class="who" href=paths::ACCOUNT title=format!("{}: your account", a.email)>{a.org_name.clone()}</a>
                                 <ActionForm action=logout attr:class="inline">
@@ -204,5 +206,16 @@ pub fn ReadOnlyNotice() -> impl IntoView {
         <p class="notice" role="note" data-testid="read-only">
             "This link is read-only: you can see endpoints, secrets and deliveries, but not change them."
         </p>
+    }
+}
+
+/// Links to the newer and older pages of a list, when there are such pages.
+#[component]
+pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
+    view! {
+        <nav class="pager" aria-label="Pages">
+            {newer.map(|href| view! { <a href=href rel="prev">"← Newer"</a> })}
+            {older.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
+        </nav>
     }
 }

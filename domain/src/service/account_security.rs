@@ -1,5 +1,6 @@
 //! A user's own account: change the password, see the portal sessions and end the others,
 //! and the operator's one-time password-reset links.
+use super::audit::{self, Entry};
 use super::users::{hash_password, password_problem, verify_password, Account};
 use super::Services;
 use crate::crypto;
@@ -52,6 +53,8 @@ impl Services {
         let mut tx = self.pool.begin().await?;
         sessions::set_password_hash(&mut *tx, &account.user_id, &hash).await?;
         let ended = sessions::end_all_but(&mut *tx, &account.user_id, this_session).await?;
+        let entry = Entry::new("user.password_changed").details(serde_json::json!({"sessionsEnded": ended}));
+        audit::record_for_user(&mut tx, &account.user_id, &account.tenant().actor, entry).await?;
         tx.commit().await?;
         Ok(ended)
     }
@@ -109,6 +112,8 @@ impl Services {
         sessions::set_password_hash(&mut *tx, &user_id, &hash).await?;
         sessions::end_all_but(&mut *tx, &user_id, None).await?;
         users::clear_login_failures(&mut *tx, &account.email).await?;
+        let actor = account.tenant().actor;
+        audit::record_for_user(&mut tx, &user_id, &actor, Entry::new("user.password_reset")).await?;
         tx.commit().await?;
         Ok(account)
     }

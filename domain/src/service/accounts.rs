@@ -1,4 +1,5 @@
 //! Organisations and API keys.
+use super::audit::{self, Actor, Entry, KeyScope};
 use super::{Services, Tenant};
 use crate::crypto;
 use crate::error::{DomainError, DomainResult};
@@ -15,7 +16,8 @@ pub struct NewApiKey {
 }
 
 impl Services {
-    /// Creates an API key for the organisation called `org_name`, creating it if needed.
+    /// Creates an API key for the organisation called `org_name`, creating it if needed (the
+    /// operator's command line).
     pub async fn create_api_key_for_org_name(
         &self,
         org_name: &str,
@@ -29,10 +31,17 @@ impl Services {
             ));
         }
         let org = orgs::get_or_create_org(&self.pool, &ids::new_id(ids::ORG), org_name).await?;
-        self.create_api_key(&Tenant { org_id: org.id }, key_name).await
+        self.create_api_key(
+            &Tenant::new(org.id, Actor::Operator),
+            key_name,
+            KeyScope::default(),
+        )
+        .await
     }
 
-    pub async fn create_api_key(&self, t: &Tenant, name: &str) -> DomainResult<NewApiKey> {
+    /// Creates a key for the organisation, or for one of its applications (`scope.app_id`, by
+    /// id or uid), optionally read-only.
+    pub async fn create_api_key(&self, t: &Tenant, name: &str, scope: KeyScope) -> DomainResult<NewApiKey> {
         let name = name.trim();
         if name.is_empty() || name.len() > 128 {
             return Err(DomainError::validation(
@@ -40,9 +49,34 @@ impl Services {
                 "key name must be 1 to 128 characters",
             ));
         }
+        let app_id = match &scope.app_id {
+            Some(app) => Some(self.app(t, app.as_str()).await?.id),
+            None => None,
+        };
         let (key, prefix) = crypto::generate_api_key();
         let id = ids::new_id(ids::API_KEY);
-        orgs::insert_api_key(&self.pool, &id, &t.org_id, name, &prefix, &crypto::sha256(&key)).await?;
+        let mut tx = self.pool.begin().await?;
+        orgs::insert_api_key(
+            &mut *tx,
+            &orgs::NewApiKey {
+                id: &id,
+                org_id: &t.org_id,
+                name,
+                prefix: &prefix,
+                key_hash: &crypto::sha256(&key),
+                app_id: app_id.as_deref(),
+                read_only: scope.read_only,
+            },
+        )
+        .await?;
+        let mut entry = Entry::new("api_key.created")
+            .target(&id)
+            .details(serde_json::json!({"name": name, "prefix": prefix, "readOnly": scope.read_only}));
+        if let Some(app) = &app_id {
+            entry = entry.app(app);
+        }
+        audit::record(&mut *tx, t, entry).await?;
+        tx.commit().await?;
         Ok(NewApiKey {
             id,
             org_id: t.org_id.clone(),
@@ -72,7 +106,17 @@ impl Services {
                 let _ = orgs::touch_api_key(&pool, &key_id).await;
             });
         }
-        let tenant = Tenant { org_id: owner.org_id };
+        let tenant = Tenant::new(
+            owner.org_id,
+            Actor::Key {
+                id: owner.key_id,
+                prefix: owner.prefix,
+                scope: KeyScope {
+                    app_id: owner.app_id,
+                    read_only: owner.read_only,
+                },
+            },
+        );
         self.lookups.store_key(ticket, hash, tenant.clone());
         Ok(tenant)
     }
@@ -206,7 +250,12 @@ impl Services {
             .await?
             .ok_or_else(|| DomainError::Unauthorized("this portal link is invalid or has expired".into()))?;
         Ok(PortalScope {
-            tenant: Tenant { org_id },
+            tenant: Tenant::new(
+                org_id,
+                Actor::PortalLink {
+                    app_id: app_id.clone(),
+                },
+            ),
             app_id,
             read_only,
             feature_flags,
@@ -257,15 +306,31 @@ impl Services {
                 created_at: k.created_at,
                 last_used_at: k.last_used_at,
                 revoked_at: k.revoked_at,
+                app_id: k.app_id,
+                app_name: k.app_name,
+                read_only: k.read_only,
             })
             .collect())
     }
 
     /// Revokes a key of this organisation (404 for anyone else's, or an already revoked one).
     pub async fn revoke_api_key(&self, t: &Tenant, id: &str) -> DomainResult<()> {
-        let revoked = orgs::revoke_api_key(&self.pool, &t.org_id, id).await?;
+        let mut tx = self.pool.begin().await?;
+        let revoked = orgs::revoke_api_key(&mut *tx, &t.org_id, id).await?;
+        let Some(prefix) = revoked else {
+            return Err(DomainError::NotFound("API key"));
+        };
+        audit::record(
+            &mut *tx,
+            t,
+            Entry::new("api_key.revoked")
+                .target(id)
+                .details(serde_json::json!({"prefix": prefix})),
+        )
+        .await?;
+        tx.commit().await?;
         // here at once; other processes when the trigger's notification reaches them
         self.lookups.invalidate(super::lookups::Changed::Keys);
-        revoked.then_some(()).ok_or(DomainError::NotFound("API key"))
+        Ok(())
     }
 }

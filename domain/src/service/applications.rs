@@ -1,10 +1,12 @@
 //! Applications.
+use super::audit::{self, Entry};
 use super::{conflict_on_unique, Services, Tenant};
 use crate::error::{DomainError, DomainResult};
 use crate::ids;
 use crate::store::{self, applications::AppWrite, Page};
 use crate::types::{ApplicationIn, ApplicationOut, ApplicationPatch, ListResponse};
 use crate::validation;
+use serde_json::json;
 
 const UID_TAKEN: &str = "an application with this uid already exists";
 
@@ -32,9 +34,18 @@ impl Services {
             throttle_rate: input.throttle_rate.or(input.rate_limit).map(|r| r as i32),
             metadata: &metadata,
         };
-        let row = store::applications::insert(&self.pool, &t.org_id, &ids::new_id(ids::APP), &w)
+        let mut tx = self.pool.begin().await?;
+        let row = store::applications::insert(&mut *tx, &t.org_id, &ids::new_id(ids::APP), &w)
             .await
             .map_err(|e| conflict_on_unique(e, UID_TAKEN))?;
+        let entry = Entry::new("application.created").target(&row.id).app(&row.id);
+        audit::record(
+            &mut *tx,
+            t,
+            entry.details(json!({"name": row.name, "uid": row.uid})),
+        )
+        .await?;
+        tx.commit().await?;
         Ok((row.into(), true))
     }
 
@@ -134,7 +145,17 @@ impl Services {
 
     pub async fn delete_app(&self, t: &Tenant, id: &str) -> DomainResult<()> {
         let app = self.app(t, id).await?;
-        store::applications::delete(&self.pool, &t.org_id, &app.id).await?;
+        let mut tx = self.pool.begin().await?;
+        if store::applications::delete(&mut *tx, &t.org_id, &app.id).await? {
+            let entry = Entry::new("application.deleted").target(&app.id).app(&app.id);
+            audit::record(
+                &mut *tx,
+                t,
+                entry.details(json!({"name": app.name, "uid": app.uid})),
+            )
+            .await?;
+        }
+        tx.commit().await?;
         self.lookups.invalidate(super::lookups::Changed::Apps);
         Ok(())
     }

@@ -1,4 +1,5 @@
 //! Endpoints, their secrets and headers, and their replay operations.
+use super::audit::{self, Entry};
 use super::operational::{endpoint_change, endpoint_ref};
 use super::{conflict_on_unique, AppRef, Services, Tenant};
 use crate::crypto;
@@ -8,12 +9,9 @@ use crate::store::{self, applications::AppRow, endpoints::EndpointRow, endpoints
 use crate::types::*;
 use crate::validation::{self, Problems};
 use chrono::Utc;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 const UID_TAKEN: &str = "an endpoint with this uid already exists in this application";
-/// Default grace period of a rotated secret: 24 hours.
-pub const DEFAULT_GRACE_SECONDS: i64 = 86_400;
-const MAX_GRACE_SECONDS: i64 = 7 * 86_400;
 
 pub(crate) fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -97,8 +95,10 @@ impl Services {
         .await
         .map_err(|e| conflict_on_unique(e, UID_TAKEN))?;
         store::endpoints::insert_secret(&mut *tx, &row.id, &self.secrets.seal(&secret)).await?;
+        let out: EndpointOut = row.into();
+        audit::record(&mut *tx, t, audit::endpoint_entry(&app.id, None, &out)).await?;
         tx.commit().await?;
-        Ok(row.into())
+        Ok(out)
     }
 
     pub async fn get_endpoint<'a>(
@@ -143,12 +143,9 @@ impl Services {
                 self.check_endpoint(t, &app, &input, cur.event_types.as_deref())
                     .await?;
                 let metadata = input.metadata.clone().unwrap_or_default();
-                let row =
-                    store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&input, &metadata))
-                        .await
-                        .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
-                        .ok_or(DomainError::NotFound("endpoint"))?;
-                let out: EndpointOut = row.into();
+                let out = self
+                    .update_endpoint(t, &app, &cur, &write_of(&input, &metadata))
+                    .await?;
                 self.emit(&t.org_id, endpoint_change(&app, Some(&cur), &out))
                     .await;
                 Ok((out, false))
@@ -174,13 +171,31 @@ impl Services {
         self.check_endpoint(t, &app, &merged, cur.event_types.as_deref())
             .await?;
         let metadata = merged.metadata.clone().unwrap_or_default();
-        let row = store::endpoints::update(&self.pool, &app.id, &cur.id, &write_of(&merged, &metadata))
+        let out = self
+            .update_endpoint(t, &app, &cur, &write_of(&merged, &metadata))
+            .await?;
+        self.emit(&t.org_id, endpoint_change(&app, Some(&cur), &out))
+            .await;
+        Ok(out)
+    }
+
+    /// Writes the endpoint's new settings and their audit entry, in one transaction.
+    async fn update_endpoint(
+        &self,
+        t: &Tenant,
+        app: &AppRow,
+        cur: &EndpointRow,
+        w: &EndpointWrite<'_>,
+    ) -> DomainResult<EndpointOut> {
+        let mut tx = self.pool.begin().await?;
+        let row = store::endpoints::update(&mut *tx, &app.id, &cur.id, w)
             .await
             .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
             .ok_or(DomainError::NotFound("endpoint"))?;
         let out: EndpointOut = row.into();
-        self.emit(&t.org_id, endpoint_change(&app, Some(&cur), &out))
-            .await;
+        let before: EndpointOut = cur.clone().into();
+        audit::record(&mut *tx, t, audit::endpoint_entry(&app.id, Some(&before), &out)).await?;
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -191,89 +206,19 @@ impl Services {
         ep: &str,
     ) -> DomainResult<()> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
-        if store::endpoints::delete(&self.pool, &app.id, &ep.id).await? {
+        let mut tx = self.pool.begin().await?;
+        let deleted = store::endpoints::delete(&mut *tx, &app.id, &ep.id).await?;
+        if deleted {
+            let entry = Entry::new("endpoint.deleted").target(&ep.id).app(&app.id);
+            audit::record(&mut *tx, t, entry.details(json!({"uid": ep.uid}))).await?;
+        }
+        tx.commit().await?;
+        if deleted {
             let r = endpoint_ref(&app, &ep.id, ep.uid.as_deref());
             self.emit(&t.org_id, vec![OperationalEvent::EndpointDeleted(r)])
                 .await;
         }
         Ok(())
-    }
-
-    pub async fn endpoint_secret<'a>(
-        &self,
-        t: &Tenant,
-        app: impl Into<AppRef<'a>>,
-        ep: &str,
-    ) -> DomainResult<EndpointSecretOut> {
-        let (_, ep) = self.endpoint(t, app, ep).await?;
-        let sealed = store::endpoints::current_secret(&self.pool, &ep.id)
-            .await?
-            .ok_or_else(|| DomainError::Internal("endpoint has no secret".into()))?;
-        let key = self
-            .secrets
-            .open(&sealed)
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
-        Ok(EndpointSecretOut { key })
-    }
-
-    /// The current secret and, during a rotation's grace period, the previous one with when it
-    /// stops signing (for the portal).
-    pub async fn endpoint_signing_secrets(
-        &self,
-        t: &Tenant,
-        app: &str,
-        ep: &str,
-    ) -> DomainResult<Vec<(String, Option<chrono::DateTime<Utc>>)>> {
-        let (_, ep) = self.endpoint(t, app, ep).await?;
-        let rows = store::endpoints::signing_secrets(&self.pool, std::slice::from_ref(&ep.id)).await?;
-        rows.into_iter()
-            .map(|s| {
-                let key = self
-                    .secrets
-                    .open(&s.ciphertext)
-                    .map_err(|e| DomainError::Internal(e.to_string()))?;
-                Ok((key, s.expires_at))
-            })
-            .collect()
-    }
-
-    /// Rotates the secret; the old one keeps signing for the grace period (24 h by default).
-    /// Returns the new secret (the Svix SDKs expect it in the response).
-    pub async fn rotate_endpoint_secret<'a>(
-        &self,
-        t: &Tenant,
-        app: impl Into<AppRef<'a>>,
-        ep: &str,
-        input: EndpointSecretRotateIn,
-    ) -> DomainResult<EndpointSecretOut> {
-        let (app, ep) = self.endpoint(t, app, ep).await?;
-        let mut p = Problems::default();
-        if let Some(k) = &input.key {
-            p.secret("key", k);
-        }
-        let grace = input.grace_period_seconds.unwrap_or(DEFAULT_GRACE_SECONDS);
-        if !(0..=MAX_GRACE_SECONDS).contains(&grace) {
-            p.add(
-                "gracePeriodSeconds",
-                format!("gracePeriodSeconds must be between 0 and {MAX_GRACE_SECONDS}"),
-            );
-        }
-        p.finish()?;
-        let key = input.key.unwrap_or_else(crypto::generate_endpoint_secret);
-        let key = if key.starts_with("whsec_") {
-            key
-        } else {
-            format!("whsec_{key}")
-        };
-        let mut tx = self.pool.begin().await?;
-        store::endpoints::lock(&mut *tx, &ep.id).await?;
-        store::endpoints::rotate_secret(&mut tx, &ep.id, &self.secrets.seal(&key), grace).await?;
-        tx.commit().await?;
-        // as Svix: a rotation is an update of the endpoint
-        let r = endpoint_ref(&app, &ep.id, ep.uid.as_deref());
-        self.emit(&t.org_id, vec![OperationalEvent::EndpointUpdated(r)])
-            .await;
-        Ok(EndpointSecretOut { key })
     }
 
     pub async fn endpoint_headers<'a>(
@@ -296,10 +241,14 @@ impl Services {
         input: EndpointHeadersIn,
         merge: bool,
     ) -> DomainResult<()> {
-        let (_, ep) = self.endpoint(t, app, ep).await?;
+        let (app, ep) = self.endpoint(t, app, ep).await?;
         let current = if merge { ep.headers.0 } else { Map::new() };
         let headers = merge_headers(current, input)?;
-        store::endpoints::set_headers(&self.pool, &ep.id, &headers).await?;
+        let mut tx = self.pool.begin().await?;
+        store::endpoints::set_headers(&mut *tx, &ep.id, &headers).await?;
+        let entry = Entry::new("endpoint.updated").target(&ep.id).app(&app.id);
+        audit::record(&mut *tx, t, entry.details(json!({"fields": ["headers"]}))).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -383,9 +332,18 @@ impl Services {
             .await
             .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
             .ok_or(DomainError::NotFound("endpoint"))?;
+        let headers_changed = new_headers != cur.headers.0;
         store::endpoints::set_headers(&mut *tx, &cur.id, &new_headers).await?;
-        tx.commit().await?;
         let out: EndpointOut = row.into();
+        let before: EndpointOut = cur.clone().into();
+        let mut entry = audit::endpoint_entry(&app.id, Some(&before), &out);
+        if headers_changed {
+            if let Some(fields) = entry.details["fields"].as_array_mut() {
+                fields.push("headers".into());
+            }
+        }
+        audit::record(&mut *tx, t, entry).await?;
+        tx.commit().await?;
         self.emit(&t.org_id, endpoint_change(&app, Some(&cur), &out))
             .await;
         Ok(out)

@@ -197,9 +197,7 @@ mod tests {
     use super::*;
 
     fn entry() -> Tenant {
-        Tenant {
-            org_id: "org_1".into(),
-        }
+        Tenant::new("org_1", crate::service::audit::Actor::Operator)
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Ingest (grouped with the requests queued meanwhile into one atomic statement: messages,
 //! deliveries, idempotency records, one NOTIFY; see `service::ingest`), the message log
 //! and the attempt log, and replay of single deliveries.
+use super::audit::{self, Entry};
 use super::{Services, Tenant};
 use crate::error::{DomainError, DomainResult};
 use crate::ids;
@@ -9,6 +10,7 @@ use crate::store::{
 };
 use crate::types::*;
 use crate::validation::{self, Problems};
+use serde_json::json;
 use tracing::Instrument;
 
 /// Finishes an `Idempotency-Key` claim inside the ingest statement.
@@ -473,6 +475,8 @@ impl Services {
         }
         let mut tx = self.pool.begin().await?;
         store::deliveries::resend(&mut *tx, &t.org_id, &app.id, &m.id, &ep.id).await?;
+        let entry = Entry::new("message.resent").target(&m.id).app(&app.id);
+        audit::record(&mut *tx, t, entry.details(json!({"endpoint": ep.id}))).await?;
         store::messages::notify_workers(&mut *tx).await?;
         tx.commit().await?;
         Ok(())

@@ -4,6 +4,8 @@
 pub mod account_security;
 pub mod accounts;
 pub mod applications;
+pub mod audit;
+pub mod endpoint_secrets;
 pub mod endpoints;
 pub mod event_types;
 pub mod inboxes;
@@ -43,10 +45,20 @@ pub struct Services {
     lookups: lookups::Lookups,
 }
 
-/// The organisation a request acts for. Every service call takes one.
+/// The organisation a request acts for, and who acts. Every service call takes one.
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub org_id: String,
+    pub actor: audit::Actor,
+}
+
+impl Tenant {
+    pub fn new(org_id: impl Into<String>, actor: audit::Actor) -> Self {
+        Self {
+            org_id: org_id.into(),
+            actor,
+        }
+    }
 }
 
 impl Services {

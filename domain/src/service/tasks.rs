@@ -1,6 +1,7 @@
 //! Background tasks: recovering failed deliveries and replaying missing ones. Each runs in
 //! one transaction that also stores the task, finished, with what it did; so a task is never
 //! stored as done without its work, nor the work done without its task.
+use super::audit::{self, Entry};
 use super::{Services, Tenant};
 use crate::error::{DomainError, DomainResult};
 use crate::ids;
@@ -25,6 +26,15 @@ impl Services {
         let n = store::deliveries::recover(&mut *tx, &ep.id, input.since, input.until).await?;
         let data = json!({"since": input.since, "until": input.until, "deliveriesQueued": n});
         let task = store_task(&mut tx, t, &app.id, &ep.id, TASK_RECOVER, &data).await?;
+        let entry = Entry::new("endpoint.recovered").target(&ep.id).app(&app.id);
+        audit::record(
+            &mut *tx,
+            t,
+            entry.details(
+                json!({"task": task.id, "since": input.since, "until": input.until, "deliveriesQueued": n}),
+            ),
+        )
+        .await?;
         store::messages::notify_workers(&mut *tx).await?;
         tx.commit().await?;
         Ok((task.into(), n))
@@ -45,6 +55,15 @@ impl Services {
         let n = store::deliveries::replay_missing(&mut *tx, &ep.id, input.since, input.until).await?;
         let data = json!({"since": input.since, "until": input.until, "messagesQueued": n});
         let task = store_task(&mut tx, t, &app.id, &ep.id, TASK_REPLAY, &data).await?;
+        let entry = Entry::new("endpoint.replayed").target(&ep.id).app(&app.id);
+        audit::record(
+            &mut *tx,
+            t,
+            entry.details(
+                json!({"task": task.id, "since": input.since, "until": input.until, "messagesQueued": n}),
+            ),
+        )
+        .await?;
         if n > 0 {
             store::messages::notify_workers(&mut *tx).await?;
         }

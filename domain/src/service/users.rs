@@ -23,9 +23,13 @@ pub struct Account {
 
 impl Account {
     pub fn tenant(&self) -> Tenant {
-        Tenant {
-            org_id: self.org_id.clone(),
-        }
+        Tenant::new(
+            self.org_id.clone(),
+            super::audit::Actor::User {
+                id: self.user_id.clone(),
+                email: self.email.clone(),
+            },
+        )
     }
 }
 

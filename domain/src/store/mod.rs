@@ -29,6 +29,7 @@ macro_rules! ledger_upsert {
 
 pub mod applications;
 pub mod attempts;
+pub mod audit;
 pub mod claim;
 pub mod deliveries;
 pub mod endpoints;

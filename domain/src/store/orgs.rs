@@ -13,6 +13,9 @@ pub struct Org {
 pub struct KeyOwner {
     pub key_id: String,
     pub org_id: String,
+    pub prefix: String,
+    pub app_id: Option<String>,
+    pub read_only: bool,
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -24,6 +27,20 @@ pub struct ApiKeyRow {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    pub app_id: Option<String>,
+    pub app_name: Option<String>,
+    pub read_only: bool,
+}
+
+/// A key to store: only the hash of the key itself.
+pub struct NewApiKey<'a> {
+    pub id: &'a str,
+    pub org_id: &'a str,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: &'a [u8],
+    pub app_id: Option<&'a str>,
+    pub read_only: bool,
 }
 
 /// Returns the organisation called `name`, creating it when missing (safe under concurrency).
@@ -50,29 +67,27 @@ pub async fn insert_org(db: impl PgExecutor<'_>, id: &str, name: &str) -> sqlx::
         .await
 }
 
-pub async fn insert_api_key(
-    db: impl PgExecutor<'_>,
-    id: &str,
-    org_id: &str,
-    name: &str,
-    prefix: &str,
-    key_hash: &[u8],
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO api_keys (id, org_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)")
-        .bind(id)
-        .bind(org_id)
-        .bind(name)
-        .bind(prefix)
-        .bind(key_hash)
-        .execute(db)
-        .await?;
+pub async fn insert_api_key(db: impl PgExecutor<'_>, k: &NewApiKey<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, org_id, name, prefix, key_hash, app_id, read_only)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(k.id)
+    .bind(k.org_id)
+    .bind(k.name)
+    .bind(k.prefix)
+    .bind(k.key_hash)
+    .bind(k.app_id)
+    .bind(k.read_only)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// The live (not revoked) key with this hash.
 pub async fn find_key_owner(db: impl PgExecutor<'_>, key_hash: &[u8]) -> sqlx::Result<Option<KeyOwner>> {
     sqlx::query_as(
-        "SELECT id AS key_id, org_id, last_used_at FROM api_keys
+        "SELECT id AS key_id, org_id, prefix, app_id, read_only, last_used_at FROM api_keys
          WHERE key_hash = $1 AND revoked_at IS NULL",
     )
     .bind(key_hash)
@@ -90,24 +105,30 @@ pub async fn touch_api_key(db: impl PgExecutor<'_>, key_id: &str) -> sqlx::Resul
 
 pub async fn list_api_keys(db: impl PgExecutor<'_>, org_id: &str) -> sqlx::Result<Vec<ApiKeyRow>> {
     sqlx::query_as(
-        "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys
-         WHERE org_id = $1 ORDER BY created_at DESC",
+        "SELECT k.id, k.name, k.prefix, k.created_at, k.last_used_at, k.revoked_at, k.app_id,
+                a.name AS app_name, k.read_only
+         FROM api_keys k LEFT JOIN applications a ON a.id = k.app_id
+         WHERE k.org_id = $1 ORDER BY k.created_at DESC",
     )
     .bind(org_id)
     .fetch_all(db)
     .await
 }
 
-/// Revokes a key of this organisation; false when there is no such live key.
-pub async fn revoke_api_key(db: impl PgExecutor<'_>, org_id: &str, key_id: &str) -> sqlx::Result<bool> {
-    let r = sqlx::query(
-        "UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL",
+/// Revokes a live key of this organisation; its prefix, or None when there is no such key.
+pub async fn revoke_api_key(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    key_id: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "UPDATE api_keys SET revoked_at = now() WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL
+         RETURNING prefix",
     )
     .bind(org_id)
     .bind(key_id)
-    .execute(db)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    .fetch_optional(db)
+    .await
 }
 
 // ------------------------------------------------------------------ consumer portal tokens

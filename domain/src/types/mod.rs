@@ -6,6 +6,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 mod applications;
+mod audit;
 mod endpoints;
 mod event_types;
 mod inboxes;
@@ -16,6 +17,7 @@ mod tasks;
 mod views;
 
 pub use applications::*;
+pub use audit::*;
 pub use endpoints::*;
 pub use event_types::*;
 pub use inboxes::*;

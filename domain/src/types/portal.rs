@@ -45,6 +45,11 @@ pub struct ApiKeyOut {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The one application the key reaches (none: the whole organisation).
+    pub app_id: Option<String>,
+    pub app_name: Option<String>,
+    /// A read-only key may only read: every change answers 403.
+    pub read_only: bool,
 }
 
 /// Body of `POST /api/v1/auth/app/{app_id}/expire-all`.

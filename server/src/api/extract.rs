@@ -69,7 +69,7 @@ impl FromRequestParts<AppState> for Auth {
                         "invalid or expired app-portal token",
                     ),
                 })?;
-            check_app_scope(state, parts, &scope).await?;
+            super::scope::check_app_scope(state, parts, &scope).await?;
             let tenant = scope.tenant.clone();
             parts.extensions.insert(AppScope {
                 scope,
@@ -77,7 +77,11 @@ impl FromRequestParts<AppState> for Auth {
             });
             tenant
         } else {
-            state.services.authenticate_api_key(token).await?
+            let tenant = state.services.authenticate_api_key(token).await?;
+            if let Some(scope) = tenant.actor.key_scope() {
+                super::scope::check_key_scope(state, parts, &tenant, scope).await?;
+            }
+            tenant
         };
         parts.extensions.insert(tenant.clone());
         Ok(Auth(tenant))
@@ -89,47 +93,6 @@ impl FromRequestParts<AppState> for Auth {
 pub struct AppScope {
     pub scope: domain::service::accounts::PortalScope,
     pub token: String,
-}
-
-/// An app-portal token reaches its own application's paths (read-only tokens only to read),
-/// the event-type catalogue to read, and `auth/logout`. Another application's paths answer
-/// 404, as if they did not exist; anything else 403.
-async fn check_app_scope(
-    state: &AppState,
-    parts: &Parts,
-    scope: &domain::service::accounts::PortalScope,
-) -> Result<(), ApiError> {
-    let path = parts.uri.path();
-    let reads = matches!(parts.method, axum::http::Method::GET | axum::http::Method::HEAD);
-    let forbidden = |why: &str| ApiError::new(StatusCode::FORBIDDEN, "forbidden", why.to_string());
-    if path == "/api/v1/auth/logout"
-        || (reads && (path == "/api/v1/event-type" || path.starts_with("/api/v1/event-type/")))
-    {
-        return Ok(());
-    }
-    let Some(rest) = path.strip_prefix("/api/v1/app/") else {
-        return Err(forbidden(
-            "an app-portal token reaches only its own application's paths",
-        ));
-    };
-    let (app, below) = rest.split_once('/').unwrap_or((rest, ""));
-    let app = percent_encoding::percent_decode_str(app).decode_utf8_lossy();
-    match state.services.app(&scope.tenant, app.as_ref()).await {
-        Ok(row) if row.id == scope.app_id => {}
-        Ok(_) | Err(domain::DomainError::NotFound(_)) => {
-            return Err(domain::DomainError::NotFound("application").into())
-        }
-        Err(e) => return Err(e.into()),
-    }
-    if !reads && below.is_empty() {
-        return Err(forbidden(
-            "an app-portal token cannot change or delete its application",
-        ));
-    }
-    if !reads && scope.read_only {
-        return Err(forbidden("this app-portal token is read-only"));
-    }
-    Ok(())
 }
 
 /// A JSON body. Malformed JSON is a 400, a body of the wrong shape a 422 naming the field,
@@ -350,6 +313,17 @@ fn parse_bool(name: &str, v: &str) -> Result<bool, ApiError> {
     }
 }
 
+fn parse_order(v: &str) -> Result<Ordering, ApiError> {
+    match v {
+        "ascending" => Ok(Ordering::Ascending),
+        "descending" => Ok(Ordering::Descending),
+        _ => Err(bad_query(
+            "order",
+            format!("order must be 'ascending' or 'descending', not '{v}'"),
+        )),
+    }
+}
+
 fn parse_time(name: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
     parse_datetime(v).ok_or_else(|| {
         bad_query(
@@ -380,18 +354,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                     p.limit = Some(n);
                 }
                 "iterator" if !v.is_empty() => p.iterator = Some(v.to_string()),
-                "order" => {
-                    p.order = Some(match v {
-                        "ascending" => Ordering::Ascending,
-                        "descending" => Ordering::Descending,
-                        _ => {
-                            return Err(bad_query(
-                                "order",
-                                format!("order must be 'ascending' or 'descending', not '{v}'"),
-                            ))
-                        }
-                    })
-                }
+                "order" => p.order = Some(parse_order(v)?),
                 // comma-joined, repeated, or indexed (`event_types[0]=`) as the Svix server takes them
                 key if key == "event_types" || (key.starts_with("event_types[") && key.ends_with(']')) => {
                     let list = p.event_types.get_or_insert_with(Vec::new);
@@ -457,6 +420,47 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
             }
         }
         Ok(p)
+    }
+}
+
+/// The paging parameters (`limit`, `iterator`, `order`) of a list with its own filters.
+pub struct PageQuery {
+    limit: Option<i64>,
+    iterator: Option<String>,
+    order: Ordering,
+}
+
+impl PageQuery {
+    pub fn newest_first() -> Self {
+        Self {
+            limit: None,
+            iterator: None,
+            order: Ordering::Descending,
+        }
+    }
+
+    /// Takes the pair when it is a paging parameter (a 422 naming it when its value is bad);
+    /// other names are left alone.
+    pub fn take(&mut self, k: &str, v: String) -> Result<(), ApiError> {
+        match k {
+            "limit" => {
+                let n: i64 = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    bad_query(
+                        "limit",
+                        format!("limit must be a whole number of at least 1, not '{v}'"),
+                    )
+                })?;
+                self.limit = Some(n);
+            }
+            "iterator" if !v.is_empty() => self.iterator = Some(v),
+            "order" => self.order = parse_order(&v)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn page(self) -> Page {
+        Page::new(self.limit, self.iterator, self.order)
     }
 }
 

@@ -2,6 +2,7 @@
 //! resource, merged here.
 mod applications;
 mod attempts;
+mod audit;
 mod endpoints;
 pub mod error;
 mod event_types;
@@ -11,6 +12,7 @@ mod health;
 pub mod idempotency;
 mod messages;
 mod operational;
+mod scope;
 mod tasks;
 
 use crate::config::Settings;
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(event_types::router())
         .merge(health::router())
         .merge(tasks::router())
+        .merge(audit::router())
         .merge(operational::router())
         .route("/api", axum::routing::any(guard::not_found))
         .route("/api/{*rest}", axum::routing::any(guard::not_found))

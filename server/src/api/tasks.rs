@@ -1,6 +1,6 @@
 //! Background tasks: `GET /api/v1/background-task[/{task_id}]`.
 use super::error::{ApiError, ApiResult};
-use super::extract::{query_pairs, Auth};
+use super::extract::{query_pairs, Auth, PageQuery};
 use super::AppState;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
@@ -38,7 +38,7 @@ async fn fetch(
 fn task_query(query: &str) -> Result<(TaskFilter, Page), ApiError> {
     let bad = |name: &str, msg: String| ApiError::validation(vec!["query".into(), name.into()], msg);
     let mut f = TaskFilter::default();
-    let (mut limit, mut iterator, mut order) = (None, None, Ordering::Descending);
+    let mut page = PageQuery::newest_first();
     for (k, v) in query_pairs(query)? {
         match k.as_str() {
             "status" => {
@@ -58,30 +58,10 @@ fn task_query(query: &str) -> Result<(TaskFilter, Page), ApiError> {
                 }
                 f.task = Some(v);
             }
-            "limit" => {
-                let n: i64 = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                    bad(
-                        "limit",
-                        format!("limit must be a whole number of at least 1, not '{v}'"),
-                    )
-                })?;
-                limit = Some(n);
+            _ => {
+                page.take(&k, v)?;
             }
-            "iterator" if !v.is_empty() => iterator = Some(v),
-            "order" => {
-                order = match v.as_str() {
-                    "ascending" => Ordering::Ascending,
-                    "descending" => Ordering::Descending,
-                    _ => {
-                        return Err(bad(
-                            "order",
-                            format!("order must be 'ascending' or 'descending', not '{v}'"),
-                        ))
-                    }
-                }
-            }
-            _ => {}
         }
     }
-    Ok((f, Page::new(limit, iterator, order)))
+    Ok((f, page.page()))
 }

@@ -5,6 +5,7 @@ mod procs;
 mod receiver;
 
 mod accounts;
+mod audit;
 mod backlog;
 mod bad_input;
 mod chaos;
@@ -17,6 +18,7 @@ mod history;
 mod housekeeping;
 mod idempotency;
 mod inbox;
+mod key_scopes;
 mod lookups;
 mod monitoring;
 mod multi_node;
