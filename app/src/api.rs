@@ -9,7 +9,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountView {
     pub email: String,
+    pub org_id: String,
     pub org_name: String,
+    /// The person's role in this organisation (pages leave out what it cannot use).
+    pub role: domain::types::Role,
+    /// Every organisation the person belongs to, (id, name), to switch between.
+    pub orgs: Vec<(String, String)>,
 }
 
 #[cfg(feature = "ssr")]
@@ -21,6 +26,8 @@ pub mod ssr {
     use tower_sessions::Session;
 
     pub const USER_KEY: &str = "user_id";
+    /// The organisation the session acts in (a person may belong to several).
+    pub const ORG_KEY: &str = "org_id";
     /// The browser (User-Agent) and address a developer session logged in from, for the
     /// account page's list of sessions.
     pub const AGENT_KEY: &str = "agent";
@@ -73,7 +80,22 @@ pub mod ssr {
         let session = session().await?;
         let user_id: Option<String> = session.get(USER_KEY).await.map_err(session_error)?;
         let user_id = user_id.ok_or(PortalError::LoggedOut)?;
-        services()?.account(&user_id).await?.ok_or(PortalError::LoggedOut)
+        let org: Option<String> = session.get(ORG_KEY).await.map_err(session_error)?;
+        services()?
+            .account(&user_id, org.as_deref())
+            .await?
+            .ok_or(PortalError::LoggedOut)
+    }
+
+    /// The account of this request's session if its role is at least `needed`, else
+    /// `Forbidden` saying why. (The server also checks every server function's call against
+    /// `roles::needed` before it runs; this covers what a page reads while it renders.)
+    pub async fn account_as(needed: domain::types::Role) -> Result<Account, PortalError> {
+        let a = account().await?;
+        if a.role < needed {
+            return Err(PortalError::Forbidden(crate::roles::refusal(a.role, needed)));
+        }
+        Ok(a)
     }
 
     /// Who a request acts as: a logged-in developer (their whole organisation) or a consumer
@@ -122,17 +144,26 @@ pub mod ssr {
     /// True when this request comes from a consumer-portal session (not a developer).
     /// As [`tenant_for`], for a change: a read-only portal link may not make one.
     pub async fn tenant_for_change(app: &str) -> Result<Tenant, PortalError> {
-        if let Viewer::Consumer(p) = viewer().await? {
-            if p.read_only {
-                return Err(PortalError::ReadOnly);
+        match viewer().await? {
+            Viewer::Consumer(p) if p.read_only => return Err(PortalError::ReadOnly),
+            Viewer::Developer(a) if !a.role.can_change() => {
+                return Err(PortalError::Forbidden(crate::roles::refusal(
+                    a.role,
+                    domain::types::Role::Developer,
+                )))
             }
+            _ => {}
         }
         tenant_for(app).await
     }
 
-    /// Whether this session is a read-only portal link (the pages then offer no changes).
+    /// Whether this session may only look: a read-only portal link, or a viewer of the
+    /// organisation (the pages then offer no changes).
     pub async fn is_read_only() -> Result<bool, PortalError> {
-        Ok(matches!(viewer().await?, Viewer::Consumer(p) if p.read_only))
+        Ok(match viewer().await? {
+            Viewer::Consumer(p) => p.read_only,
+            Viewer::Developer(a) => !a.role.can_change(),
+        })
     }
 
     /// Drops the event types a consumer's link may not see (a feature flag it was not given).
@@ -161,8 +192,9 @@ pub mod ssr {
             e => e.into(),
         })?;
         let user: Option<String> = session.get(USER_KEY).await.map_err(session_error)?;
+        let org: Option<String> = session.get(ORG_KEY).await.map_err(session_error)?;
         if let Some(user) = user {
-            if let Some(a) = services.account(&user).await? {
+            if let Some(a) = services.account(&user, org.as_deref()).await? {
                 if a.org_id != scope.tenant.org_id {
                     // Not a silent logout (anyone can send a link): the person decides.
                     return Err(PortalError::form(
@@ -209,6 +241,10 @@ pub mod ssr {
         if let Some(ip) = ip {
             session.insert(IP_KEY, ip).await.map_err(session_error)?;
         }
+        session
+            .insert(ORG_KEY, &account.org_id)
+            .await
+            .map_err(session_error)?;
         session
             .insert(USER_KEY, &account.user_id)
             .await
@@ -307,8 +343,16 @@ pub async fn current_account() -> Result<Option<AccountView>, PortalError> {
         async move {
             match ssr::account().await {
                 Ok(a) => Ok(Some(AccountView {
+                    orgs: ssr::services()?
+                        .orgs_of(&a.user_id)
+                        .await?
+                        .into_iter()
+                        .map(|(id, name, _)| (id, name))
+                        .collect(),
                     email: a.email,
+                    org_id: a.org_id,
                     org_name: a.org_name,
+                    role: a.role,
                 })),
                 Err(PortalError::LoggedOut) => Ok(None),
                 Err(e) => Err(e),
@@ -410,7 +454,7 @@ pub use domain::types::ApiKeyOut;
 pub async fn list_api_keys() -> Result<Vec<ApiKeyOut>, PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::account().await?.tenant();
+            let t = ssr::account_as(domain::types::Role::Admin).await?.tenant();
             Ok(ssr::services()?.list_api_keys(&t).await?)
         }
         .await,

@@ -25,6 +25,9 @@ pub enum PortalError {
     NotFound,
     #[error("This portal link is read-only: it shows everything but changes nothing.")]
     ReadOnly,
+    /// The person's role in the organisation does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     #[error(
@@ -50,7 +53,7 @@ impl PortalError {
             Self::LoggedOut | Self::LinkExpired => 401,
             Self::TooManyAttempts(_) => 429,
             Self::NotFound => 404,
-            Self::ReadOnly => 403,
+            Self::ReadOnly | Self::Forbidden(_) => 403,
             Self::Internal => 500,
             Self::Unavailable => 503,
             Self::Transport(_) => 400,

@@ -15,10 +15,12 @@ pub mod endpoint;
 pub mod error;
 pub mod inbox;
 pub mod log;
+pub mod members;
 pub mod notifications;
 pub mod onboarding;
 pub mod overview;
 pub mod pages;
+pub mod roles;
 pub mod timeline;
 
 use leptos_router::SsrMode;
@@ -26,8 +28,8 @@ use pages::{
     account::AccountPage, account::ResetPasswordPage, app_detail::AppDetailPage, apps::AppsPage,
     audit::AuditLogPage, auth::LoginPage, auth::SignupPage, endpoint::EndpointPage,
     event_types::EventTypesPage, home::HomePage, home::NotFound, inbox::InboxPage, inbox::InboxesPage,
-    keys::ApiKeysPage, message::MessagePage, messages::MessagesPage, notifications::NotificationsPage,
-    overview::OverviewPage, welcome::WelcomePage,
+    keys::ApiKeysPage, members::JoinPage, members::MembersPageView, message::MessagePage,
+    messages::MessagesPage, notifications::NotificationsPage, overview::OverviewPage, welcome::WelcomePage,
 };
 use paths::Area;
 
@@ -51,6 +53,10 @@ pub mod paths {
     pub const ACCOUNT: &str = "/account";
     /// Who changed what, and when.
     pub const AUDIT_LOG: &str = "/audit-log";
+    /// The organisation's members, their roles and invitations.
+    pub const MEMBERS: &str = "/members";
+    /// Where an invitation link leads (`?token=…`).
+    pub const JOIN: &str = "/join";
     /// Where an operator's password-reset link leads (`?token=…`).
     pub const RESET_PASSWORD: &str = "/reset-password";
 
@@ -108,9 +114,10 @@ pub mod paths {
         }
     }
     /// Pages a stranger is redirected away from (to the login page, and back after it).
-    pub const PROTECTED: [&str; 9] = [
+    pub const PROTECTED: [&str; 10] = [
         ACCOUNT,
         AUDIT_LOG,
+        MEMBERS,
         APPS,
         API_KEYS,
         EVENT_TYPES,
@@ -204,6 +211,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("event-types") view=EventTypesPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("audit-log") view=AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("members") view=MembersPageView ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("join") view=JoinPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                 </Routes>
             </Router>

@@ -17,6 +17,7 @@ pub const ATTEMPT: &str = "atmpt";
 pub const TASK: &str = "qtask";
 pub const INBOX: &str = "inbox";
 pub const AUDIT: &str = "audit";
+pub const INVITE: &str = "inv";
 
 /// A new id such as `msg_2bX...` whose KSUID part sorts by creation time. Within one process
 /// ids are strictly increasing: inside the same 4 ms tick the random part is incremented

@@ -168,6 +168,7 @@ test("every page, at 360 px and on a desktop, renders, fits and passes axe-core"
     ["api-keys", "/api-keys"],
     ["account", "/account"],
     ["audit-log", "/audit-log"],
+    ["members", "/members"],
     ["inboxes", "/inboxes"],
     ["inbox", inbox],
     ["welcome", "/welcome"],

@@ -85,6 +85,49 @@ pub async fn login_wall(session: Session, req: Request, next: Next) -> Response 
     next.run(req).await
 }
 
+/// Roles: a logged-in person's call of a server function needs the role `app::roles`
+/// names for it, checked here before the function runs (a stale page, a hand-made request,
+/// a form the page did not show: all the same). A function the table does not name needs an
+/// admin, so an unclassified one fails closed. Consumer-portal sessions and strangers pass on
+/// to the function, which has its own rules for them.
+pub async fn roles(
+    axum::extract::State(state): axum::extract::State<crate::api::AppState>,
+    session: Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(name) = req.uri().path().strip_prefix("/_fn/") else {
+        return next.run(req).await;
+    };
+    let needed = app::roles::needed(name).unwrap_or(domain::types::Role::Admin);
+    if needed == domain::types::Role::Viewer {
+        return next.run(req).await;
+    }
+    let get = |key: &'static str| {
+        let session = session.clone();
+        async move { session.get::<String>(key).await.ok().flatten() }
+    };
+    let Some(user) = get(app::api::ssr::USER_KEY).await else {
+        return next.run(req).await;
+    };
+    let org = get(app::api::ssr::ORG_KEY).await;
+    match state.services.account(&user, org.as_deref()).await {
+        Ok(Some(a)) if a.role < needed => {
+            let e = app::error::PortalError::Forbidden(app::roles::refusal(a.role, needed));
+            let body = serde_json::to_string(&e).unwrap_or_default();
+            (
+                StatusCode::FORBIDDEN,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
+        // allowed; or gone, which the function answers as logged out; or the database
+        // away, which it answers as unavailable
+        _ => next.run(req).await,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

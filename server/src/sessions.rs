@@ -61,10 +61,14 @@ impl HashedIdStore {
             if let Err(e) = self.inner.delete_expired().await {
                 tracing::warn!(error = %e, "purging expired sessions failed; will try again");
             }
-            // and what the user's list kept of them, and reset links past their day
+            // and what the user's list kept of them, reset links past their day, and
+            // invitations a week after they expired or were used
             let purged = async {
                 domain::store::sessions::purge_ended(&self.pool, 1000).await?;
-                domain::store::sessions::purge_resets(&self.pool, 1000).await
+                domain::store::sessions::purge_resets(&self.pool, 1000).await?;
+                domain::store::members::purge_invites(&self.pool, 7)
+                    .await
+                    .map(|_| ())
             };
             if let Err(e) = purged.await {
                 tracing::warn!(error = %e, "purging ended sessions failed; will try again");

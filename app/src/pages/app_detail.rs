@@ -119,13 +119,17 @@ fn AppView(
         Tab::Endpoints => view! { <EndpointsTab o=o.clone() add area/> }.into_any(),
         Tab::Testing => view! { <TestingTab o=o.clone() inbox area/> }.into_any(),
         Tab::Messages => view! { <MessagesTab o=o.clone() area/> }.into_any(),
+        // a viewer neither hands out portal links nor changes settings
+        Tab::Portal | Tab::Settings if o.read_only => view! {
+            <section class="card"><p class="muted">"A viewer sees this application's endpoints, messages and deliveries; its consumer portal links and settings are for developers and admins."</p></section>
+        }.into_any(),
         Tab::Portal => view! { <PortalTab app=o.app.id.clone()/> }.into_any(),
         Tab::Settings => view! { <SettingsTab o=o.clone() settings/> }.into_any(),
     };
     view! {
         <h1>{o.app.name.clone()}</h1>
         <p class="muted"><code>{o.app.id.clone()}</code>{o.app.uid.clone().map(|u| format!("  uid: {u}"))}</p>
-        {o.read_only.then(super::ReadOnlyNotice)}
+        {o.read_only.then(|| super::read_only_notice(area))}
         <nav class="tabs" aria-label="Application">
             {Tab::all(area).iter().map(|t| {
                 let current = *t == tab;

@@ -89,7 +89,7 @@ pub fn TestingTab(o: AppDashboard, inbox: ServerAction<CreateTestInbox>, area: A
             }}
         </section>
         })}
-        {(area == Area::Developer).then(|| view! { <InboxesPanel o=o.clone() inbox/> })}
+        {(area == Area::Developer && !o.read_only).then(|| view! { <InboxesPanel o=o.clone() inbox/> })}
     }
 }
 

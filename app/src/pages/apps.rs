@@ -12,6 +12,8 @@ pub fn AppsPage() -> impl IntoView {
         move || (create.version().get(), delete.version().get()),
         |_| list_apps(),
     );
+    super::provide_role();
+    let role = super::role_resource();
     let form = NodeRef::<leptos::html::Form>::new();
     reset_on_success(create, form);
     let create_result = create.value();
@@ -34,6 +36,7 @@ pub fn AppsPage() -> impl IntoView {
         <main class="container">
             <h1>"Applications"</h1>
             <p class="lead">"Each application is one of your customers: it has its own endpoints and message log."</p>
+            <super::RoleGate otherwise="You are a viewer here: you see the applications but cannot add or delete them.">
             <section class="card">
                 <h2>"New application"</h2>
                 <ActionForm action=create node_ref=form attr:class="form inline-form" attr:novalidate=true>
@@ -45,8 +48,10 @@ pub fn AppsPage() -> impl IntoView {
                 </ActionForm>
                 <p class="error" role="alert">{create_general}</p>
             </section>
+            </super::RoleGate>
             <Suspense fallback=|| view! { <PageSkeleton title="Your applications"/> }>
                 {move || Suspend::new(async move {
+                    let can = role.allows(domain::types::Role::Developer).await;
                     match apps.await {
                         Ok(list) if list.is_empty() => view! {
                             <p class="empty">"No applications yet. Create your first one above, or "
@@ -65,10 +70,12 @@ pub fn AppsPage() -> impl IntoView {
                                                 <td><code>{a.id}</code></td>
                                                 <td>{a.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
                                                 <td>
-                                                    <ActionForm action=delete attr:class="inline">
-                                                        <input type="hidden" name="id" value=id/>
-                                                        <button type="submit" class="link danger">"Delete"</button>
-                                                    </ActionForm>
+                                                    {can.then(|| view! {
+                                                        <ActionForm action=delete attr:class="inline">
+                                                            <input type="hidden" name="id" value=id/>
+                                                            <button type="submit" class="link danger">"Delete"</button>
+                                                        </ActionForm>
+                                                    })}
                                                 </td>
                                             </tr>
                                         }

@@ -124,7 +124,7 @@ fn EndpointView(
             }}
         </h1>
         <p class="muted">{ep.description.clone()} " " <code>{ep.id.clone()}</code></p>
-        {d.read_only.then(super::ReadOnlyNotice)}
+        {d.read_only.then(|| super::read_only_notice(area))}
 
         <section class="card" aria-labelledby="health-h">
             <h2 id="health-h">"Health"</h2>

@@ -27,6 +27,8 @@ pub fn EventTypesPage() -> impl IntoView {
     let general = move || result.get().and_then(|r| r.err()).and_then(|e| e.general());
     let form = NodeRef::<leptos::html::Form>::new();
     reset_on_success(add, form);
+    super::provide_role();
+    let role = super::role_resource();
     view! {
         <Topbar/>
         <main class="container">
@@ -35,14 +37,16 @@ pub fn EventTypesPage() -> impl IntoView {
             <Suspense fallback=|| view! { <super::PageSkeleton title="The catalogue"/> }>
                 {move || Suspend::new(async move {
                     let editing = query.read().get("edit");
+                    let can = role.allows(domain::types::Role::Developer).await;
                     match types.await {
                         Ok(list) => {
                             let form = editing
+                                .filter(|_| can)
                                 .and_then(|n| list.iter().find(|t| t.name == n).cloned())
                                 .map(|t| view! { <EditForm t=t update=update/> });
                             view! {
                                 {form}
-                                <TypeList list=list archive=archive/>
+                                <TypeList list=list archive=archive can/>
                             }
                             .into_any()
                         }
@@ -50,6 +54,7 @@ pub fn EventTypesPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <super::RoleGate otherwise="You are a viewer here: you see the catalogue but cannot change it.">
             <section class="card" aria-labelledby="new-type-h">
                 <h2 id="new-type-h">"New event type"</h2>
                 <ActionForm action=add node_ref=form attr:class="form" attr:novalidate=true>
@@ -71,12 +76,13 @@ pub fn EventTypesPage() -> impl IntoView {
                     <button type="submit" class="button" disabled=move || add.pending().get()>"Create event type"</button>
                 </ActionForm>
             </section>
+            </super::RoleGate>
         </main>
     }
 }
 
 #[component]
-fn TypeList(list: Vec<EventTypeOut>, archive: ServerAction<ArchiveEventType>) -> impl IntoView {
+fn TypeList(list: Vec<EventTypeOut>, archive: ServerAction<ArchiveEventType>, can: bool) -> impl IntoView {
     if list.is_empty() {
         return view! { <p class="empty">"No event types yet. Create one below: a name like " <code>"invoice.paid"</code> ", what it means, and an example payload."</p> }.into_any();
     }
@@ -93,12 +99,14 @@ fn TypeList(list: Vec<EventTypeOut>, archive: ServerAction<ArchiveEventType>) ->
                             view! { {t.description.clone()} }.into_any()
                         }}</td>
                         <td class="actions">
-                            <a href=format!("{}?edit={}", paths::EVENT_TYPES, t.name) aria-label=format!("Edit {}", t.name)>"Edit"</a>
-                            " "
-                            <ActionForm action=archive attr:class="inline">
-                                <input type="hidden" name="name" value=t.name.clone()/>
-                                <button type="submit" class="link danger" aria-label=format!("Archive {}", t.name)>"Archive"</button>
-                            </ActionForm>
+                            {can.then(|| view! {
+                                <a href=format!("{}?edit={}", paths::EVENT_TYPES, t.name) aria-label=format!("Edit {}", t.name)>"Edit"</a>
+                                " "
+                                <ActionForm action=archive attr:class="inline">
+                                    <input type="hidden" name="name" value=t.name.clone()/>
+                                    <button type="submit" class="link danger" aria-label=format!("Archive {}", t.name)>"Archive"</button>
+                                </ActionForm>
+                            })}
                         </td>
                     </tr>
                 }).collect_view()}

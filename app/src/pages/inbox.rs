@@ -27,10 +27,12 @@ pub fn InboxesPage() -> impl IntoView {
                 "to watch deliveries, signatures and retries without a server of your own. Inboxes keep their last "
                 "100 requests and expire after 7 days."
             </p>
+            <super::RoleGate otherwise="You are a viewer here: you see the inboxes but cannot make or change them.">
             <ActionForm action=create attr:class="inline">
                 <SubmissionToken version=create.version()/>
                 <button type="submit" class="button" disabled=move || create.pending().get()>"New test inbox"</button>
             </ActionForm>
+            </super::RoleGate>
             <p class="error" role="alert">{general}</p>
             <p class="hint">"To make one with an endpoint that delivers to it, use an application's " <em>"Testing"</em> " tab."</p>
             <Suspense fallback=|| view! { <PageSkeleton/> }>
@@ -94,6 +96,7 @@ pub fn InboxPage() -> impl IntoView {
             );
         }
     });
+    let role = super::role_resource();
     view! {
         <Topbar/>
         <main class="container">
@@ -102,7 +105,7 @@ pub fn InboxPage() -> impl IntoView {
             <Transition fallback=|| view! { <PageSkeleton title="Requests"/> }>
                 {move || Suspend::new(async move {
                     match view_data.await {
-                        Ok(v) => view! { <InboxDetail v=v reply=reply/> }.into_any(),
+                        Ok(v) => view! { <InboxDetail v=v reply=reply can=role.allows(domain::types::Role::Developer).await/> }.into_any(),
                         Err(e) => super::load_error(e, paths::Area::Developer),
                     }
                 })}
@@ -112,7 +115,7 @@ pub fn InboxPage() -> impl IntoView {
 }
 
 #[component]
-fn InboxDetail(v: InboxPageData, reply: ServerAction<SetInboxReply>) -> impl IntoView {
+fn InboxDetail(v: InboxPageData, reply: ServerAction<SetInboxReply>, can: bool) -> impl IntoView {
     let delete = ServerAction::<DeleteInbox>::new();
     let i = v.inbox.clone();
     let (id_a, id_b) = (i.id.clone(), i.id.clone());
@@ -132,6 +135,7 @@ fn InboxDetail(v: InboxPageData, reply: ServerAction<SetInboxReply>) -> impl Int
                     </p>
                 }.into_any()
             }}
+            {can.then(|| view! {
             <details>
                 <summary>"How it answers"</summary>
                 <p class="muted">"Make it fail to watch retries, the circuit breaker and recovery; make it slow to watch timeouts."</p>
@@ -152,6 +156,7 @@ fn InboxDetail(v: InboxPageData, reply: ServerAction<SetInboxReply>) -> impl Int
                     <button type="submit" class="button secondary" disabled=move || reply.pending().get()>"Save"</button>
                 </ActionForm>
             </details>
+            })}
         </section>
         <section class="card">
             <h2>{format!("Requests ({})", v.requests.len())}</h2>
@@ -165,10 +170,12 @@ fn InboxDetail(v: InboxPageData, reply: ServerAction<SetInboxReply>) -> impl Int
                 }.into_any()
             }}
         </section>
-        <ActionForm action=delete attr:class="inline">
-            <input type="hidden" name="id" value=id_b/>
-            <button type="submit" class="button danger small">"Delete this inbox"</button>
-        </ActionForm>
+        {can.then(|| view! {
+            <ActionForm action=delete attr:class="inline">
+                <input type="hidden" name="id" value=id_b/>
+                <button type="submit" class="button danger small">"Delete this inbox"</button>
+            </ActionForm>
+        })}
     }
 }
 

@@ -31,6 +31,7 @@ pub fn ApiKeysPage() -> impl IntoView {
         <main class="container">
             <h1>"API keys"</h1>
             <p class="lead">"Your backend sends " <code>"Authorization: Bearer <key>"</code> " with every API call. A key may reach every application or only one, and may be read-only: anything out of its reach answers 403."</p>
+            <super::RoleGate needed=domain::types::Role::Admin otherwise="Only an admin makes and revokes API keys.">
             <section class="card">
                 <h2>"New key"</h2>
                 <ActionForm action=create attr:class="form inline-form" attr:novalidate=true>
@@ -61,6 +62,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                     </div>
                 })}
             </section>
+            </super::RoleGate>
             <Suspense fallback=|| view! { <super::PageSkeleton title="Your keys"/> }>
                 {move || Suspend::new(async move {
                     match keys.await {

@@ -73,7 +73,7 @@ fn TimelineView(t: Timeline, resend: ServerAction<Resend>, area: Area) -> impl I
     view! {
         <p><a href=area.app(&t.app_id)>{format!("← {}", t.app_name)}</a></p>
         <h1>"Message " <code>{t.message.id.clone()}</code></h1>
-        {t.read_only.then(super::ReadOnlyNotice)}
+        {t.read_only.then(|| super::read_only_notice(area))}
         <p class="muted">
             {t.message.event_type.clone()} " · sent " {t.message.timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string()}
         </p>

@@ -68,7 +68,7 @@ fn LogView(page: LogPage, query: LogQuery, area: Area) -> impl IntoView {
     view! {
         <p><a href=area.app(&page.app_id)>{format!("← {}", page.app_name)}</a></p>
         <h1>"Message log"</h1>
-        {page.read_only.then(super::ReadOnlyNotice)}
+        {page.read_only.then(|| super::read_only_notice(area))}
         <form method="get" action=here.clone() class="filters" role="search" aria-label="Filter messages">
             <div class="field">
                 <label for="f-q">"Message id or eventId"</label>

@@ -10,6 +10,7 @@ pub mod event_types;
 pub mod home;
 pub mod inbox;
 pub mod keys;
+pub mod members;
 pub mod message;
 pub mod messages;
 pub mod notifications;
@@ -50,9 +51,11 @@ pub fn Topbar(#[prop(optional)] area: Area) -> impl IntoView {
                                 <a href=paths::EVENT_TYPES>"Event types"</a>
                                 <a href=paths::INBOXES>"Test inboxes"</a>
                                 <a href=paths::NOTIFICATIONS>"Notifications"</a>
-                                <a href=paths::API_KEYS>"API keys"</a>
+                                {(a.role == domain::types::Role::Admin).then(|| view! { <a href=paths::API_KEYS>"API keys"</a> })}
+                                <a href=paths::MEMBERS>"Members"</a>
                                 <a href=paths::AUDIT_LOG>"Audit log"</a>
                                 <a href=paths::DOCS>"API docs"</a>
+                                <OrgSwitcher account=a.clone()/>
                                 <a class="who" href=paths::ACCOUNT title=format!("{}: your account", a.email)>{a.org_name.clone()}</a>
                                 <ActionForm action=logout attr:class="inline">
                                     <button type="submit" class="link">"Log out"</button>
@@ -200,13 +203,12 @@ pub fn CopyButton(text: String) -> impl IntoView {
 }
 
 /// Shown on every page of a read-only consumer-portal link.
-#[component]
-pub fn ReadOnlyNotice() -> impl IntoView {
-    view! {
-        <p class="notice" role="note" data-testid="read-only">
-            "This link is read-only: you can see endpoints, secrets and deliveries, but not change them."
-        </p>
-    }
+pub fn read_only_notice(area: Area) -> impl IntoView {
+    let text = match area {
+        Area::Consumer => "This link is read-only: you can see endpoints, secrets and deliveries, but not change them.",
+        Area::Developer => "You are a viewer in this organisation: you can see endpoints, secrets and deliveries, but not change them.",
+    };
+    view! { <p class="notice" role="note" data-testid="read-only">{text}</p> }
 }
 
 /// Links to the newer and older pages of a list, when there are such pages.
@@ -217,5 +219,73 @@ pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
             {newer.map(|href| view! { <a href=href rel="prev">"← Newer"</a> })}
             {older.map(|href| view! { <a href=href rel="next">"Older →"</a> })}
         </nav>
+    }
+}
+
+/// The header's choice of organisation, for a person who belongs to several.
+#[component]
+fn OrgSwitcher(account: crate::api::AccountView) -> impl IntoView {
+    let switch = ServerAction::<crate::members::SwitchOrg>::new();
+    (account.orgs.len() > 1).then(|| {
+        view! {
+            <ActionForm action=switch attr:class="inline org-switch">
+                <label class="sr-only" for="org-switch">"Organisation"</label>
+                <select id="org-switch" name="org">
+                    {account.orgs.iter().map(|(id, name)| view! {
+                        <option value=id.clone() selected=*id == account.org_id>{name.clone()}</option>
+                    }).collect_view()}
+                </select>
+                <button type="submit" class="link">"Switch"</button>
+            </ActionForm>
+        }
+    })
+}
+
+/// The person's account, shared by a page's [`RoleGate`]s (one lookup per page).
+#[derive(Clone, Copy)]
+pub struct RoleResource(Resource<Result<Option<crate::api::AccountView>, PortalError>>);
+
+/// Makes the page's [`RoleGate`]s share one lookup of the account.
+pub fn provide_role() {
+    provide_context(RoleResource(Resource::new(|| (), |_| current_account())));
+}
+
+/// The page's shared account lookup, or a new one.
+pub fn role_resource() -> RoleResource {
+    use_context::<RoleResource>().unwrap_or_else(|| RoleResource(Resource::new(|| (), |_| current_account())))
+}
+
+impl RoleResource {
+    /// Whether the person's role is at least `needed`.
+    pub async fn allows(self, needed: domain::types::Role) -> bool {
+        matches!(self.0.await, Ok(Some(a)) if a.role >= needed)
+    }
+}
+
+/// Shows its children only to a person whose role is at least `needed` (a developer by
+/// default), else `otherwise` (when given). The server refuses the others' changes anyway;
+/// this leaves out the forms they cannot use.
+#[component]
+pub fn RoleGate(
+    #[prop(default = domain::types::Role::Developer)] needed: domain::types::Role,
+    #[prop(optional)] otherwise: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let role = role_resource();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    if role.allows(needed).await {
+                        children().into_any()
+                    } else if otherwise.is_empty() {
+                        ().into_any()
+                    } else {
+                        view! { <p class="muted" data-testid="role-notice">{otherwise}</p> }.into_any()
+                    }
+                })
+            }}
+        </Suspense>
     }
 }

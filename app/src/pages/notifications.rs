@@ -64,6 +64,8 @@ pub fn NotificationsPage() -> impl IntoView {
             }
         }
     });
+    super::provide_role();
+    let role = super::role_resource();
     view! {
         <Topbar/>
         <main class="container notifications">
@@ -76,13 +78,16 @@ pub fn NotificationsPage() -> impl IntoView {
             </p>
             <Transition fallback=|| view! { <PageSkeleton title="Destinations"/> }>
                 {move || Suspend::new(async move {
+                    let can = role.allows(domain::types::Role::Developer).await;
                     match data.await {
-                        Ok(d) => view! { <Destinations d=d test=test enable=enable delete=delete/> }.into_any(),
+                        Ok(d) => view! { <Destinations d=d test=test enable=enable delete=delete can/> }.into_any(),
                         Err(e) => super::load_error(e, paths::Area::Developer),
                     }
                 })}
             </Transition>
-            <AddForm add=add/>
+            <super::RoleGate otherwise="You are a viewer here: you see the destinations but cannot change them.">
+                <AddForm add=add/>
+            </super::RoleGate>
             <Transition fallback=|| view! { <PageSkeleton title="Sent"/> }>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -116,6 +121,7 @@ fn Destinations(
     test: ServerAction<TestDestination>,
     enable: ServerAction<SetDestinationEnabled>,
     delete: ServerAction<DeleteDestination>,
+    can: bool,
 ) -> impl IntoView {
     let reveal = ServerAction::<DestinationSecret>::new();
     let tested = move || test.value().get();
@@ -153,17 +159,19 @@ fn Destinations(
                                         <td>{events}</td>
                                         <td><span class=class>{text}</span></td>
                                         <td class="actions">
-                                            <ActionForm action=test attr:class="inline">
-                                                <input type="hidden" name="endpoint" value=id_a/>
-                                                <button type="submit" class="button small" disabled=disabled>"Send test"</button>
-                                            </ActionForm>
-                                            " "
-                                            <ActionForm action=enable attr:class="inline">
-                                                <input type="hidden" name="endpoint" value=id_b/>
-                                                <input type="hidden" name="enabled" value=disabled.to_string()/>
-                                                <button type="submit" class="button small secondary">{if disabled { "Enable" } else { "Disable" }}</button>
-                                            </ActionForm>
-                                            " "
+                                            {can.then(|| view! {
+                                                <ActionForm action=test attr:class="inline">
+                                                    <input type="hidden" name="endpoint" value=id_a/>
+                                                    <button type="submit" class="button small" disabled=disabled>"Send test"</button>
+                                                </ActionForm>
+                                                " "
+                                                <ActionForm action=enable attr:class="inline">
+                                                    <input type="hidden" name="endpoint" value=id_b/>
+                                                    <input type="hidden" name="enabled" value=disabled.to_string()/>
+                                                    <button type="submit" class="button small secondary">{if disabled { "Enable" } else { "Disable" }}</button>
+                                                </ActionForm>
+                                                " "
+                                            })}
                                             {(!x.slack).then(|| view! {
                                                 <ActionForm action=reveal attr:class="inline">
                                                     <input type="hidden" name="endpoint" value=id_c/>
@@ -171,10 +179,12 @@ fn Destinations(
                                                 </ActionForm>
                                             })}
                                             " "
-                                            <ActionForm action=delete attr:class="inline">
-                                                <input type="hidden" name="endpoint" value=id_d/>
-                                                <button type="submit" class="button small danger">"Delete"</button>
-                                            </ActionForm>
+                                            {can.then(|| view! {
+                                                <ActionForm action=delete attr:class="inline">
+                                                    <input type="hidden" name="endpoint" value=id_d/>
+                                                    <button type="submit" class="button small danger">"Delete"</button>
+                                                </ActionForm>
+                                            })}
                                         </td>
                                     </tr>
                                 }

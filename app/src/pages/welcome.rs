@@ -43,6 +43,7 @@ pub fn WelcomePage() -> impl IntoView {
         <main class="container">
             <h1>"Send your first webhook"</h1>
             <p class="lead">"Four steps, about a minute, no server of your own needed."</p>
+            <super::RoleGate otherwise="You are a viewer in this organisation: the guide makes an application and an endpoint, which a viewer cannot. Look around the applications instead.">
             <Transition fallback=|| view! { <PageSkeleton/> }>
                 {move || Suspend::new(async move {
                     match progress.await {
@@ -51,6 +52,7 @@ pub fn WelcomePage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            </super::RoleGate>
         </main>
     }
 }

@@ -40,7 +40,7 @@ impl Services {
             p.add("password", "That is your current password; choose a new one.");
         }
         p.finish()?;
-        let user = users::find_by_id(&self.pool, &account.user_id)
+        let user = users::find_by_id(&self.pool, &account.user_id, None)
             .await?
             .ok_or(DomainError::NotFound("user"))?;
         if !verify_password(current, &user.password_hash).await? {
@@ -96,7 +96,7 @@ impl Services {
         let user_id = sessions::reset_user(&self.pool, &digest)
             .await?
             .ok_or_else(link_expired)?;
-        let account: Account = users::find_by_id(&self.pool, &user_id)
+        let account: Account = users::find_by_id(&self.pool, &user_id, None)
             .await?
             .ok_or_else(link_expired)?
             .into();

@@ -11,6 +11,7 @@ pub mod event_types;
 pub mod inboxes;
 mod ingest;
 pub mod lookups;
+pub mod members;
 pub mod messages;
 pub mod operational;
 pub mod submissions;

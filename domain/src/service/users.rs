@@ -4,6 +4,7 @@ use crate::crypto;
 use crate::error::{DomainError, DomainResult};
 use crate::ids;
 use crate::store::{orgs, users};
+use crate::types::Role;
 use crate::validation::Problems;
 use chrono::Utc;
 
@@ -19,6 +20,8 @@ pub struct Account {
     pub email: String,
     pub org_id: String,
     pub org_name: String,
+    /// The user's role in this organisation.
+    pub role: Role,
 }
 
 impl Account {
@@ -40,6 +43,8 @@ impl From<users::UserRow> for Account {
             email: u.email,
             org_id: u.org_id,
             org_name: u.org_name,
+            // the column's CHECK allows only the three; anything else reads as the least
+            role: Role::parse(&u.role).unwrap_or_default(),
         }
     }
 }
@@ -162,13 +167,14 @@ impl Services {
         users::insert_user(&mut *tx, &user_id, email, &hash)
             .await
             .map_err(taken)?;
-        users::insert_membership(&mut *tx, &user_id, &org_id).await?;
+        users::insert_membership(&mut *tx, &user_id, &org_id, Role::Admin.as_str()).await?;
         tx.commit().await?;
         Ok(Account {
             user_id,
             email: email.to_string(),
             org_id,
             org_name: org_name.to_string(),
+            role: Role::Admin,
         })
     }
 
@@ -206,9 +212,11 @@ impl Services {
         }
     }
 
-    /// The account behind a session's user id (None once the user is gone).
-    pub async fn account(&self, user_id: &str) -> DomainResult<Option<Account>> {
-        Ok(users::find_by_id(&self.pool, user_id).await?.map(Into::into))
+    /// The account behind a session's user id, as a member of `org` when they still belong
+    /// to it, else of their oldest organisation (None once the user is gone or belongs to
+    /// none).
+    pub async fn account(&self, user_id: &str, org: Option<&str>) -> DomainResult<Option<Account>> {
+        Ok(users::find_by_id(&self.pool, user_id, org).await?.map(Into::into))
     }
 }
 

@@ -38,6 +38,7 @@ pub mod idempotency;
 pub mod inboxes;
 pub mod ingest;
 pub mod maintenance;
+pub mod members;
 pub mod messages;
 pub mod operational;
 pub mod orgs;

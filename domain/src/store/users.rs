@@ -10,6 +10,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub org_id: String,
     pub org_name: String,
+    pub role: String,
 }
 
 pub async fn insert_user(
@@ -27,16 +28,22 @@ pub async fn insert_user(
     Ok(())
 }
 
-pub async fn insert_membership(db: impl PgExecutor<'_>, user_id: &str, org_id: &str) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, 'admin')")
+pub async fn insert_membership(
+    db: impl PgExecutor<'_>,
+    user_id: &str,
+    org_id: &str,
+    role: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO memberships (user_id, org_id, role) VALUES ($1, $2, $3)")
         .bind(user_id)
         .bind(org_id)
+        .bind(role)
         .execute(db)
         .await?;
     Ok(())
 }
 
-const USER_COLS: &str = "u.id, u.email, u.password_hash, o.id AS org_id, o.name AS org_name \
+const USER_COLS: &str = "u.id, u.email, u.password_hash, o.id AS org_id, o.name AS org_name, m.role \
     FROM users u JOIN memberships m ON m.user_id = u.id JOIN organizations o ON o.id = m.org_id";
 
 pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
@@ -48,11 +55,17 @@ pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result
     .await
 }
 
-pub async fn find_by_id(db: impl PgExecutor<'_>, id: &str) -> sqlx::Result<Option<UserRow>> {
+/// The user as a member of `org` when they belong to it, else of their oldest organisation.
+pub async fn find_by_id(
+    db: impl PgExecutor<'_>,
+    id: &str,
+    org: Option<&str>,
+) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!(
-        "SELECT {USER_COLS} WHERE u.id = $1 ORDER BY m.created_at LIMIT 1"
+        "SELECT {USER_COLS} WHERE u.id = $1 ORDER BY m.org_id = $2 DESC NULLS LAST, m.created_at LIMIT 1"
     ))
     .bind(id)
+    .bind(org)
     .fetch_optional(db)
     .await
 }

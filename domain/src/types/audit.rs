@@ -19,6 +19,11 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("message.resent", "Message resent"),
     ("api_key.created", "API key created"),
     ("api_key.revoked", "API key revoked"),
+    ("member.invited", "Member invited"),
+    ("member.joined", "Member joined"),
+    ("member.role_changed", "Member's role changed"),
+    ("member.removed", "Member removed"),
+    ("member.left", "Member left"),
     ("user.password_changed", "Password changed"),
     ("user.password_reset", "Password reset by link"),
 ];

@@ -20,6 +20,7 @@ mod idempotency;
 mod inbox;
 mod key_scopes;
 mod lookups;
+mod members;
 mod monitoring;
 mod multi_node;
 mod no_server_errors;
