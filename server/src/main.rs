@@ -59,6 +59,12 @@ enum ApiKeyAction {
         /// A name for the key, shown in the portal.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Limit the key to this application of the organisation (its id or uid).
+        #[arg(long)]
+        app: Option<String>,
+        /// A key that may only read (GET): every change answers 403.
+        #[arg(long)]
+        read_only: bool,
     },
 }
 
@@ -81,8 +87,20 @@ async fn main() -> ExitCode {
         Command::Worker => startup::worker(settings).await,
         Command::Migrate => startup::migrate_only(settings).await,
         Command::ApiKey {
-            action: ApiKeyAction::Create { org, name },
-        } => startup::create_api_key(settings, &org, &name).await,
+            action:
+                ApiKeyAction::Create {
+                    org,
+                    name,
+                    app,
+                    read_only,
+                },
+        } => {
+            let scope = domain::service::audit::KeyScope {
+                app_id: app,
+                read_only,
+            };
+            startup::create_api_key(settings, &org, &name, scope).await
+        }
         Command::User {
             action: UserAction::ResetPassword { email },
         } => startup::reset_password_link(settings, &email).await,

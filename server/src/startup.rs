@@ -431,11 +431,16 @@ pub async fn reset_password_link(settings: Settings, email: &str) -> anyhow::Res
     Ok(())
 }
 
-pub async fn create_api_key(settings: Settings, org: &str, name: &str) -> anyhow::Result<()> {
+pub async fn create_api_key(
+    settings: Settings,
+    org: &str,
+    name: &str,
+    scope: domain::service::audit::KeyScope,
+) -> anyhow::Result<()> {
     let db = open_database(&settings).await?;
     let secrets = load_secret_box(&settings)?;
     let key = services(&settings, db.pool.clone(), secrets)
-        .create_api_key_for_org_name(org, name)
+        .create_api_key_for_org_name(org, name, scope)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", key.key);

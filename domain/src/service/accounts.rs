@@ -22,6 +22,7 @@ impl Services {
         &self,
         org_name: &str,
         key_name: &str,
+        scope: KeyScope,
     ) -> DomainResult<NewApiKey> {
         let org_name = org_name.trim();
         if org_name.is_empty() || org_name.len() > 128 {
@@ -31,12 +32,8 @@ impl Services {
             ));
         }
         let org = orgs::get_or_create_org(&self.pool, &ids::new_id(ids::ORG), org_name).await?;
-        self.create_api_key(
-            &Tenant::new(org.id, Actor::Operator),
-            key_name,
-            KeyScope::default(),
-        )
-        .await
+        self.create_api_key(&Tenant::new(org.id, Actor::Operator), key_name, scope)
+            .await
     }
 
     /// Creates a key for the organisation, or for one of its applications (`scope.app_id`, by

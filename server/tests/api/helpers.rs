@@ -170,7 +170,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let cancel = CancellationToken::new();
     tokio::spawn(app.run_until_stopped(cancel.clone()));
     let key = services
-        .create_api_key_for_org_name("test-org", "tests")
+        .create_api_key_for_org_name("test-org", "tests", Default::default())
         .await
         .unwrap()
         .key;
@@ -196,7 +196,7 @@ impl TestApp {
             lookup_ttl: std::time::Duration::ZERO,
         };
         domain::service::Services::new(self.pool.clone(), secrets, opts)
-            .create_api_key_for_org_name("other-org", "tests")
+            .create_api_key_for_org_name("other-org", "tests", Default::default())
             .await
             .unwrap()
             .key

@@ -190,3 +190,34 @@ async fn a_key_for_an_application_of_another_organisation_cannot_be_made() {
     let (_, keys) = portal_call(&app, &cookie, "list_api_keys", &[]).await;
     assert_eq!(keys, "[]");
 }
+
+#[tokio::test]
+async fn the_operator_makes_scoped_keys_on_the_command_line() {
+    use crate::procs::api_key_with;
+    let app = spawn_app().await;
+    let id = app.setup_app(&[]).await;
+    let dir = std::env::temp_dir().join(format!("hookline-cli-key-{}", &id[4..12]));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = domain::crypto::SecretBox::generate_key_base64();
+    // by the application's uid, read-only
+    let key = api_key_with(&app.db_url, &dir, &secret, &["--app", "app", "--read-only"]).unwrap();
+    let (s, b) = app
+        .call_as(&key, Method::GET, &format!("/api/v1/app/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app.call_as(&key, Method::GET, "/api/v1/app", None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, b) = app
+        .call_as(
+            &key,
+            Method::POST,
+            &format!("/api/v1/app/{id}/endpoint"),
+            Some(json!({"url": "http://127.0.0.1:9/"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    // an application the organisation does not have: refused in words, no key made
+    let err = api_key_with(&app.db_url, &dir, &secret, &["--app", "no-such-app"]).unwrap_err();
+    assert!(err.contains("application not found"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -163,8 +163,20 @@ impl Drop for Proc {
 
 /// `hookline api-key create`: a key for a new organisation, as an operator makes one.
 pub fn api_key(db_url: &str, data_dir: &Path, secret_key: &str) -> String {
+    api_key_with(db_url, data_dir, secret_key, &[]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `hookline api-key create --org test-org --name tests` with more arguments: the key, or
+/// what the command said on stderr when it failed.
+pub fn api_key_with(
+    db_url: &str,
+    data_dir: &Path,
+    secret_key: &str,
+    extra: &[&str],
+) -> Result<String, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_hookline"))
         .args(["api-key", "create", "--org", "test-org", "--name", "tests"])
+        .args(extra)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", db_url)
@@ -172,8 +184,10 @@ pub fn api_key(db_url: &str, data_dir: &Path, secret_key: &str) -> String {
         .env("HOOKLINE_SECRET_KEY", secret_key)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8(out.stdout).unwrap().trim().to_string())
 }
 
 fn rand_suffix() -> String {
