@@ -471,7 +471,7 @@ pub async fn create_api_key(
 ) -> Result<String, PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::account().await?.tenant();
+            let t = ssr::account_as(domain::types::Role::Admin).await?.tenant();
             let scope = domain::service::audit::KeyScope {
                 app_id: app.filter(|a| !a.trim().is_empty()),
                 read_only: read_only.as_deref() == Some("true"),
@@ -486,7 +486,7 @@ pub async fn create_api_key(
 pub async fn revoke_api_key(id: String) -> Result<(), PortalError> {
     ssr::respond(
         async move {
-            let t = ssr::account().await?.tenant();
+            let t = ssr::account_as(domain::types::Role::Admin).await?.tenant();
             Ok(ssr::services()?.revoke_api_key(&t, &id).await?)
         }
         .await,

@@ -103,28 +103,37 @@ pub async fn roles(
     if needed == domain::types::Role::Viewer {
         return next.run(req).await;
     }
-    let get = |key: &'static str| {
-        let session = session.clone();
-        async move { session.get::<String>(key).await.ok().flatten() }
+    let answer = |status: StatusCode, e: app::error::PortalError| {
+        let body = serde_json::to_string(&e).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
     };
-    let Some(user) = get(app::api::ssr::USER_KEY).await else {
+    // fails closed: when the session or the account cannot be read, nothing runs
+    let unavailable = || {
+        answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            app::error::PortalError::Unavailable,
+        )
+    };
+    let (Ok(user), Ok(org)) = (
+        session.get::<String>(app::api::ssr::USER_KEY).await,
+        session.get::<String>(app::api::ssr::ORG_KEY).await,
+    ) else {
+        return unavailable();
+    };
+    let Some(user) = user else {
         return next.run(req).await;
     };
-    let org = get(app::api::ssr::ORG_KEY).await;
     match state.services.account(&user, org.as_deref()).await {
-        Ok(Some(a)) if a.role < needed => {
-            let e = app::error::PortalError::Forbidden(app::roles::refusal(a.role, needed));
-            let body = serde_json::to_string(&e).unwrap_or_default();
-            (
-                StatusCode::FORBIDDEN,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response()
+        Ok(Some(a)) if a.role < needed => answer(
+            StatusCode::FORBIDDEN,
+            app::error::PortalError::Forbidden(app::roles::refusal(a.role, needed)),
+        ),
+        // allowed; or gone, which the function answers as logged out
+        Ok(_) => next.run(req).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "role check: the account could not be read");
+            unavailable()
         }
-        // allowed; or gone, which the function answers as logged out; or the database
-        // away, which it answers as unavailable
-        _ => next.run(req).await,
     }
 }
 

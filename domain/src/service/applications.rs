@@ -81,12 +81,8 @@ impl Services {
                     throttle_rate: input.throttle_rate.or(input.rate_limit).map(|r| r as i32),
                     metadata: &metadata,
                 };
-                let row = store::applications::update(&self.pool, &t.org_id, &existing.id, &w)
-                    .await
-                    .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
-                    .ok_or(DomainError::NotFound("application"))?;
-                self.lookups.invalidate(super::lookups::Changed::Apps);
-                Ok((row.into(), false))
+                let before: ApplicationOut = existing.clone().into();
+                Ok((self.update_app(t, &before, &w).await?, false))
             }
             None => {
                 let mut input = input;
@@ -103,6 +99,7 @@ impl Services {
         patch: ApplicationPatch,
     ) -> DomainResult<ApplicationOut> {
         let cur = self.app(t, id).await?;
+        let before: ApplicationOut = cur.clone().into();
         let merged = ApplicationIn {
             name: patch.name.unwrap_or(cur.name),
             uid: patch.uid.unwrap_or(cur.uid),
@@ -121,12 +118,28 @@ impl Services {
             throttle_rate: merged.throttle_rate.map(|r| r as i32),
             metadata: &metadata,
         };
-        let row = store::applications::update(&self.pool, &t.org_id, &cur.id, &w)
+        self.update_app(t, &before, &w).await
+    }
+
+    /// Writes the application's new settings and their audit entry, in one transaction.
+    async fn update_app(
+        &self,
+        t: &Tenant,
+        before: &ApplicationOut,
+        w: &AppWrite<'_>,
+    ) -> DomainResult<ApplicationOut> {
+        let mut tx = self.pool.begin().await?;
+        let row = store::applications::update(&mut *tx, &t.org_id, &before.id, w)
             .await
             .map_err(|e| conflict_on_unique(e, UID_TAKEN))?
             .ok_or(DomainError::NotFound("application"))?;
+        let out: ApplicationOut = row.into();
+        let fields = audit::changed_fields(before, &out);
+        let entry = Entry::new("application.updated").target(&out.id).app(&out.id);
+        audit::record(&mut *tx, t, entry.details(json!({"fields": fields}))).await?;
+        tx.commit().await?;
         self.lookups.invalidate(super::lookups::Changed::Apps);
-        Ok(row.into())
+        Ok(out)
     }
 
     /// For ingest: the id of the application `app` (an id or uid), from memory when it can

@@ -95,10 +95,13 @@ impl Services {
     }
 
     pub async fn revoke_invite(&self, t: &Tenant, id: &str) -> DomainResult<()> {
-        members::revoke_invite(&self.pool, &t.org_id, id)
-            .await?
-            .then_some(())
-            .ok_or(DomainError::NotFound("invitation"))
+        let mut tx = self.pool.begin().await?;
+        if !members::revoke_invite(&mut *tx, &t.org_id, id).await? {
+            return Err(DomainError::NotFound("invitation"));
+        }
+        audit::record(&mut *tx, t, Entry::new("member.invite_withdrawn").target(id)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// What an invitation link offers, or why it no longer works.
@@ -188,6 +191,7 @@ impl Services {
 
     /// Gives a member another role. The last admin keeps theirs.
     pub async fn set_member_role(&self, t: &Tenant, user_id: &str, role: Role) -> DomainResult<()> {
+        let email = self.email_of(user_id).await?;
         let mut tx = self.pool.begin().await?;
         let roles = members::lock_roles(&mut *tx, &t.org_id).await?;
         let Some((_, old)) = roles.iter().find(|(u, _)| u == user_id) else {
@@ -197,8 +201,14 @@ impl Services {
             return Err(last_admin());
         }
         members::set_role(&mut *tx, &t.org_id, user_id, role.as_str()).await?;
+        if role != Role::Admin {
+            // an admin's open invitations would let them back in as admin
+            if let Some(email) = &email {
+                members::withdraw_invites_by(&mut *tx, &t.org_id, email).await?;
+            }
+        }
         let entry = Entry::new("member.role_changed").target(user_id);
-        let entry = entry.details(json!({"from": old, "to": role, "email": self.email_of(user_id).await?}));
+        let entry = entry.details(json!({"from": old, "to": role, "email": email}));
         audit::record(&mut *tx, t, entry).await?;
         tx.commit().await?;
         Ok(())
@@ -206,6 +216,7 @@ impl Services {
 
     /// Removes a member (yourself: leaving). The last admin stays.
     pub async fn remove_member(&self, t: &Tenant, user_id: &str) -> DomainResult<()> {
+        let email = self.email_of(user_id).await?;
         let mut tx = self.pool.begin().await?;
         let roles = members::lock_roles(&mut *tx, &t.org_id).await?;
         if !roles.iter().any(|(u, _)| u == user_id) {
@@ -215,15 +226,16 @@ impl Services {
             return Err(last_admin());
         }
         members::remove(&mut *tx, &t.org_id, user_id).await?;
+        if let Some(email) = &email {
+            members::withdraw_invites_by(&mut *tx, &t.org_id, email).await?;
+        }
+        // a person in no organisation could never log in or be invited again under their
+        // email: the account goes with its last membership
+        members::delete_user_without_orgs(&mut *tx, user_id).await?;
         let leaving = matches!(&t.actor, Actor::User { id, .. } if id == user_id);
         let action = if leaving { "member.left" } else { "member.removed" };
         let entry = Entry::new(action).target(user_id);
-        audit::record(
-            &mut *tx,
-            t,
-            entry.details(json!({"email": self.email_of(user_id).await?})),
-        )
-        .await?;
+        audit::record(&mut *tx, t, entry.details(json!({"email": email}))).await?;
         tx.commit().await?;
         Ok(())
     }

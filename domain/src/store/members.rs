@@ -168,6 +168,33 @@ pub async fn revoke_invite(db: impl PgExecutor<'_>, org_id: &str, id: &str) -> s
     Ok(r.rows_affected() == 1)
 }
 
+/// Withdraws the open invitations someone made (by their actor name, an email): they no
+/// longer may invite once they are no admin here.
+pub async fn withdraw_invites_by(
+    db: impl PgExecutor<'_>,
+    org_id: &str,
+    invited_by: &str,
+) -> sqlx::Result<u64> {
+    let r = sqlx::query("DELETE FROM invites WHERE org_id = $1 AND invited_by = $2 AND used_at IS NULL")
+        .bind(org_id)
+        .bind(invited_by)
+        .execute(db)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// Deletes the user when they belong to no organisation any more (their sessions and reset
+/// links go with them).
+pub async fn delete_user_without_orgs(db: impl PgExecutor<'_>, user_id: &str) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)",
+    )
+    .bind(user_id)
+    .execute(db)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 /// Drops invitations that expired or were used more than `days` ago.
 pub async fn purge_invites(db: impl PgExecutor<'_>, days: i32) -> sqlx::Result<u64> {
     let r = sqlx::query(

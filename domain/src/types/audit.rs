@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// the portal names it.
 pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("application.created", "Application created"),
+    ("application.updated", "Application edited"),
     ("application.deleted", "Application deleted"),
     ("endpoint.created", "Endpoint created"),
     ("endpoint.updated", "Endpoint edited"),
@@ -20,6 +21,7 @@ pub const AUDIT_ACTIONS: &[(&str, &str)] = &[
     ("api_key.created", "API key created"),
     ("api_key.revoked", "API key revoked"),
     ("member.invited", "Member invited"),
+    ("member.invite_withdrawn", "Invitation withdrawn"),
     ("member.joined", "Member joined"),
     ("member.role_changed", "Member's role changed"),
     ("member.removed", "Member removed"),

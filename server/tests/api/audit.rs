@@ -27,6 +27,14 @@ fn actions(list: &[Value]) -> Vec<&str> {
 async fn every_change_through_the_api_is_recorded_with_its_key_and_without_secrets() {
     let app = spawn_app().await;
     let id = app.setup_app(&["a.b"]).await;
+    let (s, b) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/app/{id}"),
+            Some(json!({"name": "Renamed"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
     let ep = app
         .create_endpoint(&id, json!({"url": "http://127.0.0.1:9/hook"}))
         .await["id"]
@@ -81,6 +89,7 @@ async fn every_change_through_the_api_is_recorded_with_its_key_and_without_secre
         actions(log),
         [
             "application.created",
+            "application.updated",
             "endpoint.created",
             "endpoint.updated",
             "endpoint.disabled",
@@ -100,10 +109,11 @@ async fn every_change_through_the_api_is_recorded_with_its_key_and_without_secre
         assert_eq!(e["actor"], json!({"kind": "api_key", "name": prefix}), "{e}");
         assert_eq!(e["appId"], json!(id), "{e}");
     }
-    assert_eq!(log[2]["details"]["fields"], json!(["description"]));
-    assert_eq!(log[7]["details"]["fields"], json!(["headers"]));
-    assert_eq!(log[10]["target"], json!(msg));
-    assert_eq!(log[11]["target"], json!(ep));
+    assert_eq!(log[1]["details"]["fields"], json!(["name"]));
+    assert_eq!(log[3]["details"]["fields"], json!(["description"]));
+    assert_eq!(log[8]["details"]["fields"], json!(["headers"]));
+    assert_eq!(log[11]["target"], json!(msg));
+    assert_eq!(log[12]["target"], json!(ep));
     // never a secret: not the signing secrets, a header's value, nor the key itself
     for secret in [
         shown["key"].as_str().unwrap(),

@@ -173,6 +173,8 @@ async fn the_last_admin_can_neither_be_demoted_nor_removed_nor_leave() {
     // with a second admin, the first may step down and the second remove her
     let token = invite(&app, &ada, "admin").await;
     let grace = join(&app, &token, "grace@example.com").await;
+    // an invitation ada made is withdrawn once she is no admin: it cannot bring her back
+    let spare = invite(&app, &ada, "admin").await;
     let (s, body) = portal_call(
         &app,
         &ada,
@@ -182,11 +184,17 @@ async fn the_last_admin_can_neither_be_demoted_nor_removed_nor_leave() {
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(account(&app, &ada).await["role"], "viewer");
+    let (s, body) = portal_call(&app, "", "invite_details", &[("token", &spare)]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let (s, body) = portal_call(&app, &grace, "remove_member", &[("user", &ada_id)]).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     // ada belonged to no other organisation: she is logged out
     let (_, body) = portal_call(&app, &ada, "current_account", &[]).await;
     assert_eq!(body, "null");
+    // and, belonging nowhere, her account went with it: she can be invited again
+    let token = invite(&app, &grace, "developer").await;
+    let back = join(&app, &token, "ada@example.com").await;
+    assert_eq!(account(&app, &back).await["role"], "developer");
     // another organisation's admin cannot touch Engines' members
     let bob = logged_in(&app, "bob@example.com", "Babbage").await;
     let grace_id = account(&app, &grace).await;
