@@ -85,6 +85,47 @@ pub async fn login_wall(session: Session, req: Request, next: Next) -> Response 
     next.run(req).await
 }
 
+/// A server function's error as the portal's client decodes it: the `PortalError` as JSON.
+fn portal_error(status: StatusCode, e: app::error::PortalError) -> Response {
+    let body = serde_json::to_string(&e).unwrap_or_default();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Server functions take url-encoded forms, and no field of any of them may hold NUL: no text
+/// PostgreSQL stores can (a test event's payload escapes it as `\u0000`, which is other
+/// characters). Such a body is answered 422 in words before any function runs, instead of
+/// failing in the database as a 500.
+pub async fn no_nul_in_forms(
+    axum::extract::State(state): axum::extract::State<crate::api::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-www-form-urlencoded"));
+    if !form || !req.uri().path().starts_with("/_fn/") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, state.settings.max_payload_bytes).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The form is larger than {} bytes.",
+                state.settings.max_payload_bytes
+            ),
+        )
+            .into_response();
+    };
+    if bytes.contains(&0) || bytes.windows(3).any(|w| w == b"%00") {
+        let e = app::error::PortalError::form("Text may not contain the NUL character (%00).");
+        return portal_error(StatusCode::UNPROCESSABLE_ENTITY, e);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
 /// Roles: a logged-in person's call of a server function needs the role `app::roles`
 /// names for it, checked here before the function runs (a stale page, a hand-made request,
 /// a form the page did not show: all the same). A function the table does not name needs an
@@ -103,13 +144,9 @@ pub async fn roles(
     if needed == domain::types::Role::Viewer {
         return next.run(req).await;
     }
-    let answer = |status: StatusCode, e: app::error::PortalError| {
-        let body = serde_json::to_string(&e).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-    };
     // fails closed: when the session or the account cannot be read, nothing runs
     let unavailable = || {
-        answer(
+        portal_error(
             StatusCode::SERVICE_UNAVAILABLE,
             app::error::PortalError::Unavailable,
         )
@@ -124,7 +161,7 @@ pub async fn roles(
         return next.run(req).await;
     };
     match state.services.account(&user, org.as_deref()).await {
-        Ok(Some(a)) if a.role < needed => answer(
+        Ok(Some(a)) if a.role < needed => portal_error(
             StatusCode::FORBIDDEN,
             app::error::PortalError::Forbidden(app::roles::refusal(a.role, needed)),
         ),

@@ -177,6 +177,10 @@ pub fn router(state: AppState, sessions: HashedIdStore) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(portal_guard::bad_arguments_are_400))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            portal_guard::no_nul_in_forms,
+        ))
         .layer(axum::middleware::from_fn_with_state(state, portal_guard::roles))
         .layer(axum::middleware::from_fn(portal_guard::login_wall))
         .layer(axum::middleware::from_fn(portal_guard::csrf))

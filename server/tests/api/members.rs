@@ -2,8 +2,8 @@
 //! organisations per person with switching, the last admin kept, and every server function's
 //! role enforced by the server whatever the page shows.
 use crate::helpers::*;
-use crate::portal::{logged_in, no_redirects, portal_call, post_form};
-use reqwest::{header, StatusCode};
+use crate::portal::{logged_in, no_redirects, portal_call, post_form, session_cookie};
+use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -34,13 +34,7 @@ async fn join(app: &TestApp, token: &str, email: &str) -> String {
         r.status(),
         r.text().await.unwrap()
     );
-    r.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
+    session_cookie(&r)
 }
 
 async fn account(app: &TestApp, cookie: &str) -> Value {
@@ -288,4 +282,28 @@ async fn every_server_function_has_a_role_and_the_server_enforces_it() {
     let (s, body) = portal_call(&app, &viewer, "app_overview", &[("app", &shop)]).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(json(&body)["read_only"], true, "{body}");
+}
+
+#[tokio::test]
+async fn a_nul_in_any_portal_form_is_a_422_in_words_not_a_500() {
+    let app = spawn_app().await;
+    let ada = logged_in(&app, "ada@example.com", "Engines").await;
+    for (f, form) in [
+        ("audit_log", vec![("query[actor]", "\0")]),
+        ("audit_log", vec![("query[app]", "a\0b")]),
+        ("create_api_key", vec![("name", "k"), ("app", "\0")]),
+        ("set_member_role", vec![("user", "\0"), ("role", "viewer")]),
+        ("switch_org", vec![("org", "\0")]),
+        ("create_app", vec![("name", "\0"), ("uid", "")]),
+    ] {
+        let (s, body) = portal_call(&app, &ada, f, &form).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{f}: {body}");
+        assert!(body.contains("NUL character"), "{f}: {body}");
+    }
+    // nothing was made, and "%00" written out as text is not a NUL
+    let (_, apps) = portal_call(&app, &ada, "list_apps", &[]).await;
+    assert_eq!(apps, "[]");
+    let (s, body) = portal_call(&app, &ada, "create_app", &[("name", "100%00 sure"), ("uid", "")]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(json(&body)["name"], "100%00 sure");
 }

@@ -211,6 +211,11 @@ pub(crate) async fn logged_in(app: &TestApp, email: &str, org: &str) -> String {
         ("organization", org),
     ];
     let r = post_form(&no_redirects(), app, "/_fn/signup", &form, true).await;
+    session_cookie(&r)
+}
+
+/// The `Cookie` header value of the session a response starts.
+pub(crate) fn session_cookie(r: &reqwest::Response) -> String {
     r.headers()[header::SET_COOKIE]
         .to_str()
         .unwrap()
