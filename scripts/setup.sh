@@ -12,6 +12,8 @@ LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 SVIX_PY_VERSION=2.9.1
 SCHEMATHESIS_VERSION=4.32.5
+# an Ed25519 implementation independent of Hookline's, for the v1a signature tests
+CRYPTOGRAPHY_VERSION=46.0.3
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -78,8 +80,9 @@ setup_build() {
 
 setup_test_tools() {
   [ -x /usr/bin/chromium ] || apt_install chromium
-  # The official Svix Python SDK and Schemathesis, pinned (the SDK suites and the fuzz run).
-  local want_py="svix==$SVIX_PY_VERSION schemathesis==$SCHEMATHESIS_VERSION"
+  # The official Svix Python SDK, Schemathesis and cryptography, pinned (the SDK suites, the
+  # fuzz run, and the Ed25519 signature tests).
+  local want_py="svix==$SVIX_PY_VERSION schemathesis==$SCHEMATHESIS_VERSION cryptography==$CRYPTOGRAPHY_VERSION"
   if [ ! -x "$ROOT/.venv/bin/python" ] || [ "$(cat "$ROOT/.venv/.hookline-pins" 2>/dev/null)" != "$want_py" ]; then
     python3 -m venv --help >/dev/null 2>&1 || apt_install python3-venv
     say "python venv with the official Svix SDK and Schemathesis"

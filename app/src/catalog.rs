@@ -90,6 +90,7 @@ pub async fn add_endpoint(
     channels: String,
     rate_limit: String,
     headers: Option<String>,
+    signing: Option<String>,
     submission: Option<String>,
 ) -> Result<EndpointOut, PortalError> {
     ssr::respond(
@@ -103,7 +104,12 @@ pub async fn add_endpoint(
                     message: m,
                 }])
             })?;
+            // an Ed25519 key pair is made here; HMAC is what an endpoint gets by default
+            let secret = parse_scheme("signing", signing.as_deref())?
+                .filter(|s| *s == domain::signing::Scheme::Ed25519)
+                .map(|s| s.generate());
             let input = domain::types::EndpointIn {
+                secret,
                 url: url.trim().to_string(),
                 description: Some(description),
                 event_types: event_types.filter(|v| !v.is_empty()),
@@ -326,6 +332,24 @@ pub async fn send_test_event(
     )
 }
 
+/// The signature scheme picked in a form (`field`): none (keep or default), HMAC or Ed25519.
+#[cfg(feature = "ssr")]
+pub(crate) fn parse_scheme(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<domain::signing::Scheme>, PortalError> {
+    use domain::signing::Scheme;
+    match value.map(str::trim).unwrap_or_default() {
+        "" => Ok(None),
+        "hmac" => Ok(Some(Scheme::Hmac)),
+        "ed25519" => Ok(Some(Scheme::Ed25519)),
+        other => Err(PortalError::Invalid(vec![crate::error::FieldProblem {
+            field: Some(field.into()),
+            message: format!("'{other}' is not a signature scheme: pick HMAC-SHA256 or Ed25519."),
+        }])),
+    }
+}
+
 /// A test event's payload as typed into the form: JSON, or a 422 on the field.
 #[cfg(feature = "ssr")]
 pub(crate) fn parse_payload(payload: &str) -> Result<Box<serde_json::value::RawValue>, PortalError> {
@@ -401,14 +425,20 @@ pub async fn reveal_secret(app: String, endpoint: String) -> Result<SigningSecre
     )
 }
 
-/// Rotates the secret; the old one keeps signing for 24 hours. Returns both.
+/// Rotates the secret, to a new one of `scheme` (`hmac`, `ed25519`; empty keeps the current
+/// one's); the old one keeps signing for 24 hours. Returns both.
 #[server(prefix = "/_fn", endpoint = "rotate_secret")]
-pub async fn rotate_secret(app: String, endpoint: String) -> Result<SigningSecrets, PortalError> {
+pub async fn rotate_secret(
+    app: String,
+    endpoint: String,
+    scheme: Option<String>,
+) -> Result<SigningSecrets, PortalError> {
     ssr::respond(
         async move {
             let t = ssr::tenant_for_change(&app).await?;
+            let scheme = parse_scheme("scheme", scheme.as_deref())?;
             let s = ssr::services()?;
-            s.rotate_endpoint_secret(&t, &app, &endpoint, Default::default())
+            s.rotate_endpoint_secret_to(&t, &app, &endpoint, Default::default(), scheme)
                 .await?;
             let keys = s
                 .endpoint_signing_secrets(

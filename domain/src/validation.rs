@@ -9,6 +9,9 @@ use regex::Regex;
 static NAME_RE: Lazy<Regex> = Lazy::new(|| Regex::new(r"^[a-zA-Z0-9\-_.]+$").expect("valid regex"));
 static SECRET_RE: Lazy<Regex> =
     Lazy::new(|| Regex::new(r"^(whsec_)?[a-zA-Z0-9+/=]{32,100}$").expect("valid regex"));
+/// An Ed25519 key pair as Svix writes it: `whsk_` + base64 of 64 bytes (seed, public key).
+static ED25519_SECRET_RE: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^whsk_[a-zA-Z0-9+/]{86}==$").expect("valid regex"));
 
 pub const MAX_URL_LEN: usize = 65_536;
 pub const MAX_CHANNELS_ENDPOINT: usize = 10;
@@ -143,10 +146,22 @@ impl Problems {
     }
 
     pub fn secret(&mut self, field: &str, secret: &str) {
-        if !SECRET_RE.is_match(secret) {
+        if secret.starts_with("whsk_") {
+            // the format here; that its public half matches its seed where keys are parsed
+            #[cfg(feature = "server")]
+            let pair_ok = crate::signing::SigningKey::parse(secret).is_ok();
+            #[cfg(not(feature = "server"))]
+            let pair_ok = true;
+            if !ED25519_SECRET_RE.is_match(secret) || !pair_ok {
+                self.add(
+                    field,
+                    "an Ed25519 secret must be 'whsk_' followed by the base64 of 64 bytes: the 32-byte seed, then its public key",
+                );
+            }
+        } else if !SECRET_RE.is_match(secret) {
             self.add(
                 field,
-                "secret must be 'whsec_' followed by 32 to 100 base64 characters",
+                "secret must be 'whsec_' followed by 32 to 100 base64 characters (HMAC-SHA256), or an Ed25519 key 'whsk_…'",
             );
         }
     }

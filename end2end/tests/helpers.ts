@@ -76,8 +76,9 @@ export async function openTab(page: Page, name: string) {
 }
 
 /** Signs up a new account, creates an event type and an application, and subscribes an
- * endpoint at `url`; leaves the page on the application. Returns the hydration wait. */
-export async function newAccountWithEndpoint(page: Page, tag: string, eventType: string, appName: string, url: string) {
+ * endpoint at `url` (signing with `scheme`, the form's label, if given); leaves the page on
+ * the application. Returns the hydration wait. */
+export async function newAccountWithEndpoint(page: Page, tag: string, eventType: string, appName: string, url: string, scheme?: string) {
   const id = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const hydrated = () => page.waitForSelector('[data-hydrated="true"]', { state: "attached" });
   await page.goto("/signup");
@@ -99,6 +100,10 @@ export async function newAccountWithEndpoint(page: Page, tag: string, eventType:
   await page.getByRole("link", { name: appName }).click();
   await hydrated();
   await page.getByLabel("URL").fill(url);
+  if (scheme) {
+    await page.getByText("More: channels, rate limit, custom headers, signature scheme").click();
+    await page.getByLabel("Signature scheme").selectOption({ label: scheme });
+  }
   await page.getByRole("button", { name: "Add endpoint" }).click();
   await expect(page.getByRole("cell", { name: /127\.0\.0\.1/ })).toBeVisible();
   return hydrated;

@@ -213,10 +213,18 @@ fn EndpointsTab(o: AppDashboard, add: ServerAction<AddEndpoint>, area: Area) -> 
                         <p class="error" role="alert">{field_error(add_result, "event_types")}</p>
                     </fieldset>
                     <details>
-                        <summary>"More: channels, rate limit, custom headers"</summary>
+                        <summary>"More: channels, rate limit, custom headers, signature scheme"</summary>
                         <Field label="Channels (comma-separated, optional)" name="channels" error=Signal::derive(field_error(add_result, "channels"))/>
                         <Field label="Rate limit (messages per second, optional)" name="rate_limit" error=Signal::derive(field_error(add_result, "rate_limit"))/>
                         <HeadersField error=Signal::derive(field_error(add_result, "headers")) value=String::new()/>
+                        <div class="field">
+                            <label for="field-signing">"Signature scheme"</label>
+                            <select id="field-signing" name="signing" aria-describedby="field-signing-error">
+                                <option value="hmac" selected>"HMAC-SHA256 (v1): a shared secret, whsec_…"</option>
+                                <option value="ed25519">"Ed25519 (v1a): receivers hold only a public key, whpk_…"</option>
+                            </select>
+                            <p class="error" id="field-signing-error" role="alert">{field_error(add_result, "signing")}</p>
+                        </div>
                     </details>
                     <p class="error" role="alert">{add_general}</p>
                     <button type="submit" class="button" disabled=move || add.pending().get()>"Add endpoint"</button>
@@ -379,6 +387,12 @@ pub fn SecretsPanel(
                             <ActionForm action=rotate attr:class="inline">
                                 <input type="hidden" name="app" value=app_b/>
                                 <input type="hidden" name="endpoint" value=ep_b/>
+                                <label class="sr-only" for=format!("scheme-{}", e.id)>"Scheme of the new secret"</label>
+                                <select id=format!("scheme-{}", e.id) name="scheme" class="small">
+                                    <option value="" selected>"same scheme"</option>
+                                    <option value="hmac">"to HMAC-SHA256"</option>
+                                    <option value="ed25519">"to Ed25519"</option>
+                                </select>
                                 <button type="submit" class="button small secondary">"Rotate"</button>
                             </ActionForm>
                         })}
@@ -388,26 +402,90 @@ pub fn SecretsPanel(
                 .into_any()
             }).collect_view()}
         </ul>
-        {(!read_only).then(|| view! { <p class="hint">"Rotating makes a new secret at once; the old one keeps signing for 24 hours, so receivers can switch without missing a webhook."</p> })}
+        {(!read_only).then(|| view! { <p class="hint">"Rotating makes a new secret at once; the old one keeps signing for 24 hours, so receivers can switch without missing a webhook. Rotating to Ed25519 (or back) works the same way: both signatures are sent until the old one expires."</p> })}
+    }
+}
+
+/// What a shown key is: an Ed25519 public key (`whpk_`) or an HMAC secret.
+fn key_label(key: &str) -> &'static str {
+    if key.starts_with("whpk_") {
+        "public key (Ed25519, v1a signatures)"
+    } else {
+        "secret (HMAC-SHA256, v1 signatures)"
     }
 }
 
 #[component]
 fn SecretView(s: SigningSecrets) -> impl IntoView {
+    let ed25519 = s.current.starts_with("whpk_");
     view! {
         <div class="secret-box" role="status">
-            <p>"Current secret: " <code class="secret" data-testid="current-secret">{s.current.clone()}</code> " "
+            <p>"Current " {key_label(&s.current)} ": " <code class="secret" data-testid="current-secret">{s.current.clone()}</code> " "
                 <CopyButton text=s.current.clone()/>
             </p>
             {s.previous.map(|(k, until)| view! {
-                <p>"Previous secret, still signing until " {until.format("%Y-%m-%d %H:%M UTC").to_string()} ": "
+                <p>"Previous " {key_label(&k)} ", still signing until " {until.format("%Y-%m-%d %H:%M UTC").to_string()} ": "
                     <code class="secret" data-testid="previous-secret">{k}</code></p>
             })}
-            <details>
-                <summary>"Verify in your code"</summary>
-                <pre>{format!("# Python (pip install standardwebhooks)\nfrom standardwebhooks.webhooks import Webhook\nWebhook(\"{0}\").verify(body, headers)\n\n// Node (npm install standardwebhooks)\nimport {{ Webhook }} from \"standardwebhooks\";\nnew Webhook(\"{1}\").verify(body, headers);\n\n// Rust: v1,base64(HMAC-SHA256(key, \"{{id}}.{{timestamp}}.{{body}}\")), key = base64-decoded secret after whsec_", s.current, s.current.trim_start_matches("whsec_"))}</pre>
-            </details>
+            {if ed25519 {
+                view! { <Ed25519Snippets public_key=s.current.clone()/> }.into_any()
+            } else {
+                view! { <HmacSnippets secret=s.current.clone()/> }.into_any()
+            }}
         </div>
+    }
+}
+
+/// How to verify `v1a` signatures: the snippets in `app/src/snippets/`, which the tests run
+/// against real deliveries.
+#[component]
+fn Ed25519Snippets(public_key: String) -> impl IntoView {
+    let python = format!(
+        "{}
+
+# verify(\"{public_key}\", request.headers, request.body)",
+        include_str!("../snippets/ed25519.py").trim_end()
+    );
+    let node = format!(
+        "{}
+
+// verify(\"{public_key}\", req.headers, rawBody);",
+        include_str!("../snippets/ed25519.js").trim_end()
+    );
+    let rust = format!(
+        "{}
+
+// verify(\"{public_key}\", id, timestamp, signature_header, &body)",
+        include_str!("../snippets/ed25519.rs").trim_end()
+    );
+    view! {
+        <details>
+            <summary>"Verify in your code: Python"</summary>
+            <pre data-testid="snippet-python">{python}</pre>
+        </details>
+        <details>
+            <summary>"Verify in your code: Node"</summary>
+            <pre data-testid="snippet-node">{node}</pre>
+        </details>
+        <details>
+            <summary>"Verify in your code: Rust"</summary>
+            <pre data-testid="snippet-rust">{rust}</pre>
+        </details>
+    }
+}
+
+#[component]
+fn HmacSnippets(secret: String) -> impl IntoView {
+    let text = format!(
+        "# Python (pip install standardwebhooks)\nfrom standardwebhooks.webhooks import Webhook\nWebhook(\"{0}\").verify(body, headers)\n\n// Node (npm install standardwebhooks)\nimport {{ Webhook }} from \"standardwebhooks\";\nnew Webhook(\"{1}\").verify(body, headers);\n\n// Rust: v1,base64(HMAC-SHA256(key, \"{{id}}.{{timestamp}}.{{body}}\")), key = base64-decoded secret after whsec_",
+        secret,
+        secret.trim_start_matches("whsec_")
+    );
+    view! {
+        <details>
+            <summary>"Verify in your code"</summary>
+            <pre>{text}</pre>
+        </details>
     }
 }
 

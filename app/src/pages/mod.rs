@@ -140,22 +140,35 @@ pub fn load_error(e: PortalError, area: Area) -> AnyView {
 #[derive(Clone, Copy)]
 pub struct FormNonce(pub Resource<Result<String, PortalError>>);
 
-/// The hidden input that makes a form's double submission one object: the page's nonce and
-/// how many times this form has succeeded (`version`), so a double click sends one token
-/// twice (the server runs it once) while the next real submission sends a new one.
+/// The hidden input that makes a form's double submission one object: the page's nonce, this
+/// form's instance and how many times it has succeeded (`version`), so a double click sends
+/// one token twice (the server runs it once) while the next real submission sends a new one.
+/// The instance matters: a form drawn again after the user went elsewhere in the same page
+/// load starts at version 0 again, and without it would send the first form's token and get
+/// the first submission's answer back instead of a new object.
 #[component]
 pub fn SubmissionToken(#[prop(into)] version: Signal<usize>) -> impl IntoView {
+    static INSTANCES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let Some(FormNonce(nonce)) = use_context::<FormNonce>() else {
         return view! { <input type="hidden" name="submission" value=""/> }.into_any();
     };
+    // drawn on the server ("s") or in the browser ("c"); a hydrated form keeps the server's
+    let instance = format!(
+        "{}{}",
+        if cfg!(feature = "ssr") { "s" } else { "c" },
+        INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     // read inside a Suspense, so the page's HTML carries the nonce and hydration finds it
     view! {
         <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
+            {move || {
+                let instance = instance.clone();
+                Suspend::new(async move {
                 let n = nonce.await.unwrap_or_default();
-                let value = move || format!("{n}-{}", version.get());
+                let value = move || format!("{n}-{instance}-{}", version.get());
                 view! { <input type="hidden" name="submission" value=value/> }
-            })}
+            })
+            }}
         </Suspense>
     }
     .into_any()

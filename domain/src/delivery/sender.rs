@@ -54,7 +54,7 @@ pub struct Outgoing<'a> {
     /// `None` is application/json; a raw payload may name another.
     pub content_type: Option<&'a str>,
     /// Raw key bytes of every secret that still signs, newest first.
-    pub keys: &'a [Vec<u8>],
+    pub keys: &'a [crate::signing::SigningKey],
     pub custom_headers: &'a Map<String, Value>,
     pub now: DateTime<Utc>,
 }

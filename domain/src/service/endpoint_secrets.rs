@@ -3,8 +3,8 @@
 use super::audit::{self, secret_revealed, Entry, SecretsShown};
 use super::operational::endpoint_ref;
 use super::{AppRef, Services, Tenant};
-use crate::crypto;
 use crate::error::{DomainError, DomainResult};
+use crate::signing::{self, Scheme};
 use crate::store;
 use crate::types::*;
 use crate::validation::Problems;
@@ -31,7 +31,9 @@ impl Services {
             .secrets
             .open(&sealed)
             .map_err(|e| DomainError::Internal(e.to_string()))?;
-        Ok(EndpointSecretOut { key })
+        Ok(EndpointSecretOut {
+            key: signing::shown(key),
+        })
     }
 
     /// The current secret and, during a rotation's grace period, the previous one with when it
@@ -55,19 +57,33 @@ impl Services {
                     .secrets
                     .open(&s.ciphertext)
                     .map_err(|e| DomainError::Internal(e.to_string()))?;
-                Ok((key, s.expires_at))
+                Ok((signing::shown(key), s.expires_at))
             })
             .collect()
     }
 
     /// Rotates the secret; the old one keeps signing for the grace period (24 h by default).
-    /// Returns the new secret (the Svix SDKs expect it in the response).
+    /// Returns the new secret (the Svix SDKs expect it in the response), or an Ed25519 key's
+    /// public half. Without a key, the new one is of the current one's scheme.
     pub async fn rotate_endpoint_secret<'a>(
         &self,
         t: &Tenant,
         app: impl Into<AppRef<'a>>,
         ep: &str,
         input: EndpointSecretRotateIn,
+    ) -> DomainResult<EndpointSecretOut> {
+        self.rotate_endpoint_secret_to(t, app, ep, input, None).await
+    }
+
+    /// [`Self::rotate_endpoint_secret`], making the new key in `scheme` when none is given
+    /// (the portal's switch between HMAC and Ed25519).
+    pub async fn rotate_endpoint_secret_to<'a>(
+        &self,
+        t: &Tenant,
+        app: impl Into<AppRef<'a>>,
+        ep: &str,
+        input: EndpointSecretRotateIn,
+        scheme: Option<Scheme>,
     ) -> DomainResult<EndpointSecretOut> {
         let (app, ep) = self.endpoint(t, app, ep).await?;
         let mut p = Problems::default();
@@ -83,23 +99,39 @@ impl Services {
         }
         p.finish()?;
         let key_given = input.key.is_some();
-        let key = input.key.unwrap_or_else(crypto::generate_endpoint_secret);
-        let key = if key.starts_with("whsec_") {
-            key
-        } else {
-            format!("whsec_{key}")
+        let key = match input.key {
+            Some(k) => signing::normalize(k),
+            None => {
+                let scheme = match scheme {
+                    Some(s) => s,
+                    None => match store::endpoints::current_secret(&self.pool, &ep.id).await? {
+                        Some(sealed) => Scheme::of(
+                            &self
+                                .secrets
+                                .open(&sealed)
+                                .map_err(|e| DomainError::Internal(e.to_string()))?,
+                        ),
+                        None => Scheme::Hmac,
+                    },
+                };
+                scheme.generate()
+            }
         };
+        let scheme = Scheme::of(&key);
         let mut tx = self.pool.begin().await?;
         store::endpoints::lock(&mut *tx, &ep.id).await?;
         store::endpoints::rotate_secret(&mut tx, &ep.id, &self.secrets.seal(&key), grace).await?;
         let entry = Entry::new("endpoint.secret_rotated").target(&ep.id).app(&app.id);
-        let entry = entry.details(json!({"gracePeriodSeconds": grace, "keyGiven": key_given}));
+        let entry =
+            entry.details(json!({"gracePeriodSeconds": grace, "keyGiven": key_given, "scheme": scheme}));
         audit::record(&mut *tx, t, entry).await?;
         tx.commit().await?;
         // as Svix: a rotation is an update of the endpoint
         let r = endpoint_ref(&app, &ep.id, ep.uid.as_deref());
         self.emit(&t.org_id, vec![OperationalEvent::EndpointUpdated(r)])
             .await;
-        Ok(EndpointSecretOut { key })
+        Ok(EndpointSecretOut {
+            key: signing::shown(key),
+        })
     }
 }

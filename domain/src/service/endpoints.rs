@@ -77,12 +77,8 @@ impl Services {
         let secret = input
             .secret
             .clone()
+            .map(crate::signing::normalize)
             .unwrap_or_else(crypto::generate_endpoint_secret);
-        let secret = if secret.starts_with("whsec_") {
-            secret
-        } else {
-            format!("whsec_{secret}")
-        };
         let mut tx = self.pool.begin().await?;
         let row = store::endpoints::insert(
             &mut *tx,

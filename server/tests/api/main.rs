@@ -12,6 +12,7 @@ mod chaos;
 mod crash_recovery;
 mod delivery;
 mod delivery_faults;
+mod ed25519;
 mod group_commit;
 mod health_and_breaker;
 mod history;

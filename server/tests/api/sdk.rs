@@ -4,7 +4,7 @@ use crate::helpers::*;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     if let Ok(p) = std::env::var("HOOKLINE_SDK_PYTHON") {
         return PathBuf::from(p);
     }

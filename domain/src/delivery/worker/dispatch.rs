@@ -2,6 +2,7 @@
 use super::record::next_state;
 use super::*;
 use crate::delivery::metrics::{record_attempt, record_endpoint_attempt};
+use crate::signing::SigningKey;
 
 /// How long a worker leaves an endpoint with an open breaker out of its claims before it
 /// looks again (at most until the breaker's pause ends). Its claimed rows are put back until
@@ -192,13 +193,13 @@ impl Engine {
             .clone()
     }
 
-    /// Raw key bytes of every still-signing secret of the batch's endpoints, newest first,
+    /// Every still-signing secret of the batch's endpoints (HMAC or Ed25519), newest first,
     /// opened once per endpoint.
     pub(super) fn signing_keys<'a>(
         &self,
         batch: impl Iterator<Item = &'a ClaimedDelivery>,
-    ) -> HashMap<String, Vec<Vec<u8>>> {
-        let mut keys: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    ) -> HashMap<String, Vec<SigningKey>> {
+        let mut keys: HashMap<String, Vec<SigningKey>> = HashMap::new();
         for d in batch {
             if keys.contains_key(&d.endpoint_id) {
                 continue;
@@ -206,7 +207,7 @@ impl Engine {
             let opened = d
                 .secrets
                 .iter()
-                .filter_map(|sealed| match self.inner.secrets.open(sealed).map(|p| crate::signing::secret_bytes(&p)) {
+                .filter_map(|sealed| match self.inner.secrets.open(sealed).map(|p| SigningKey::parse(&p)) {
                     Ok(Ok(k)) => Some(k),
                     _ => {
                         warn!(endpoint_id = %d.endpoint_id, "an endpoint secret cannot be decrypted; check HOOKLINE_SECRET_KEY");
@@ -223,7 +224,7 @@ impl Engine {
         &self,
         d: ClaimedDelivery,
         probe: bool,
-        keys: &HashMap<String, Vec<Vec<u8>>>,
+        keys: &HashMap<String, Vec<SigningKey>>,
     ) -> Outcome {
         let cfg = &self.inner.cfg;
         let now = Utc::now();
