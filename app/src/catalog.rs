@@ -91,6 +91,7 @@ pub async fn add_endpoint(
     rate_limit: String,
     headers: Option<String>,
     signing: Option<String>,
+    filter: Option<String>,
     submission: Option<String>,
 ) -> Result<EndpointOut, PortalError> {
     ssr::respond(
@@ -110,6 +111,7 @@ pub async fn add_endpoint(
                 .map(|s| s.generate());
             let input = domain::types::EndpointIn {
                 secret,
+                filter: filter.map(|f| f.trim().to_string()).filter(|f| !f.is_empty()),
                 url: url.trim().to_string(),
                 description: Some(description),
                 event_types: event_types.filter(|v| !v.is_empty()),

@@ -161,6 +161,7 @@ pub async fn update_endpoint(
     headers: String,
     shown_headers: Option<Vec<String>>,
     remove_headers: Option<Vec<String>>,
+    filter: Option<String>,
 ) -> Result<EndpointOut, PortalError> {
     ssr::respond(
         async move {
@@ -174,6 +175,8 @@ pub async fn update_endpoint(
                 event_types: Some(event_types.filter(|v| !v.is_empty())),
                 channels: Some(parse_channels(&channels)),
                 throttle_rate: Some(rate),
+                // an emptied filter field removes the filter
+                filter: filter.map(|f| Some(f.trim().to_string()).filter(|f| !f.is_empty())),
                 ..Default::default()
             };
             let mut map = serde_json::Map::new();
@@ -207,6 +210,27 @@ pub async fn update_endpoint(
 }
 
 /// Enables or disables the endpoint. Enabling clears the breaker's disabled reason.
+/// Tries a payload filter on a message (the event type's example when `payload` is empty).
+#[server(prefix = "/_fn", endpoint = "try_filter")]
+pub async fn try_filter(
+    app: String,
+    filter: String,
+    event_type: String,
+    payload: String,
+    channels: String,
+) -> Result<domain::types::FilterTrial, PortalError> {
+    ssr::respond(
+        async move {
+            let t = ssr::tenant_for(&app).await?;
+            let channels = parse_channels(&channels).unwrap_or_default();
+            Ok(ssr::services()?
+                .try_filter(&t, &filter, event_type.trim(), &payload, &channels)
+                .await?)
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/_fn", endpoint = "set_endpoint_enabled")]
 pub async fn set_endpoint_enabled(app: String, endpoint: String, enabled: bool) -> Result<(), PortalError> {
     ssr::respond(

@@ -17,7 +17,9 @@ pub fn needed(endpoint: &str) -> Option<Role> {
         | "switch_org" | "leave_org" | "invite_details" | "accept_invite" | "join_signup"
         // secrets are read-only information here, as on Svix's read-only portal (and each
         // showing is in the audit log)
-        | "reveal_secret" | "destination_secret" => Role::Viewer,
+        | "reveal_secret" | "destination_secret"
+        // trying a payload filter changes nothing
+        | "try_filter" => Role::Viewer,
         // changes to applications, endpoints, event types, messages, inboxes, notifications;
         // and portal links, which let their holder act
         "add_destination" | "add_endpoint" | "add_event_type" | "archive_event_type" | "create_app"

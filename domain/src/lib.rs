@@ -13,6 +13,8 @@ pub mod validation;
 pub mod crypto;
 #[cfg(feature = "server")]
 pub mod delivery;
+#[cfg(feature = "server")]
+pub mod filter;
 pub mod ids;
 #[cfg(feature = "server")]
 pub mod retry;

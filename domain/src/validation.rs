@@ -235,7 +235,23 @@ pub fn endpoint_in(ep: &EndpointIn, https_only: bool) -> Result<(), DomainError>
     if let Some(h) = &ep.headers {
         headers(&mut p, h);
     }
+    if let Some(f) = &ep.filter {
+        filter(&mut p, f);
+    }
     p.finish()
+}
+
+/// A payload filter: compiled on the server (the error says where it is wrong); its length
+/// everywhere.
+pub fn filter(p: &mut Problems, f: &str) {
+    #[cfg(feature = "server")]
+    if let Err(e) = crate::filter::Filter::compile(f) {
+        p.add("filter", format!("The filter is not valid CEL: {e}"));
+    }
+    #[cfg(not(feature = "server"))]
+    if f.len() > 2_000 {
+        p.add("filter", "a filter may be at most 2000 characters");
+    }
 }
 
 /// Custom delivery headers: string values, sane names, none that would clash with signing.

@@ -101,7 +101,7 @@ export async function newAccountWithEndpoint(page: Page, tag: string, eventType:
   await hydrated();
   await page.getByLabel("URL").fill(url);
   if (scheme) {
-    await page.getByText("More: channels, rate limit, custom headers, signature scheme").click();
+    await page.getByText("More: channels, rate limit, custom headers, payload filter, signature scheme").click();
     await page.getByLabel("Signature scheme").selectOption({ label: scheme });
   }
   await page.getByRole("button", { name: "Add endpoint" }).click();

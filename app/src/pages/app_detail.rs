@@ -213,10 +213,11 @@ fn EndpointsTab(o: AppDashboard, add: ServerAction<AddEndpoint>, area: Area) -> 
                         <p class="error" role="alert">{field_error(add_result, "event_types")}</p>
                     </fieldset>
                     <details>
-                        <summary>"More: channels, rate limit, custom headers, signature scheme"</summary>
+                        <summary>"More: channels, rate limit, custom headers, payload filter, signature scheme"</summary>
                         <Field label="Channels (comma-separated, optional)" name="channels" error=Signal::derive(field_error(add_result, "channels"))/>
                         <Field label="Rate limit (messages per second, optional)" name="rate_limit" error=Signal::derive(field_error(add_result, "rate_limit"))/>
                         <HeadersField error=Signal::derive(field_error(add_result, "headers")) value=String::new()/>
+                        <super::filter::FilterField value=String::new() result=add_result/>
                         <div class="field">
                             <label for="field-signing">"Signature scheme"</label>
                             <select id="field-signing" name="signing" aria-describedby="field-signing-error">

@@ -1,6 +1,7 @@
 //! One endpoint: its health and circuit breaker, success-rate and latency charts, recent
 //! attempts, recovery of failed deliveries, the edit form and deletion.
 use super::app_detail::{area_value, HeadersField, SecretsPanel};
+use super::filter::{FilterField, FilterTry};
 use super::message::AttemptItem;
 use super::{field_error, Topbar};
 use crate::charts::{LatencyChart, SuccessChart};
@@ -113,6 +114,9 @@ fn EndpointView(
     };
     let headers_text: String = d.headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
     let subscribed = ep.event_types.clone().unwrap_or_default();
+    // the filter as typed, for *Try the filter*
+    let (filter_text, set_filter_text) = signal(ep.filter.clone().unwrap_or_default());
+    let try_types = d.event_types.clone();
     view! {
         <p><a href=area.app(&app_id)>{format!("← {}", d.app_name)}</a></p>
         <h1 class="endpoint-title">
@@ -224,6 +228,7 @@ fn EndpointView(
                         value=ep.throttle_rate.map(|r| r.to_string()).unwrap_or_default()/>
                     <p class="error" role="alert">{field_error(update_result, "rate_limit")}</p>
                 </div>
+                <FilterField value=ep.filter.clone().unwrap_or_default() result=update_result on_input=set_filter_text/>
                 <HeadersField error=Signal::derive(field_error(update_result, "headers")) value=headers_text/>
                 {d.headers.iter().enumerate().map(|(i, (name, _))| view! {
                     <input type="hidden" name=format!("shown_headers[{i}]") value=name.clone()/>
@@ -243,6 +248,7 @@ fn EndpointView(
                 <button type="submit" class="button" disabled=move || update.pending().get()>"Save changes"</button>
                 {move || saved().then(|| view! { <span role="status" class="ok">" Saved."</span> })}
             </ActionForm>
+            <FilterTry app=app_id.clone() event_types=try_types filter=filter_text/>
         </section>
 
         <section class="card danger" aria-labelledby="delete-h">

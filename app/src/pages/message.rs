@@ -84,7 +84,7 @@ fn TimelineView(t: Timeline, resend: ServerAction<Resend>, area: Area) -> impl I
             <pre><code>{t.message.payload.get().to_string()}</code></pre>
         </details>
         {if t.endpoints.is_empty() {
-            view! { <p class="empty">"No endpoint was subscribed to this message."</p> }.into_any()
+            view! { <p class="empty">"No endpoint was subscribed to this message: none takes its event type, channels or payload (filter)."</p> }.into_any()
         } else {
             let (app, msg, read_only) = (t.app_id.clone(), t.message.id.clone(), t.read_only);
             t.endpoints

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod endpoint;
 pub mod event_types;
+pub mod filter;
 pub mod home;
 pub mod inbox;
 pub mod keys;

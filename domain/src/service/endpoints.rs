@@ -1,5 +1,6 @@
 //! Endpoints, their secrets and headers, and their replay operations.
 use super::audit::{self, Entry};
+use super::lookups::Changed;
 use super::operational::{endpoint_change, endpoint_ref};
 use super::{conflict_on_unique, AppRef, Services, Tenant};
 use crate::crypto;
@@ -39,6 +40,12 @@ impl Services {
         let https_only = self.opts.https_only && !self.is_inbox_url(&input.url);
         validation::endpoint_in(input, https_only)?;
         if app.operational {
+            if input.filter.is_some() {
+                return Err(DomainError::validation(
+                    "filter",
+                    "operational webhook endpoints take no payload filter: filter them by event type",
+                ));
+            }
             return operational_types(input.event_types.as_deref());
         }
         if let Some(types) = &input.event_types {
@@ -94,6 +101,8 @@ impl Services {
         let out: EndpointOut = row.into();
         audit::record(&mut *tx, t, audit::endpoint_entry(&app.id, None, &out)).await?;
         tx.commit().await?;
+        // this process's next message sees the filter at once (others hear the trigger)
+        self.lookups.invalidate(Changed::Filters);
         Ok(out)
     }
 
@@ -192,6 +201,9 @@ impl Services {
         let before: EndpointOut = cur.clone().into();
         audit::record(&mut *tx, t, audit::endpoint_entry(&app.id, Some(&before), &out)).await?;
         tx.commit().await?;
+        if cur.filter != out.filter {
+            self.lookups.invalidate(Changed::Filters);
+        }
         Ok(out)
     }
 
@@ -210,6 +222,7 @@ impl Services {
         }
         tx.commit().await?;
         if deleted {
+            self.lookups.invalidate(Changed::Filters);
             let r = endpoint_ref(&app, &ep.id, ep.uid.as_deref());
             self.emit(&t.org_id, vec![OperationalEvent::EndpointDeleted(r)])
                 .await;
@@ -392,6 +405,7 @@ fn write_of<'a>(input: &'a EndpointIn, metadata: &'a Map<String, Value>) -> Endp
         throttle_rate: input.throttle_rate.or(input.rate_limit).map(|r| r as i32),
         disabled: input.disabled.unwrap_or(false),
         metadata,
+        filter: input.filter.as_deref(),
         payload_format: input.payload_format,
     }
 }
@@ -416,6 +430,7 @@ fn merge_patch(cur: EndpointRow, p: EndpointPatch) -> EndpointIn {
         metadata: Some(p.metadata.unwrap_or(cur.metadata.0)),
         secret: None,
         headers: None,
+        filter: p.filter.unwrap_or(cur.filter),
         payload_format: cur.payload_format,
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Queued {
     pub created_at: DateTime<Utc>,
     pub idempotency: Option<(String, u16, Vec<u8>)>,
     pub traceparent: Option<String>,
+    /// Endpoints whose payload filter the message does not pass.
+    pub skip_endpoints: Vec<String>,
 }
 
 impl Queued {
@@ -51,6 +53,7 @@ impl Queued {
             retention_hours: self.retention_hours,
             created_at: self.created_at,
             only_endpoint: None,
+            skip_endpoints: &self.skip_endpoints,
             idempotency: self
                 .idempotency
                 .as_ref()

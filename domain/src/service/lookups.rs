@@ -1,5 +1,6 @@
 //! What every API request reads before its own work, kept in memory: the organisation behind
-//! an API key and, for ingest, the application behind a path's id or uid. Without them a
+//! an API key and, for ingest, the application behind a path's id or uid and its endpoints'
+//! payload filters, compiled. Without them a
 //! `POST …/msg` made three round trips to PostgreSQL; with them, one (its batch's insert,
 //! which also finds the endpoints to deliver to, so an edited endpoint counts at once).
 //!
@@ -22,11 +23,17 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The notification channel of the invalidation triggers (migration
-/// `20261209000001_lookup_invalidation.sql`); the payload names what changed: `keys` or `apps`.
+/// `20261209000001_lookup_invalidation.sql`); the payload names what changed: `keys`, `apps`
+/// or `filters`.
 pub const CHANNEL: &str = "hookline_lookups";
 
 const MAX_KEYS: u64 = 10_000;
 const MAX_APPS: u64 = 100_000;
+const MAX_FILTER_APPS: u64 = 100_000;
+
+/// An application's endpoints that have a payload filter, each compiled (`None`: it
+/// no longer compiles, and the endpoint gets nothing until it is saved again).
+pub type AppFilters = Arc<Vec<(String, Option<crate::filter::Filter>)>>;
 
 /// The two caches. Cheap to clone (shared).
 #[derive(Clone)]
@@ -37,6 +44,8 @@ struct Inner {
     keys: Cache<Vec<u8>, Tenant>,
     /// (organisation, id or uid) → application id
     apps: Cache<(String, String), String>,
+    /// application id → its filtered endpoints
+    filters: Cache<String, AppFilters>,
     /// Invalidations so far: an answer read before one is not stored after it.
     generation: Mutex<u64>,
     /// Whether invalidations reach this process (its listener is connected); caching is off
@@ -50,6 +59,7 @@ struct Inner {
 pub enum Changed {
     Keys,
     Apps,
+    Filters,
     /// Unknown, or notifications may have been missed: everything.
     All,
 }
@@ -59,6 +69,7 @@ impl Changed {
         match p {
             "keys" => Self::Keys,
             "apps" => Self::Apps,
+            "filters" => Self::Filters,
             _ => Self::All,
         }
     }
@@ -86,6 +97,10 @@ impl Lookups {
         Self(Arc::new(Inner {
             keys: Cache::builder().max_capacity(MAX_KEYS).time_to_live(ttl).build(),
             apps: Cache::builder().max_capacity(MAX_APPS).time_to_live(ttl).build(),
+            filters: Cache::builder()
+                .max_capacity(MAX_FILTER_APPS)
+                .time_to_live(ttl)
+                .build(),
             generation: Mutex::new(0),
             listening: AtomicBool::new(false),
             enabled,
@@ -126,6 +141,17 @@ impl Lookups {
         }
     }
 
+    pub(crate) fn filters(&self, app_id: &str) -> Option<AppFilters> {
+        self.on().then(|| self.0.filters.get(app_id)).flatten()
+    }
+
+    pub(crate) fn store_filters(&self, ticket: Ticket, app_id: &str, filters: AppFilters) {
+        let g = self.0.generation.lock().expect("lookups lock");
+        if *g == ticket.0 && self.on() {
+            self.0.filters.insert(app_id.to_string(), filters);
+        }
+    }
+
     /// Drops the entries `what` names.
     pub fn invalidate(&self, what: Changed) {
         let mut g = self.0.generation.lock().expect("lookups lock");
@@ -135,6 +161,9 @@ impl Lookups {
         }
         if matches!(what, Changed::Apps | Changed::All) {
             self.0.apps.invalidate_all();
+        }
+        if matches!(what, Changed::Filters | Changed::All) {
+            self.0.filters.invalidate_all();
         }
     }
 

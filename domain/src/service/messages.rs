@@ -94,6 +94,18 @@ impl Services {
         };
         let id = ids::new_id(ids::MESSAGE);
         let payload = raw.unwrap_or(input.payload.get());
+        let skip_endpoints = self
+            .filtered_out(
+                &app_id,
+                &crate::filter::Message {
+                    event_type: &input.event_type,
+                    payload,
+                    raw: raw.is_some(),
+                    channels: input.channels.as_deref().unwrap_or_default(),
+                    tags: input.tags.as_deref().unwrap_or_default(),
+                },
+            )
+            .await?;
         let out = MessageOut {
             id,
             event_type: input.event_type,
@@ -127,6 +139,7 @@ impl Services {
             created_at: out.timestamp,
             idempotency: idem.as_ref().map(|c| (c.key.to_owned(), c.status_code, body)),
             traceparent,
+            skip_endpoints,
         };
         // stored with the other requests' messages queued meanwhile, in one commit
         match self.ingest.submit(&self.pool, queued).instrument(span).await? {
@@ -249,6 +262,7 @@ impl Services {
             retention_hours: 90 * 24,
             created_at: timestamp,
             only_endpoint: Some(&ep.id),
+            skip_endpoints: &[],
             idempotency: None,
             traceparent: traceparent.as_deref(),
         })

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod endpoint_secrets;
 pub mod endpoints;
 pub mod event_types;
+mod filters;
 pub mod inboxes;
 mod ingest;
 pub mod lookups;

@@ -178,6 +178,7 @@ impl Services {
             retention_hours: 90 * 24,
             created_at: super::messages::now_micros(),
             only_endpoint: Some(&ep.id),
+            skip_endpoints: &[],
             idempotency: None,
             traceparent: crate::trace::current_traceparent().as_deref(),
         })

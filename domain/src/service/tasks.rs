@@ -10,6 +10,9 @@ use crate::types::*;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+/// Messages a filtered replay reads at a time.
+const REPLAY_PAGE: i64 = 1_000;
+
 impl Services {
     /// Re-queues every failed delivery of the endpoint since `since` (until `until`).
     /// Returns the task and how many deliveries were queued.
@@ -52,7 +55,55 @@ impl Services {
         let (app, ep) = self.endpoint(t, app, ep).await?;
         check_window(input.since, input.until)?;
         let mut tx = self.pool.begin().await?;
-        let n = store::deliveries::replay_missing(&mut *tx, &ep.id, input.since, input.until).await?;
+        let n = match ep.filter.as_deref() {
+            None => {
+                store::deliveries::replay_missing(&mut *tx, &ep.id, input.since, input.until, None).await?
+            }
+            // the payload filter chooses, a page of messages at a time
+            Some(source) => {
+                let filter = crate::filter::Filter::compile(source)
+                    .map_err(|e| DomainError::Internal(format!("the endpoint's stored filter: {e}")))?;
+                let (mut after, mut n) = (String::new(), 0);
+                loop {
+                    let page = store::deliveries::replay_candidates(
+                        &mut *tx,
+                        &ep.id,
+                        input.since,
+                        input.until,
+                        &after,
+                        REPLAY_PAGE,
+                    )
+                    .await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.id.clone();
+                    let pass: Vec<String> = page
+                        .iter()
+                        .filter(|m| {
+                            let msg = crate::filter::Message {
+                                event_type: &m.event_type,
+                                payload: &m.payload,
+                                raw: m.content_type.is_some(),
+                                channels: m.channels.as_deref().unwrap_or_default(),
+                                tags: m.tags.as_deref().unwrap_or_default(),
+                            };
+                            filter.matches(&msg) == Ok(true)
+                        })
+                        .map(|m| m.id.clone())
+                        .collect();
+                    if !pass.is_empty() {
+                        n += store::deliveries::replay_missing(
+                            &mut *tx,
+                            &ep.id,
+                            input.since,
+                            input.until,
+                            Some(&pass),
+                        )
+                        .await?;
+                    }
+                }
+                n
+            }
+        };
         let data = json!({"since": input.since, "until": input.until, "messagesQueued": n});
         let task = store_task(&mut tx, t, &app.id, &ep.id, TASK_REPLAY, &data).await?;
         let entry = Entry::new("endpoint.replayed").target(&ep.id).app(&app.id);

@@ -165,7 +165,7 @@ pub async fn destinations(
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT e.id, e.app_id, e.uid, e.url, e.description, e.version, e.event_types, e.channels,
                 e.throttle_rate, e.disabled, e.disabled_reason, e.headers, e.metadata, e.consecutive_failures,
-                e.failing_since, e.circuit_open_until, e.created_at, e.updated_at, e.payload_format,
+                e.failing_since, e.circuit_open_until, e.created_at, e.updated_at, e.payload_format, e.filter,
                 d.status AS d_status, d.leased_until AS d_leased_until,
                 -- an open breaker holds the delivery until its pause ends
                 GREATEST(d.next_attempt_at, e.circuit_open_until) AS d_next_attempt_at

@@ -247,11 +247,54 @@ pub async fn recover(
 /// its filters match and that it never had a delivery of (created before the endpoint, sent
 /// while its filters differed, or while it was disabled). Messages whose payload has been
 /// expunged are left out: there is nothing left to send. Returns how many were queued.
+/// A message `replay_missing` would send, as a payload filter reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReplayCandidate {
+    pub id: String,
+    pub event_type: String,
+    pub payload: String,
+    pub content_type: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// The next `limit` messages after `after` (by id) that [`replay_missing`] would send the
+/// endpoint, for its payload filter to choose from.
+pub async fn replay_candidates(
+    db: impl PgExecutor<'_>,
+    endpoint_id: &str,
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    after: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<ReplayCandidate>> {
+    sqlx::query_as(
+        "SELECT m.id, m.event_type, m.payload, m.content_type, m.channels, m.tags
+         FROM endpoints ep JOIN messages m ON m.app_id = ep.app_id
+         WHERE ep.id = $1 AND m.created_at >= $2 AND ($3::timestamptz IS NULL OR m.created_at < $3)
+           AND m.id > $4 AND m.payload IS NOT NULL
+           AND (ep.event_types IS NULL OR cardinality(ep.event_types) = 0 OR m.event_type = ANY(ep.event_types))
+           AND (ep.channels IS NULL OR cardinality(ep.channels) = 0 OR ep.channels && coalesce(m.channels, '{}'))
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = ep.id)
+         ORDER BY m.id LIMIT $5",
+    )
+    .bind(endpoint_id)
+    .bind(since)
+    .bind(until)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Queues, for the endpoint, the messages since `since` (until `until`) it should have had and
+/// never got; only those in `only` when given (the ones its payload filter passes).
 pub async fn replay_missing(
     db: impl PgExecutor<'_>,
     endpoint_id: &str,
     since: DateTime<Utc>,
     until: Option<DateTime<Utc>>,
+    only: Option<&[String]>,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "WITH ep AS (SELECT id, org_id, app_id, event_types, channels FROM endpoints WHERE id = $1),
@@ -264,6 +307,7 @@ pub async fn replay_missing(
                AND (ep.event_types IS NULL OR cardinality(ep.event_types) = 0 OR m.event_type = ANY(ep.event_types))
                AND (ep.channels IS NULL OR cardinality(ep.channels) = 0 OR ep.channels && coalesce(m.channels, '{}'))
                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = ep.id)
+               AND ($4::text[] IS NULL OR m.id = ANY($4))
              ON CONFLICT (message_id, endpoint_id) DO NOTHING
              RETURNING 1)
          SELECT count(*) FROM ins",
@@ -271,6 +315,7 @@ pub async fn replay_missing(
     .bind(endpoint_id)
     .bind(since)
     .bind(until)
+    .bind(only)
     .fetch_one(db)
     .await
 }

@@ -28,6 +28,8 @@ pub struct EndpointRow {
     pub updated_at: DateTime<Utc>,
     /// [`FORMAT_STANDARD`] or [`FORMAT_SLACK`].
     pub payload_format: i16,
+    /// The payload filter (`crate::filter`), if any.
+    pub filter: Option<String>,
 }
 
 /// A delivery's body is the message's payload (every endpoint made through the API).
@@ -50,6 +52,7 @@ impl From<EndpointRow> for EndpointOut {
             rate_limit: rate,
             disabled: r.disabled,
             metadata: r.metadata.0,
+            filter: r.filter,
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -58,7 +61,7 @@ impl From<EndpointRow> for EndpointOut {
 
 pub(crate) const COLS: &str = "id, app_id, uid, url, description, version, event_types, channels, \
     throttle_rate, disabled, disabled_reason, headers, metadata, consecutive_failures, failing_since, \
-    circuit_open_until, created_at, updated_at, payload_format";
+    circuit_open_until, created_at, updated_at, payload_format, filter";
 
 /// The user-settable fields of an endpoint.
 #[derive(Debug, Clone)]
@@ -72,6 +75,7 @@ pub struct EndpointWrite<'a> {
     pub throttle_rate: Option<i32>,
     pub disabled: bool,
     pub metadata: &'a Metadata,
+    pub filter: Option<&'a str>,
     /// Written when the endpoint is made, never changed by an update.
     pub payload_format: i16,
 }
@@ -86,8 +90,8 @@ pub async fn insert(
 ) -> sqlx::Result<EndpointRow> {
     sqlx::query_as(&format!(
         "INSERT INTO endpoints (id, org_id, app_id, uid, url, description, version, event_types, channels,
-             throttle_rate, disabled, metadata, headers, payload_format)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING {COLS}"
+             throttle_rate, disabled, metadata, headers, payload_format, filter)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING {COLS}"
     ))
     .bind(id)
     .bind(org_id)
@@ -103,6 +107,7 @@ pub async fn insert(
     .bind(Json(w.metadata))
     .bind(Json(headers))
     .bind(w.payload_format)
+    .bind(w.filter)
     .fetch_one(db)
     .await
 }
@@ -116,7 +121,7 @@ pub async fn update(
 ) -> sqlx::Result<Option<EndpointRow>> {
     sqlx::query_as(&format!(
         "UPDATE endpoints SET uid = $3, url = $4, description = $5, version = $6, event_types = $7,
-             channels = $8, throttle_rate = $9, metadata = $11, updated_at = now(),
+             channels = $8, throttle_rate = $9, metadata = $11, filter = $12, updated_at = now(),
              disabled_reason = CASE WHEN $10 THEN disabled_reason ELSE NULL END,
              consecutive_failures = CASE WHEN disabled AND NOT $10 THEN 0 ELSE consecutive_failures END,
              failing_since = CASE WHEN disabled AND NOT $10 THEN NULL ELSE failing_since END,
@@ -135,6 +140,7 @@ pub async fn update(
     .bind(w.throttle_rate)
     .bind(w.disabled)
     .bind(Json(w.metadata))
+    .bind(w.filter)
     .fetch_optional(db)
     .await
 }
@@ -153,6 +159,15 @@ pub async fn get(
     .bind(id_or_uid)
     .fetch_optional(db)
     .await
+}
+
+/// The endpoints of an application that have a payload filter, with it (disabled ones too:
+/// enabling one notifies nobody, and the fan-out leaves disabled ones out anyway).
+pub async fn filters(db: impl PgExecutor<'_>, app_id: &str) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT id, filter FROM endpoints WHERE app_id = $1 AND filter IS NOT NULL")
+        .bind(app_id)
+        .fetch_all(db)
+        .await
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, app_id: &str, id: &str) -> sqlx::Result<bool> {

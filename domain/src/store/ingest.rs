@@ -30,10 +30,10 @@ pub async fn insert_batch(db: impl PgExecutor<'_>, batch: &[NewMessage<'_>]) -> 
         "WITH input AS (
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                                   $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::timestamptz[], $11::int[],
-                                  $12::text[], $13::text[], $14::text[], $15::int[], $16::bytea[])
+                                  $12::text[], $13::text[], $14::text[], $15::int[], $16::bytea[], $17::jsonb[])
                  WITH ORDINALITY AS x(id, org_id, app_id, event_type, event_id, payload, channels, tags,
                                       deliver_at, created_at, retention_hours, content_type, traceparent,
-                                      idem_key, idem_code, idem_body, nth)),
+                                      idem_key, idem_code, idem_body, skip, nth)),
          -- the messages whose application still exists (it was looked up before, maybe from a
          -- cache: see `service::lookups`)
          live AS (
@@ -49,7 +49,9 @@ pub async fn insert_batch(db: impl PgExecutor<'_>, batch: &[NewMessage<'_>]) -> 
          ok AS (
              SELECT i.*,
                     CASE WHEN i.channels IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(i.channels)) END AS channel_list,
-                    CASE WHEN i.tags IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(i.tags)) END AS tag_list
+                    CASE WHEN i.tags IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(i.tags)) END AS tag_list,
+                    -- the endpoints whose payload filter the message does not pass
+                    CASE WHEN i.skip IS NOT NULL THEN ARRAY(SELECT jsonb_array_elements_text(i.skip)) END AS skip_list
              FROM live i
              WHERE i.event_id IS NULL OR i.id IN (SELECT message_id FROM ev)),
          m AS (
@@ -66,7 +68,8 @@ pub async fn insert_batch(db: impl PgExecutor<'_>, batch: &[NewMessage<'_>]) -> 
                  SELECT id FROM endpoints
                  WHERE app_id = ok.app_id AND NOT disabled
                    AND (event_types IS NULL OR cardinality(event_types) = 0 OR ok.event_type = ANY(event_types))
-                   AND (channels IS NULL OR cardinality(channels) = 0 OR channels && coalesce(ok.channel_list, '{{}}'))) e
+                   AND (channels IS NULL OR cardinality(channels) = 0 OR channels && coalesce(ok.channel_list, '{{}}'))
+                   AND (ok.skip_list IS NULL OR NOT id = ANY(ok.skip_list))) e
              RETURNING message_id),
          i AS (
              UPDATE idempotency_keys k SET status_code = ok.idem_code, response = ok.idem_body, completed_at = now()
@@ -98,6 +101,7 @@ pub async fn insert_batch(db: impl PgExecutor<'_>, batch: &[NewMessage<'_>]) -> 
     .bind(col!(|m| m.idempotency.map(|(k, _, _)| k)))
     .bind(col!(|m| m.idempotency.map(|(_, c, _)| i32::from(c))))
     .bind(col!(|m| m.idempotency.map(|(_, _, b)| b)))
+    .bind(col!(|m| (!m.skip_endpoints.is_empty()).then(|| Value::from(m.skip_endpoints.to_vec()))))
     .fetch_all(db)
     .await?;
     Ok(rows

@@ -69,6 +69,9 @@ pub struct NewMessage<'a> {
     pub created_at: DateTime<Utc>,
     /// Deliver only to this endpoint (send-example), instead of every matching one.
     pub only_endpoint: Option<&'a str>,
+    /// Endpoints whose payload filter the message does not pass (`crate::filter`): left out
+    /// of the fan-out. Taken by the batched insert (`store::ingest`) only.
+    pub skip_endpoints: &'a [String],
     /// `(key, status code, response body)` of an `Idempotency-Key` claim to complete.
     pub idempotency: Option<(&'a str, u16, &'a [u8])>,
     /// The ingest's W3C trace context, when traces are exported (see `crate::trace`).

@@ -62,6 +62,7 @@ pub async fn emit_all(conn: &mut PgConnection, events: &[OrgEvent]) -> sqlx::Res
                 retention_hours: RETENTION_HOURS,
                 created_at: chrono::Utc::now().trunc_subsecs(6),
                 only_endpoint: None,
+                skip_endpoints: &[],
                 idempotency: None,
                 traceparent: crate::trace::current_traceparent().as_deref(),
             },

@@ -35,6 +35,10 @@ pub struct EndpointIn {
     /// Custom headers sent with every delivery (newer SDKs allow them at creation).
     #[serde(default)]
     pub headers: Option<Map<String, Value>>,
+    /// Hookline's payload filter: a CEL expression over `payload`, `eventType`, `channels`
+    /// and `tags` that a message must satisfy to be sent here (`domain::filter`).
+    #[serde(default)]
+    pub filter: Option<String>,
     /// Not on the wire: the portal makes Slack-compatible notification destinations with 1
     /// (see `store::endpoints::FORMAT_SLACK`).
     #[serde(skip)]
@@ -72,6 +76,9 @@ pub struct EndpointPatch {
     pub metadata: Option<Metadata>,
     #[serde(default)]
     pub secret: Option<String>,
+    /// The payload filter; null removes it.
+    #[serde(default, deserialize_with = "double_option")]
+    pub filter: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,6 +98,9 @@ pub struct EndpointOut {
     pub rate_limit: Option<i64>,
     pub disabled: bool,
     pub metadata: Metadata,
+    /// The payload filter, only when there is one (Svix has no such field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -185,4 +195,13 @@ mod filter_types_both {
         let e = Either::deserialize(d)?;
         Ok(e.filter_types.or(e.event_types))
     }
+}
+
+/// A payload filter tried on a message (the portal's *Try it*): whether it passes, why not
+/// when evaluating failed, and the payload tried.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FilterTrial {
+    pub passes: bool,
+    pub reason: Option<String>,
+    pub payload: String,
 }

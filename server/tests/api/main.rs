@@ -13,6 +13,7 @@ mod crash_recovery;
 mod delivery;
 mod delivery_faults;
 mod ed25519;
+mod filters;
 mod group_commit;
 mod health_and_breaker;
 mod history;
