@@ -84,6 +84,10 @@ struct Args {
     /// statement costs. Not with `--against`.
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Give every endpoint this payload filter (a CEL expression, see the README): e.g.
+    /// `payload.seq >= 0`, which every message passes, to measure what evaluating costs.
+    #[arg(long)]
+    filter: Option<String>,
 }
 
 /// Reads one figure of a report.
@@ -369,7 +373,10 @@ async fn run(args: &Args, hookline: &std::path::Path) -> anyhow::Result<Report> 
     for e in 0..args.endpoints {
         let ep = post_json(
             api(&format!("/app/{app_id}/endpoint")),
-            json!({"url": format!("http://127.0.0.1:{rport}/e/{e}")}),
+            match &args.filter {
+                Some(f) => json!({"url": format!("http://127.0.0.1:{rport}/e/{e}"), "filter": f}),
+                None => json!({"url": format!("http://127.0.0.1:{rport}/e/{e}")}),
+            },
         )
         .await?;
         endpoint_ids.push(ep["id"].as_str().unwrap_or_default().to_string());

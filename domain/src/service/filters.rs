@@ -94,10 +94,14 @@ impl Services {
 /// The endpoints whose filter `m` does not pass: `false`, an evaluation error (a missing
 /// field) or a filter that no longer compiles.
 pub(crate) fn skipped(filters: &[(String, Option<Filter>)], m: &Message<'_>) -> Vec<String> {
+    if filters.is_empty() {
+        return Vec::new();
+    }
+    let prepared = crate::filter::Prepared::new(m);
     filters
         .iter()
         .filter(|(_, f)| match f {
-            Some(f) => match f.matches(m) {
+            Some(f) => match f.passes(&prepared) {
                 Ok(pass) => !pass,
                 Err(e) => {
                     metrics::counter!("hookline_filter_errors_total").increment(1);
