@@ -170,3 +170,26 @@ fn unknown_event_types(field: &str, unknown: &[String]) -> DomainError {
         ),
     )
 }
+
+/// The first example in an event type's schemas (`{"1": {"examples": [...]}}`), as JSON text.
+pub fn example_of(schemas: Option<&serde_json::Value>) -> Option<String> {
+    example_at(schemas, 0)
+}
+
+/// The `index`-th example of the first schema version that has one (`examples[index]`, or
+/// `example` for index 0), as JSON text.
+pub fn example_at(schemas: Option<&serde_json::Value>, index: usize) -> Option<String> {
+    let versions = schemas?.as_object()?;
+    versions.values().find_map(|schema| {
+        let listed = schema
+            .get("examples")
+            .and_then(|e| e.as_array())
+            .and_then(|a| a.get(index));
+        let ex = match (listed, index) {
+            (Some(ex), _) => ex,
+            (None, 0) => schema.get("example")?,
+            (None, _) => return None,
+        };
+        ex.is_object().then(|| ex.to_string())
+    })
+}

@@ -40,6 +40,8 @@ pub const CATALOGUE: &[Series] = &[
     s("hookline_http_request_duration_seconds", Kind::Histogram, &["method", "route"],
       "Time to answer an HTTP request"),
     s("hookline_messages_ingested_total", Kind::Counter, &[], "Messages accepted"),
+    s("hookline_filter_errors_total", Kind::Counter, &[],
+        "Payload filters that could not be evaluated on a message (a missing field): the message did not pass"),
     s("hookline_ingest_batches_total", Kind::Counter, &[], "Batches ingested messages were stored in, one statement and one commit each (group commit): messages ingested / batches is the mean batch"),
     s("hookline_attempts_total", Kind::Counter, &["result"],
       "Delivery attempts, by result: success or the error code (E_TIMEOUT, E_STATUS, E_CONNECT, ...)"),
