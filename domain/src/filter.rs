@@ -7,7 +7,7 @@
 //! Bounded: a filter is at most [`MAX_LEN`] characters, and the list macros (`all`, `exists`,
 //! `exists_one`, `map`, `filter`) may not nest, so evaluating one takes time proportional to
 //! the filter and the payload, never to the payload's square.
-use cel::common::ast::{EntryExpr, Expr, IdedExpr};
+use cel::common::ast::{EntryExpr, Expr, IdedEntryExpr, IdedExpr};
 use cel::{Context, Program, Value};
 use std::sync::Arc;
 
@@ -251,25 +251,22 @@ fn children(e: &IdedExpr) -> Vec<&IdedExpr> {
         Expr::Call(c) => c.target.iter().map(|t| t.as_ref()).chain(c.args.iter()).collect(),
         Expr::Comprehension(c) => vec![&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result],
         Expr::List(l) => l.elements.iter().collect(),
-        Expr::Map(m) => m
-            .entries
-            .iter()
-            .flat_map(|e| match &e.expr {
-                EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
-                EntryExpr::StructField(f) => vec![&f.value],
-            })
-            .collect(),
-        Expr::Struct(s) => s
-            .entries
-            .iter()
-            .flat_map(|e| match &e.expr {
-                EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
-                EntryExpr::StructField(f) => vec![&f.value],
-            })
-            .collect(),
+        Expr::Map(m) => entry_children(&m.entries),
+        Expr::Struct(s) => entry_children(&s.entries),
         Expr::Select(s) => vec![s.operand.as_ref()],
         Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => vec![],
     }
+}
+
+/// The expressions of a map or struct literal's entries.
+fn entry_children(entries: &[IdedEntryExpr]) -> Vec<&IdedExpr> {
+    entries
+        .iter()
+        .flat_map(|e| match &e.expr {
+            EntryExpr::MapEntry(me) => vec![&me.key, &me.value],
+            EntryExpr::StructField(f) => vec![&f.value],
+        })
+        .collect()
 }
 
 /// How deeply list macros nest in `e` (0: none).

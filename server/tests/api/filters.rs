@@ -203,17 +203,7 @@ async fn a_filter_changed_behind_the_api_reaches_the_cached_filters_through_noti
             m["id"].as_str().unwrap().to_string()
         }
     };
-    eventually(10, "the process to LISTEN for lookup changes", || async {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE datname = current_database() AND query ILIKE 'LISTEN%hookline_lookups%'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        (n >= 1).then_some(())
-    })
-    .await;
+    crate::lookups::listening(&app, 1).await;
     // the filter is in memory now
     let m = send(1).await;
     assert_eq!(app.delivery_status(&id, &m, &ep).await, None);

@@ -34,7 +34,12 @@ async fn second_process(app: &TestApp) -> Second {
 
 /// Waits until both processes listen for the lookups' notifications (they cache only then).
 async fn both_listening(app: &TestApp) {
-    eventually(10, "both processes to LISTEN for lookup changes", || async {
+    listening(app, 2).await;
+}
+
+/// Waits until `processes` listen for the lookups' notifications.
+pub(crate) async fn listening(app: &TestApp, processes: i64) {
+    eventually(10, "the processes to LISTEN for lookup changes", || async {
         let n: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity
              WHERE datname = current_database() AND query ILIKE 'LISTEN%hookline_lookups%'",
@@ -42,7 +47,7 @@ async fn both_listening(app: &TestApp) {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-        (n >= 2).then_some(())
+        (n >= processes).then_some(())
     })
     .await;
 }
