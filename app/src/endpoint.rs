@@ -223,8 +223,17 @@ pub async fn try_filter(
         async move {
             let t = ssr::tenant_for(&app).await?;
             let channels = parse_channels(&channels).unwrap_or_default();
-            Ok(ssr::services()?
-                .try_filter(&t, &filter, event_type.trim(), &payload, &channels)
+            let s = ssr::services()?;
+            if payload.trim().is_empty() {
+                // the catalogue's example: a consumer's link sees no event type it was not
+                // given the feature flag of, so it does not see that one's example here either
+                let mut seen = vec![s.get_event_type(&t, event_type.trim()).await?];
+                ssr::hide_flagged(&mut seen).await?;
+                if seen.is_empty() {
+                    return Err(PortalError::NotFound);
+                }
+            }
+            Ok(s.try_filter(&t, &filter, event_type.trim(), &payload, &channels)
                 .await?)
         }
         .await,

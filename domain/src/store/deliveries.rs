@@ -247,6 +247,19 @@ pub async fn recover(
 /// its filters match and that it never had a delivery of (created before the endpoint, sent
 /// while its filters differed, or while it was disabled). Messages whose payload has been
 /// expunged are left out: there is nothing left to send. Returns how many were queued.
+/// The messages (`m`) since `$2` (until `$3`) that the endpoint (`ep`) should have had and
+/// never got: its event types and channels match, the payload is still kept, and it has no
+/// delivery there. Shared by the replay and by the candidates its payload filter chooses from.
+macro_rules! missing_for_endpoint {
+    () => {
+        "m.created_at >= $2 AND ($3::timestamptz IS NULL OR m.created_at < $3)
+         AND m.payload IS NOT NULL
+         AND (ep.event_types IS NULL OR cardinality(ep.event_types) = 0 OR m.event_type = ANY(ep.event_types))
+         AND (ep.channels IS NULL OR cardinality(ep.channels) = 0 OR ep.channels && coalesce(m.channels, '{}'))
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = ep.id)"
+    };
+}
+
 /// A message `replay_missing` would send, as a payload filter reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReplayCandidate {
@@ -268,16 +281,13 @@ pub async fn replay_candidates(
     after: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<ReplayCandidate>> {
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "SELECT m.id, m.event_type, m.payload, m.content_type, m.channels, m.tags
          FROM endpoints ep JOIN messages m ON m.app_id = ep.app_id
-         WHERE ep.id = $1 AND m.created_at >= $2 AND ($3::timestamptz IS NULL OR m.created_at < $3)
-           AND m.id > $4 AND m.payload IS NOT NULL
-           AND (ep.event_types IS NULL OR cardinality(ep.event_types) = 0 OR m.event_type = ANY(ep.event_types))
-           AND (ep.channels IS NULL OR cardinality(ep.channels) = 0 OR ep.channels && coalesce(m.channels, '{}'))
-           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = ep.id)
-         ORDER BY m.id LIMIT $5",
-    )
+         WHERE ep.id = $1 AND m.id > $4 AND ",
+        missing_for_endpoint!(),
+        " ORDER BY m.id LIMIT $5"
+    ))
     .bind(endpoint_id)
     .bind(since)
     .bind(until)
@@ -296,22 +306,19 @@ pub async fn replay_missing(
     until: Option<DateTime<Utc>>,
     only: Option<&[String]>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
+    sqlx::query_scalar(concat!(
         "WITH ep AS (SELECT id, org_id, app_id, event_types, channels FROM endpoints WHERE id = $1),
          ins AS (
              INSERT INTO deliveries (org_id, app_id, message_id, endpoint_id, next_attempt_at)
              SELECT m.org_id, m.app_id, m.id, ep.id, now()
              FROM ep JOIN messages m ON m.app_id = ep.app_id
-             WHERE m.created_at >= $2 AND ($3::timestamptz IS NULL OR m.created_at < $3)
-               AND m.payload IS NOT NULL
-               AND (ep.event_types IS NULL OR cardinality(ep.event_types) = 0 OR m.event_type = ANY(ep.event_types))
-               AND (ep.channels IS NULL OR cardinality(ep.channels) = 0 OR ep.channels && coalesce(m.channels, '{}'))
-               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = ep.id)
-               AND ($4::text[] IS NULL OR m.id = ANY($4))
+             WHERE ($4::text[] IS NULL OR m.id = ANY($4)) AND ",
+        missing_for_endpoint!(),
+        "
              ON CONFLICT (message_id, endpoint_id) DO NOTHING
              RETURNING 1)
-         SELECT count(*) FROM ins",
-    )
+         SELECT count(*) FROM ins"
+    ))
     .bind(endpoint_id)
     .bind(since)
     .bind(until)

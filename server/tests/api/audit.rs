@@ -1,7 +1,7 @@
 //! The audit log: every change is recorded with its actor, in the change's transaction, and
 //! never with a secret; readable through the API (filtered, per organisation) and the portal.
 use crate::helpers::*;
-use crate::portal::{logged_in, portal_call};
+use crate::portal::{logged_in, portal_app, portal_call};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -158,10 +158,8 @@ async fn every_change_through_the_api_is_recorded_with_its_key_and_without_secre
 async fn portal_changes_name_the_person_and_the_portal_shows_the_log() {
     let app = spawn_app().await;
     let cookie = logged_in(&app, "ada@example.com", "Engines").await;
-    let (s, body) = portal_call(&app, &cookie, "create_app", &[("name", "Shop"), ("uid", "")]).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let shop: Value = serde_json::from_str(&body).unwrap();
-    let shop = shop["id"].as_str().unwrap();
+    let shop = portal_app(&app, &cookie, "Shop", "").await;
+    let shop = shop.as_str();
     let form = [("name", "shop-reader"), ("app", shop), ("read_only", "true")];
     let (s, key) = portal_call(&app, &cookie, "create_api_key", &form).await;
     assert_eq!(s, StatusCode::OK, "{key}");

@@ -3,7 +3,7 @@
 //! and Node snippets (`app/src/snippets/`), rotation between and across schemes, and bad keys
 //! refused in words.
 use crate::helpers::*;
-use crate::portal::{logged_in, portal_call};
+use crate::portal::{logged_in, portal_app, portal_call};
 use crate::receiver::{Received, Receiver};
 use crate::sdk::python;
 use reqwest::StatusCode;
@@ -287,10 +287,8 @@ async fn a_bad_ed25519_key_is_refused_in_words_and_nothing_is_made() {
 async fn the_portal_makes_ed25519_endpoints_and_switches_schemes_on_rotation() {
     let app = spawn_app().await;
     let cookie = logged_in(&app, "ada@example.com", "Engines").await;
-    let (s, body) = portal_call(&app, &cookie, "create_app", &[("name", "Shop"), ("uid", "")]).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let shop: Value = serde_json::from_str(&body).unwrap();
-    let shop = shop["id"].as_str().unwrap();
+    let shop = portal_app(&app, &cookie, "Shop", "").await;
+    let shop = shop.as_str();
     let form = |signing: &'static str| {
         vec![
             ("app", shop.to_string()),

@@ -2,7 +2,7 @@
 //! gets a message; bad filters are refused with where they are wrong; a change made anywhere
 //! reaches every process's cached filters; the portal tries a filter before it is saved.
 use crate::helpers::*;
-use crate::portal::{logged_in, portal_call};
+use crate::portal::{logged_in, portal_app, portal_call};
 use crate::receiver::Receiver;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -236,9 +236,8 @@ async fn a_filter_changed_behind_the_api_reaches_the_cached_filters_through_noti
 async fn the_portal_saves_and_tries_filters() {
     let app = spawn_app().await;
     let cookie = logged_in(&app, "ada@example.com", "Engines").await;
-    let (_, body) = portal_call(&app, &cookie, "create_app", &[("name", "Shop"), ("uid", "")]).await;
-    let shop: Value = serde_json::from_str(&body).unwrap();
-    let shop = shop["id"].as_str().unwrap();
+    let shop = portal_app(&app, &cookie, "Shop", "").await;
+    let shop = shop.as_str();
     let form = [
         ("name", "invoice.paid"),
         ("description", "paid"),
@@ -351,4 +350,49 @@ async fn replay_missing_sends_only_what_the_filter_passes() {
         .collect();
     got.sort();
     assert_eq!(got, [0, 2, 4, 6]);
+}
+
+#[tokio::test]
+async fn a_consumer_link_tries_filters_only_on_the_event_types_it_may_see() {
+    let app = spawn_app().await;
+    let id = app.setup_app(&["a.b"]).await;
+    let (s, b) = app
+        .post(
+            "/api/v1/event-type",
+            json!({"name": "beta.x", "description": "d", "featureFlags": ["beta"],
+                   "schemas": {"1": {"type": "object", "example": {"secret_plan": "v2"}}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let session = |flags: Value| {
+        let (app, id) = (&app, &id);
+        async move {
+            let (_, link) = app
+                .post(
+                    &format!("/api/v1/auth/app-portal-access/{id}"),
+                    json!({"featureFlags": flags}),
+                )
+                .await;
+            let (_, _, cookie) = crate::portal_pages::open_link(link["url"].as_str().unwrap(), None).await;
+            cookie.expect("a consumer session")
+        }
+    };
+    let form = [
+        ("app", id.as_str()),
+        ("filter", "has(payload.secret_plan)"),
+        ("event_type", "beta.x"),
+        ("payload", ""),
+        ("channels", ""),
+    ];
+    // without the flag the event type does not exist for this link: no example leaks
+    let (s, body) = portal_call(&app, &session(json!([])).await, "try_filter", &form).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    assert!(!body.contains("v2"), "{body}");
+    let (s, body) = portal_call(&app, &session(json!(["beta"])).await, "try_filter", &form).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["passes"],
+        true,
+        "{body}"
+    );
 }

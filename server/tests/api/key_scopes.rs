@@ -2,7 +2,7 @@
 //! event-type catalogue); a read-only key only reads. Out of scope is 403; another
 //! organisation's or application's ids stay 404.
 use crate::helpers::*;
-use crate::portal::{logged_in, portal_call};
+use crate::portal::{logged_in, portal_app, portal_call};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -15,15 +15,6 @@ async fn portal_key(app: &TestApp, cookie: &str, name: &str, for_app: &str, read
     let (s, key) = portal_call(app, cookie, "create_api_key", &form).await;
     assert_eq!(s, StatusCode::OK, "{key}");
     serde_json::from_str(&key).unwrap()
-}
-
-async fn portal_app(app: &TestApp, cookie: &str, name: &str, uid: &str) -> String {
-    let (s, body) = portal_call(app, cookie, "create_app", &[("name", name), ("uid", uid)]).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    serde_json::from_str::<Value>(&body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test]

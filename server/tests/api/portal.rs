@@ -225,6 +225,16 @@ pub(crate) fn session_cookie(r: &reqwest::Response) -> String {
         .to_string()
 }
 
+/// Creates an application through the portal as `cookie`'s user; its id.
+pub(crate) async fn portal_app(app: &TestApp, cookie: &str, name: &str, uid: &str) -> String {
+    let (s, body) = portal_call(app, cookie, "create_app", &[("name", name), ("uid", uid)]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 pub(crate) async fn portal_call(
     app: &TestApp,
     cookie: &str,

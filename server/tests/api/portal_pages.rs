@@ -87,7 +87,10 @@ fn json_of(body: &str) -> Value {
 }
 
 /// Opens a consumer-portal link like a browser: returns the session cookie and where it led.
-async fn open_link(url: &str, cookie: Option<&str>) -> (StatusCode, Option<String>, Option<String>) {
+pub(crate) async fn open_link(
+    url: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, Option<String>, Option<String>) {
     let mut req = no_redirects().get(url);
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, c);
