@@ -28,6 +28,13 @@ pub struct FilterError {
     pub message: String,
 }
 
+impl FilterError {
+    /// What a person is told when they save or try a filter with this error.
+    pub fn sentence(&self) -> String {
+        format!("The filter is not valid CEL: {self}")
+    }
+}
+
 impl std::fmt::Display for FilterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.line, self.column) {

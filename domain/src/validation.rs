@@ -246,7 +246,7 @@ pub fn endpoint_in(ep: &EndpointIn, https_only: bool) -> Result<(), DomainError>
 pub fn filter(p: &mut Problems, f: &str) {
     #[cfg(feature = "server")]
     if let Err(e) = crate::filter::Filter::compile(f) {
-        p.add("filter", format!("The filter is not valid CEL: {e}"));
+        p.add("filter", e.sentence());
     }
     #[cfg(not(feature = "server"))]
     if f.len() > 2_000 {

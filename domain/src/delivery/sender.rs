@@ -53,7 +53,7 @@ pub struct Outgoing<'a> {
     pub payload: &'a [u8],
     /// `None` is application/json; a raw payload may name another.
     pub content_type: Option<&'a str>,
-    /// Raw key bytes of every secret that still signs, newest first.
+    /// Every secret that still signs (HMAC or Ed25519), newest first.
     pub keys: &'a [crate::signing::SigningKey],
     pub custom_headers: &'a Map<String, Value>,
     pub now: DateTime<Utc>,

@@ -44,11 +44,10 @@ impl Services {
         payload: &str,
         channels: &[String],
     ) -> DomainResult<FilterTrial> {
-        let f = Filter::compile(filter)
-            .map_err(|e| DomainError::validation("filter", format!("The filter is not valid CEL: {e}")))?;
+        let f = Filter::compile(filter).map_err(|e| DomainError::validation("filter", e.sentence()))?;
         let payload = if payload.trim().is_empty() {
             let et = self.get_event_type(t, event_type).await?;
-            super::messages::example_of(et.schemas.as_ref()).ok_or_else(|| {
+            super::event_types::example_of(et.schemas.as_ref()).ok_or_else(|| {
                 DomainError::validation(
                     "payload",
                     format!("'{event_type}' has no example in the catalogue: paste a payload to try"),

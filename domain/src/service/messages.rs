@@ -506,7 +506,7 @@ pub(super) fn map_list<A, B>(l: ListResponse<A>, f: impl FnMut(A) -> B) -> ListR
     }
 }
 
-pub use super::event_types::{example_at, example_of};
+use super::event_types::example_at;
 
 /// Svix's built-in test event type.
 pub const PING_EVENT: &str = "svix.ping";
