@@ -1,5 +1,5 @@
-//! The message log of an application: filtered by event type, delivery outcome and time,
-//! searchable by id or eventId, paginated.
+//! The message log of an application: filtered by event type, delivery outcome, time, channel
+//! and tag, searchable by id or eventId and by payload content (`domain::search`), paginated.
 use crate::error::PortalError;
 use domain::types::{MessageOutcome, MessageStatus};
 use leptos::prelude::*;
@@ -20,6 +20,10 @@ pub struct LogQuery {
     pub before: String,
     /// a message id or eventId
     pub q: String,
+    /// a payload search: `customer.id = "cus_1"`, words, or both
+    pub search: String,
+    pub channel: String,
+    pub tag: String,
     pub iterator: String,
 }
 
@@ -41,6 +45,9 @@ impl LogQuery {
             ("after", self.after.as_str()),
             ("before", self.before.as_str()),
             ("q", self.q.as_str()),
+            ("search", self.search.as_str()),
+            ("channel", self.channel.as_str()),
+            ("tag", self.tag.as_str()),
             ("iterator", iterator),
         ];
         let mut qs = form_urlencoded::Serializer::new(String::new());
@@ -60,6 +67,8 @@ pub struct LogPage {
     pub newer: Option<String>,
     /// A read-only portal link (the page says so).
     pub read_only: bool,
+    /// Why the payload search cannot be run (then no message is listed).
+    pub search_error: Option<String>,
 }
 
 pub const LOG_PAGE_SIZE: i64 = 25;
@@ -84,17 +93,32 @@ pub async fn message_log(app: String, #[server(default)] query: LogQuery) -> Res
                     }])
                 }),
             };
+            let given = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+            let (search, search_error) = match domain::search::parse(query.search.trim()) {
+                Ok(found) => (Some(found).filter(|f| *f != Default::default()), None),
+                Err(e) => (None, Some(e.0)),
+            };
             let filter = MessageFilter {
                 event_types: Some(vec![query.event_type.clone()]).filter(|_| !query.event_type.is_empty()),
                 after: time("after", &query.after)?,
                 before: time("before", &query.before)?,
                 outcome: query.outcome(),
-                id_or_event_id: Some(query.q.trim().to_string()).filter(|q| !q.is_empty()),
-                ..Default::default()
+                id_or_event_id: given(&query.q),
+                channel: given(&query.channel),
+                tag: given(&query.tag),
+                search,
             };
             let iterator = Some(query.iterator.clone()).filter(|i| !i.is_empty());
             let page = Page::new(Some(LOG_PAGE_SIZE), iterator.clone(), Ordering::Descending);
-            let list = s.message_log(&t, &app.id, &filter, &page).await?;
+            let list = match search_error {
+                None => s.message_log(&t, &app.id, &filter, &page).await?,
+                Some(_) => domain::types::ListResponse {
+                    data: Vec::new(),
+                    iterator: None,
+                    prev_iterator: None,
+                    done: true,
+                },
+            };
             let event_types = s
                 .list_event_types(&t, true, &Page::new(Some(250), None, Ordering::Ascending))
                 .await?
@@ -111,6 +135,7 @@ pub async fn message_log(app: String, #[server(default)] query: LogQuery) -> Res
                 older,
                 newer,
                 messages: list.data,
+                search_error,
             })
         }
         .await,
@@ -147,11 +172,13 @@ mod tests {
             event_type: "invoice.paid".into(),
             status: "failed".into(),
             q: "a b".into(),
+            search: "customer.id = \"cus_1\"".into(),
+            tag: "vip".into(),
             ..Default::default()
         };
         assert_eq!(
             q.with_iterator("msg_1"),
-            "?event_type=invoice.paid&status=failed&q=a+b&iterator=msg_1"
+            "?event_type=invoice.paid&status=failed&q=a+b&search=customer.id+%3D+%22cus_1%22&tag=vip&iterator=msg_1"
         );
         assert_eq!(q.outcome(), Some(MessageStatus::Fail));
         assert_eq!(LogQuery::default().outcome(), None);

@@ -18,6 +18,7 @@ pub mod filter;
 pub mod ids;
 #[cfg(feature = "server")]
 pub mod retry;
+pub mod search;
 #[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]

@@ -20,6 +20,9 @@ pub fn MessagesPage(#[prop(optional)] area: Area) -> impl IntoView {
             after: get("after"),
             before: get("before"),
             q: get("q"),
+            search: get("search"),
+            channel: get("channel"),
+            tag: get("tag"),
             iterator: get("iterator"),
         }
     };
@@ -57,6 +60,9 @@ fn LogView(page: LogPage, query: LogQuery, area: Area) -> impl IntoView {
     let filtered = !query.event_type.is_empty()
         || !query.status.is_empty()
         || !query.q.is_empty()
+        || !query.search.is_empty()
+        || !query.channel.is_empty()
+        || !query.tag.is_empty()
         || !query.after.is_empty()
         || !query.before.is_empty();
     let statuses = [
@@ -73,6 +79,27 @@ fn LogView(page: LogPage, query: LogQuery, area: Area) -> impl IntoView {
             <div class="field">
                 <label for="f-q">"Message id or eventId"</label>
                 <input id="f-q" name="q" value=query.q.clone() placeholder="msg_… or your eventId"/>
+            </div>
+            <div class="field wide">
+                <label for="f-search">"Payload search"</label>
+                <input id="f-search" name="search" value=query.search.clone()
+                    placeholder="customer.id = \"cus_1\" or words"
+                    maxlength=domain::search::MAX_LEN.to_string()
+                    aria-describedby="f-search-help"
+                    aria-invalid=page.search_error.is_some().then_some("true")/>
+                <small id="f-search-help" class="muted">
+                    <code>"field = value"</code>" matches a payload field ("<code>"lines[].sku = pro"</code>
+                    " for arrays); other words match its values; "<code>"\"a phrase\""</code>", "<code>"-word"</code>", "<code>"or"</code>"."
+                </small>
+                {page.search_error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </div>
+            <div class="field">
+                <label for="f-channel">"Channel"</label>
+                <input id="f-channel" name="channel" value=query.channel.clone() placeholder="any"/>
+            </div>
+            <div class="field">
+                <label for="f-tag">"Tag"</label>
+                <input id="f-tag" name="tag" value=query.tag.clone() placeholder="any"/>
             </div>
             <div class="field">
                 <label for="f-type">"Event type"</label>

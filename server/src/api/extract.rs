@@ -213,6 +213,8 @@ pub struct Params {
     pub event_types: Option<Vec<String>>,
     pub channel: Option<String>,
     pub tag: Option<String>,
+    /// Hookline's message search (`domain::search`), not a Svix parameter.
+    pub search: Option<domain::search::Search>,
     pub before: Option<DateTime<Utc>>,
     pub after: Option<DateTime<Utc>>,
     pub since: Option<DateTime<Utc>>,
@@ -246,6 +248,7 @@ impl Params {
             after: self.after,
             outcome: None,
             id_or_event_id: None,
+            search: self.search.clone(),
         }
     }
     pub fn attempt_filter(&self) -> AttemptFilter {
@@ -367,6 +370,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
                 }
                 "channel" if !v.is_empty() => p.channel = Some(v.to_string()),
                 "tag" if !v.is_empty() => p.tag = Some(v.to_string()),
+                "search" if !v.is_empty() => {
+                    p.search = Some(domain::search::parse(v).map_err(|e| bad_query("search", e.0))?)
+                }
                 "before" => p.before = Some(parse_time("before", v)?),
                 "after" => p.after = Some(parse_time("after", v)?),
                 "since" => p.since = Some(parse_time("since", v)?),

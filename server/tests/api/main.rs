@@ -37,5 +37,6 @@ mod portal_pages;
 mod resources;
 mod sdk;
 mod sdk_rust;
+mod search;
 mod ssrf;
 mod svix_compat;

@@ -1,0 +1,217 @@
+//! Message search (`?search=` on the message list, and the portal log's "Payload search"):
+//! `path = value` terms match payload fields, other words match payload values; a search
+//! combines with channel, tag and paging; a payload jsonb cannot hold is still accepted and
+//! found by its words; an expunged payload is found no more; mistakes answer 422 in words.
+use crate::helpers::*;
+use crate::receiver::Receiver;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+/// The ids of every message a search finds, read a page of `limit` at a time.
+async fn found(app: &TestApp, app_id: &str, query: &str, limit: usize) -> BTreeSet<String> {
+    let mut ids = BTreeSet::new();
+    let mut iterator = String::new();
+    for _ in 0..50 {
+        let path = format!("/api/v1/app/{app_id}/msg?{query}&limit={limit}{iterator}");
+        let (s, b) = app.get(&path).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {b}");
+        let page = b["data"].as_array().unwrap();
+        assert!(page.len() <= limit, "{b}");
+        ids.extend(page.iter().map(|m| m["id"].as_str().unwrap().to_string()));
+        if b["done"] == true {
+            return ids;
+        }
+        iterator = format!("&iterator={}", b["iterator"].as_str().unwrap());
+    }
+    panic!("{query}: more than 50 pages")
+}
+
+fn q(search: &str) -> String {
+    format!("search={}", urlencode(search))
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn set(ids: &[&String]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn messages_are_found_by_payload_field_and_word_with_channel_tag_and_paging() {
+    let app = spawn_app().await;
+    let app_id = app.setup_app(&["invoice.paid"]).await;
+    let rx = Receiver::start().await;
+    app.create_endpoint(&app_id, json!({"url": rx.url("/")})).await;
+    let send = |payload: Value, extra: Value| {
+        let mut body = json!({"eventType": "invoice.paid", "payload": payload});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let app = &app;
+        let app_id = &app_id;
+        async move { app.send(app_id, body).await["id"].as_str().unwrap().to_string() }
+    };
+    let declined = send(
+        json!({"customer": {"id": "cus_1", "email": "alice@example.test"}, "amount": 4200,
+               "note": "Card declined", "lines": [{"sku": "plan-pro", "qty": 1}]}),
+        json!({"channels": ["us"], "tags": ["vip"]}),
+    )
+    .await;
+    let refund_2 = send(
+        json!({"customer": {"id": "cus_2"}, "amount": 4200, "note": "refund issued"}),
+        json!({"channels": ["us"]}),
+    )
+    .await;
+    let refund_1 = send(
+        json!({"customer": {"id": "cus_1"}, "amount": 100, "note": "Refund issued",
+               "lines": [{"sku": "plan-basic", "qty": 2}]}),
+        json!({"channels": ["eu"], "tags": ["vip"]}),
+    )
+    .await;
+    // a raw (non-JSON) payload is found by its words
+    let raw = send(
+        json!({}),
+        json!({"transformationsParams": {"rawPayload": "refund requested by cus_9",
+               "headers": {"Content-Type": "text/plain"}}}),
+    )
+    .await;
+    // JSON that PostgreSQL's jsonb cannot hold (a \u0000 escape) is accepted, delivered, and
+    // found by its words; it has no fields to match
+    let nul = send(
+        json!({"note": "refund of a\u{0}b", "customer": {"id": "cus_1"}}),
+        json!({}),
+    )
+    .await;
+    eventually(15, "every delivery", || async { (rx.count() == 5).then_some(()) }).await;
+
+    let all = set(&[&declined, &refund_2, &refund_1, &raw, &nul]);
+    assert_eq!(found(&app, &app_id, "", 2).await, all);
+    // fields
+    assert_eq!(
+        found(&app, &app_id, &q(r#"customer.id = "cus_1""#), 250).await,
+        set(&[&declined, &refund_1])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q("customer.id = cus_1 amount = 4200"), 250).await,
+        set(&[&declined])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q("amount = 4200.0"), 250).await,
+        set(&[&declined, &refund_2])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q("lines[].sku = plan-basic lines[].qty = 2"), 250).await,
+        set(&[&refund_1])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q("lines[].sku = plan-pro lines[].qty = 2"), 250).await,
+        set(&[])
+    );
+    // words, case-insensitive, in string and number values (not keys), phrases, exclusions
+    assert_eq!(
+        found(&app, &app_id, &q("refund"), 1).await,
+        set(&[&refund_2, &refund_1, &raw, &nul])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q("REFUND -issued"), 250).await,
+        set(&[&raw, &nul])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q(r#""card declined""#), 250).await,
+        set(&[&declined])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q(r#""declined card""#), 250).await,
+        set(&[])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q("alice@example.test"), 250).await,
+        set(&[&declined])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q("4200"), 250).await,
+        set(&[&declined, &refund_2])
+    );
+    assert_eq!(found(&app, &app_id, &q("amount"), 250).await, set(&[]));
+    assert_eq!(
+        found(&app, &app_id, &q("declined or requested"), 250).await,
+        set(&[&declined, &raw])
+    );
+    // both, and with Svix's channel and tag parameters
+    assert_eq!(
+        found(&app, &app_id, &q("refund customer.id = cus_1"), 250).await,
+        set(&[&refund_1])
+    );
+    assert_eq!(
+        found(&app, &app_id, &format!("{}&channel=us", q("refund")), 250).await,
+        set(&[&refund_2])
+    );
+    assert_eq!(
+        found(
+            &app,
+            &app_id,
+            &format!("{}&tag=vip", q("customer.id = cus_1")),
+            250
+        )
+        .await,
+        set(&[&declined, &refund_1])
+    );
+
+    // an expunged payload is found no more, by field or by word
+    let (s, b) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/app/{app_id}/msg/{refund_1}/content"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(
+        found(&app, &app_id, &q("customer.id = cus_1"), 250).await,
+        set(&[&declined])
+    );
+    assert_eq!(
+        found(&app, &app_id, &q("refund"), 250).await,
+        set(&[&refund_2, &raw, &nul])
+    );
+
+    // another organisation's key finds nothing of this application
+    let other = app.other_org_key().await;
+    let (s, _) = app
+        .call_as(
+            &other,
+            reqwest::Method::GET,
+            &format!("/api/v1/app/{app_id}/msg?{}", q("refund")),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_search_that_cannot_be_run_answers_422_saying_why() {
+    let app = spawn_app().await;
+    let app_id = app.setup_app(&["invoice.paid"]).await;
+    for (search, says) in [
+        ("amount > 5", "compared with = only"),
+        ("customer.id =", "needs a value"),
+        (r#"note = "open"#, "no closing quote"),
+        ("a = 1 a = 2", "a is compared twice"),
+        ("-test", "only exclude"),
+        ("!!", "no words"),
+    ] {
+        let (s, b) = app.get(&format!("/api/v1/app/{app_id}/msg?{}", q(search))).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{search}: {b}");
+        assert_eq!(b["detail"][0]["loc"], json!(["query", "search"]), "{b}");
+        assert!(
+            b["detail"][0]["msg"].as_str().unwrap().contains(says),
+            "{search}: {b}"
+        );
+    }
+    let long = "x".repeat(domain::search::MAX_LEN + 1);
+    let (s, b) = app.get(&format!("/api/v1/app/{app_id}/msg?search={long}")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+}
