@@ -28,5 +28,8 @@ CREATE FUNCTION hookline_payload_words(payload TEXT) RETURNS tsvector
     END
 $$;
 
-CREATE INDEX messages_payload_fields ON messages USING gin (hookline_payload_jsonb(payload) jsonb_path_ops);
-CREATE INDEX messages_payload_words ON messages USING gin (hookline_payload_words(payload));
+-- ON ONLY the parent: instant, where indexing a large history here would stop every insert
+-- until it was done. Each partition's index is built CONCURRENTLY by the running servers
+-- (domain::store::partition_indexes), and partitions made from now on get them when attached.
+CREATE INDEX messages_payload_fields ON ONLY messages USING gin (hookline_payload_jsonb(payload) jsonb_path_ops);
+CREATE INDEX messages_payload_words ON ONLY messages USING gin (hookline_payload_words(payload));

@@ -147,6 +147,10 @@ pub fn parse(input: &str) -> Result<Search, SearchError> {
     if input.len() > MAX_LEN {
         return err(format!("a search may be at most {MAX_LEN} characters long"));
     }
+    // PostgreSQL's text and jsonb hold no NUL, so no payload it indexes has one
+    if input.contains('\0') || input.contains("\\u0000") {
+        return err("a search cannot contain a NUL character (\\u0000)");
+    }
     let mut contains: Option<Value> = None;
     let mut fields = 0;
     let mut text = String::new();
@@ -282,6 +286,8 @@ mod tests {
         assert!(e("a = 1 a.b = 2").contains("compared twice"));
         assert!(e("-foo -bar").contains("only exclude"));
         assert!(e("... !!").contains("no words"));
+        assert!(e("a = \"x\\u0000y\"").contains("NUL"));
+        assert!(e("a\0b").contains("NUL"));
         assert!(e(&"x".repeat(MAX_LEN + 1)).contains("at most 500"));
         let many: Vec<String> = (0..=MAX_FIELDS).map(|i| format!("f{i} = 1")).collect();
         assert!(e(&many.join(" ")).contains("at most 16 fields"));

@@ -306,15 +306,25 @@ impl Application {
 }
 
 /// Keeps the coming days' partitions of the message history made, also where no worker runs
-/// in this process (workers do it in their sweep, and drop the expired days).
+/// in this process (workers do it in their sweep, and drop the expired days), and builds the
+/// partitions' parts of indexes a migration added to the history (see
+/// `domain::store::partition_indexes`).
 async fn keep_partitions_made(
     pool: sqlx::PgPool,
     layout: domain::store::partitions::Layout,
     every: std::time::Duration,
     cancel: CancellationToken,
 ) {
-    use domain::store::partitions;
+    use domain::store::{partition_indexes, partitions};
     loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            built = partition_indexes::build_missing(&pool) => match built {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(indexes = n, "built the history partitions' missing indexes"),
+                Err(e) => tracing::warn!(error = %e, "building the history partitions' indexes failed; will try again"),
+            }
+        }
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(every) => {}

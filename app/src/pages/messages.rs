@@ -76,10 +76,6 @@ fn LogView(page: LogPage, query: LogQuery, area: Area) -> impl IntoView {
         <h1>"Message log"</h1>
         {page.read_only.then(|| super::read_only_notice(area))}
         <form method="get" action=here.clone() class="filters" role="search" aria-label="Filter messages">
-            <div class="field">
-                <label for="f-q">"Message id or eventId"</label>
-                <input id="f-q" name="q" value=query.q.clone() placeholder="msg_… or your eventId"/>
-            </div>
             <div class="field wide">
                 <label for="f-search">"Payload search"</label>
                 <input id="f-search" name="search" value=query.search.clone()
@@ -92,6 +88,10 @@ fn LogView(page: LogPage, query: LogQuery, area: Area) -> impl IntoView {
                     " for arrays); other words match its values; "<code>"\"a phrase\""</code>", "<code>"-word"</code>", "<code>"or"</code>"."
                 </small>
                 {page.search_error.clone().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </div>
+            <div class="field">
+                <label for="f-q">"Message id or eventId"</label>
+                <input id="f-q" name="q" value=query.q.clone() placeholder="msg_… or your eventId"/>
             </div>
             <div class="field">
                 <label for="f-channel">"Channel"</label>
@@ -132,7 +132,13 @@ fn LogView(page: LogPage, query: LogQuery, area: Area) -> impl IntoView {
             </div>
         </form>
         {if page.messages.is_empty() {
-            view! { <p class="empty" role="status">{if filtered { "No message matches these filters." } else { "No messages yet." }}</p> }.into_any()
+            view! { <p class="empty" role="status">{if page.search_error.is_some() {
+                "Nothing was searched: the payload search above needs a change."
+            } else if filtered {
+                "No message matches these filters."
+            } else {
+                "No messages yet."
+            }}</p> }.into_any()
         } else {
             let app = page.app_id.clone();
             view! {

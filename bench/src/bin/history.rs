@@ -5,13 +5,15 @@
 //! dropping a day took. With retention R days the size should stop growing after R+1 days.
 //!
 //! `cargo run --release -p bench --bin history -- --days 30 --per-day 100000 --retention-days 7`
-use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use clap::Parser;
 use domain::ids::{id_floor_at, MESSAGE};
 use domain::store::partitions;
-use server::embedded_pg::{ManagedPostgres, PgOptions};
 use std::time::Instant;
+
+#[path = "../scratch_pg.rs"]
+mod scratch_pg;
+use scratch_pg::ScratchPg;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -91,23 +93,11 @@ async fn history_bytes(pool: &sqlx::PgPool) -> anyhow::Result<(i64, i64)> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = std::env::temp_dir().join(format!("hookline-history-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-    let mut pg = ManagedPostgres::start(PgOptions {
-        data_dir: dir.clone(),
-        port: None,
-        ephemeral: false,
-    })
-    .context("starting PostgreSQL")?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(domain::store::connect_options(&pg.database_url())?)
-        .await?;
     let layout = partitions::Layout::for_retention(std::time::Duration::from_secs(
         args.retention_days as u64 * 86_400,
     ));
-    domain::store::migrate(&pool, layout).await?;
+    let scratch = ScratchPg::start("history", layout).await?;
+    let pool = scratch.pool.clone();
     sqlx::raw_sql(
         "INSERT INTO organizations (id, name) VALUES ('org_bench', 'bench');
          INSERT INTO applications (id, org_id, name) VALUES ('app_bench', 'org_bench', 'bench');
@@ -190,8 +180,5 @@ async fn main() -> anyhow::Result<()> {
         );
         eprintln!("day {} filled in {fill_s:.1} s", day + 1);
     }
-    pool.close().await;
-    pg.stop()?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    scratch.stop().await
 }

@@ -13,9 +13,12 @@ use clap::Parser;
 use domain::ids::{id_floor_at, MESSAGE};
 use domain::store::{messages, partitions, Page};
 use domain::types::Ordering;
-use server::embedded_pg::{ManagedPostgres, PgOptions};
 use sqlx::Execute;
 use std::time::Instant;
+
+#[path = "../scratch_pg.rs"]
+mod scratch_pg;
+use scratch_pg::ScratchPg;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -115,20 +118,8 @@ async fn plan_summary(pool: &sqlx::PgPool, filter: &messages::MessageFilter) -> 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let dir = std::env::temp_dir().join(format!("hookline-search-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-    let mut pg = ManagedPostgres::start(PgOptions {
-        data_dir: dir.clone(),
-        port: None,
-        ephemeral: false,
-    })
-    .context("starting PostgreSQL")?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(domain::store::connect_options(&pg.database_url())?)
-        .await?;
-    domain::store::migrate(&pool, partitions::Layout::DAILY).await?;
+    let scratch = ScratchPg::start("search", partitions::Layout::DAILY).await?;
+    let pool = scratch.pool.clone();
     sqlx::raw_sql(
         "INSERT INTO organizations (id, name) VALUES ('org_bench', 'bench');
          INSERT INTO applications (id, org_id, name) VALUES ('app_bench', 'org_bench', 'bench'), ('app_other', 'org_bench', 'other');",
@@ -151,6 +142,8 @@ async fn main() -> anyhow::Result<()> {
         };
         partitions::ensure(&pool, Utc::now() - Duration::days(day), layout).await?;
     }
+    // the indexes of the partitions that existed before the migration (a server builds them)
+    domain::store::partition_indexes::build_missing(&pool).await?;
     let per_day = args.messages / args.days;
     let started = Instant::now();
     for day in (0..args.days).rev() {
@@ -169,9 +162,7 @@ async fn main() -> anyhow::Result<()> {
             .await?
     );
     if args.no_search_indexes {
-        pg.stop()?;
-        let _ = std::fs::remove_dir_all(&dir);
-        return Ok(());
+        return scratch.stop().await;
     }
     // as autovacuum leaves a table that inserts filled: statistics gathered, and the GIN
     // indexes' pending lists (fastupdate) merged into their trees
@@ -237,9 +228,7 @@ async fn main() -> anyhow::Result<()> {
             plan_summary(&pool, &filter).await?
         );
     }
-    pg.stop()?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+    scratch.stop().await
 }
 
 fn bench_pct(sorted: &[u64], p: f64) -> f64 {

@@ -43,6 +43,7 @@ pub mod messages;
 pub mod operational;
 pub mod orgs;
 pub mod overview;
+pub mod partition_indexes;
 pub mod partitions;
 pub mod sends;
 pub mod sessions;

@@ -215,3 +215,98 @@ async fn a_search_that_cannot_be_run_answers_422_saying_why() {
     let (s, b) = app.get(&format!("/api/v1/app/{app_id}/msg?search={long}")).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
 }
+
+/// Whether each history table's partitioned index `name` is valid (every partition has its part).
+async fn index_valid(pool: &sqlx::PgPool, name: &str) -> bool {
+    sqlx::query_scalar("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_search_indexes_are_built_partition_by_partition_and_a_build_stopped_midway_is_redone() {
+    use domain::store::partition_indexes;
+    let (pool, _) = fresh_database().await;
+    // the migration made the indexes ON ONLY the parent: the partitions that existed then lack
+    // them (those made since got them when attached), and the parents' are not valid yet
+    let missing = partition_indexes::missing(&pool).await.unwrap();
+    let p0: Vec<_> = missing.iter().filter(|m| m.partition == "messages_p0").collect();
+    assert_eq!(p0.len(), 2, "{missing:?}");
+    assert!(!index_valid(&pool, "messages_payload_fields").await);
+    assert!(!index_valid(&pool, "messages_payload_words").await);
+
+    // a build stopped midway leaves an invalid index under the name the builder uses
+    sqlx::raw_sql(
+        "INSERT INTO organizations (id, name) VALUES ('org_s', 's');
+         INSERT INTO applications (id, org_id, name) VALUES ('app_s', 'org_s', 's');
+         INSERT INTO messages (id, org_id, app_id, event_type, payload, expires_at)
+         VALUES ('m_0', 'org_s', 'app_s', 'a.b', '{\"customer\": {\"id\": \"cus_1\"}}', now() + interval '1 day')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let child = p0
+        .iter()
+        .find(|m| m.parent_index == "messages_payload_fields")
+        .unwrap()
+        .child_name();
+    let failed = sqlx::query(&format!(
+        "CREATE INDEX CONCURRENTLY {child} ON messages_p0 ((1 / (length(id) - length(id))))"
+    ))
+    .execute(&pool)
+    .await;
+    assert!(failed.is_err());
+    let invalid: bool =
+        sqlx::query_scalar("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)")
+            .bind(&child)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(invalid);
+
+    let built = partition_indexes::build_missing(&pool).await.unwrap();
+    assert_eq!(built, missing.len());
+    assert_eq!(partition_indexes::missing(&pool).await.unwrap(), vec![]);
+    assert!(index_valid(&pool, "messages_payload_fields").await);
+    assert!(index_valid(&pool, "messages_payload_words").await);
+    assert_eq!(partition_indexes::build_missing(&pool).await.unwrap(), 0);
+
+    // each of p0's parts is the parent's index, valid, and attached to it
+    for (parent, child, def) in [
+        (
+            "messages_payload_fields",
+            "messages_p0_payload_fields",
+            "USING gin (hookline_payload_jsonb(payload) jsonb_path_ops)",
+        ),
+        (
+            "messages_payload_words",
+            "messages_p0_payload_words",
+            "USING gin (hookline_payload_words(payload))",
+        ),
+    ] {
+        let (attached, valid, got): (bool, bool, String) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = to_regclass($1) AND inhrelid = to_regclass($2)),
+                    (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($2)),
+                    pg_get_indexdef(to_regclass($2))",
+        )
+        .bind(parent)
+        .bind(child)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert!(attached && valid && got.ends_with(def), "{child}: {got}");
+    }
+    // and the message in p0 (ids below `msg_`) is found by both search conditions
+    for cond in [
+        r#"hookline_payload_jsonb(payload) @> '{"customer": {"id": "cus_1"}}'"#,
+        "hookline_payload_words(payload) @@ websearch_to_tsquery('simple', 'cus_1')",
+    ] {
+        let found: Vec<String> = sqlx::query_scalar(&format!("SELECT id FROM messages WHERE {cond}"))
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(found, vec!["m_0".to_string()]);
+    }
+}
