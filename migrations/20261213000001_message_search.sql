@@ -18,15 +18,24 @@ EXCEPTION WHEN others THEN
 END $$;
 
 -- The words of a payload: of its string and number values when it is JSON (keys are not
--- words a person looks for), of the text otherwise. Payloads over 256 KiB characters are left
--- out: a tsvector holds at most 1 MiB of words, and raising would refuse the message.
+-- words a person looks for), of the text otherwise; NULL when they exceed what a tsvector
+-- holds (1 MiB of words and positions), as raising would refuse the message. plpgsql, naming
+-- nothing outside pg_catalog: an SQL function's body is resolved by the search_path of its
+-- caller, which is empty in autovacuum's ANALYZE (and, from PostgreSQL 17, in CREATE INDEX).
 CREATE FUNCTION hookline_payload_words(payload TEXT) RETURNS tsvector
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL UNSAFE COST 5000 AS $$
-    SELECT CASE WHEN length(payload) <= 262144 THEN
-        coalesce(jsonb_to_tsvector('simple', hookline_payload_jsonb(payload), '["string", "numeric"]'),
-                 to_tsvector('simple', payload))
-    END
-$$;
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE COST 5000 AS $$
+BEGIN
+    BEGIN
+        RETURN jsonb_to_tsvector('simple'::regconfig, payload::jsonb, '["string", "numeric"]');
+    EXCEPTION WHEN others THEN
+        NULL; -- not JSON jsonb can hold, or too many words: try the text
+    END;
+    BEGIN
+        RETURN to_tsvector('simple'::regconfig, payload);
+    EXCEPTION WHEN others THEN
+        RETURN NULL;
+    END;
+END $$;
 
 -- ON ONLY the parent: instant, where indexing a large history here would stop every insert
 -- until it was done. Each partition's index is built CONCURRENTLY by the running servers

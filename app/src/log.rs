@@ -94,7 +94,7 @@ pub async fn message_log(app: String, #[server(default)] query: LogQuery) -> Res
                 }),
             };
             let given = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
-            let (search, search_error) = match domain::search::parse(query.search.trim()) {
+            let (search, mut search_error) = match domain::search::parse(query.search.trim()) {
                 Ok(found) => (Some(found).filter(|f| *f != Default::default()), None),
                 Err(e) => (None, Some(e.0)),
             };
@@ -110,13 +110,25 @@ pub async fn message_log(app: String, #[server(default)] query: LogQuery) -> Res
             };
             let iterator = Some(query.iterator.clone()).filter(|i| !i.is_empty());
             let page = Page::new(Some(LOG_PAGE_SIZE), iterator.clone(), Ordering::Descending);
+            let nothing = || domain::types::ListResponse {
+                data: Vec::new(),
+                iterator: None,
+                prev_iterator: None,
+                done: true,
+            };
             let list = match search_error {
-                None => s.message_log(&t, &app.id, &filter, &page).await?,
-                Some(_) => domain::types::ListResponse {
-                    data: Vec::new(),
-                    iterator: None,
-                    prev_iterator: None,
-                    done: true,
+                Some(_) => nothing(),
+                None => match s.message_log(&t, &app.id, &filter, &page).await {
+                    Ok(list) => list,
+                    // what only the database can tell of a search (words that only exclude)
+                    // is said under the field too
+                    Err(domain::DomainError::Validation(items))
+                        if items.iter().any(|i| i.loc.last().is_some_and(|l| l == "search")) =>
+                    {
+                        search_error = items.into_iter().next().map(|i| i.msg);
+                        nothing()
+                    }
+                    Err(e) => return Err(e.into()),
                 },
             };
             let event_types = s

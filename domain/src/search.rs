@@ -47,6 +47,9 @@ type Segment = (String, bool);
 /// Reads a path (`a.b[].c`) at the start of `s`; `None` when `s` does not start with one.
 /// Returns the segments and the rest.
 fn path(s: &str) -> Option<(Vec<Segment>, &str)> {
+    if s.starts_with('-') {
+        return None; // an excluded word, not a field
+    }
     let mut segments = Vec::new();
     let mut rest = s;
     loop {
@@ -97,7 +100,18 @@ fn value<'a>(s: &'a str, shown: &str) -> Result<(Value, &'a str), SearchError> {
             "{shown} = needs a value, such as {shown} = \"some text\" or {shown} = 42"
         ));
     }
+    if word.contains(['=', '<', '>']) {
+        return err(format!(
+            "the value compared with {shown} ({word}) has a comparison sign in it; put a space between \
+             two comparisons, or quote a value that has one"
+        ));
+    }
     let v = match serde_json::from_str::<Value>(word) {
+        Ok(Value::Number(n)) if n.is_f64() && word.chars().filter(char::is_ascii_digit).count() > 15 => {
+            return err(format!(
+                "{word} has more digits than a number can be compared with exactly; quote it if it is text"
+            ))
+        }
         Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => v,
         _ => Value::String(word.to_string()),
     };
@@ -144,7 +158,7 @@ fn has_word(s: &str) -> bool {
 
 /// Parses a search. An empty search is `Ok` with nothing to match.
 pub fn parse(input: &str) -> Result<Search, SearchError> {
-    if input.len() > MAX_LEN {
+    if input.chars().count() > MAX_LEN {
         return err(format!("a search may be at most {MAX_LEN} characters long"));
     }
     // PostgreSQL's text and jsonb hold no NUL, so no payload it indexes has one
@@ -202,7 +216,14 @@ pub fn parse(input: &str) -> Result<Search, SearchError> {
         }
         // a word of text
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        text.push_str(&rest[..end]);
+        let word = &rest[..end];
+        if word.contains(['=', '<', '>']) {
+            return err(format!(
+                "{word} is not a field comparison: write a field name, =, and a value, as in \
+                 customer.id = \"cus_1\" (keys joined by dots, key[] for an array), or quote it to search for its words"
+            ));
+        }
+        text.push_str(word);
         text.push(' ');
         rest = rest[end..].trim_start();
     }
@@ -211,13 +232,9 @@ pub fn parse(input: &str) -> Result<Search, SearchError> {
         None
     } else if !has_word(&text) {
         return err("the search has no words to look for (letters or digits)");
-    } else if text
-        .split_whitespace()
-        .filter(|w| has_word(w) && !w.eq_ignore_ascii_case("or"))
-        .all(|w| w.starts_with('-'))
-    {
-        return err("a search cannot only exclude words (-word); add a word or a field to look for");
     } else {
+        // (words that only exclude, with no field, are refused where PostgreSQL can tell:
+        // `store::messages::words_use_index`)
         Some(text)
     };
     Ok(Search { contains, text })
@@ -284,11 +301,31 @@ mod tests {
         assert!(e(r#"a = "open"#).contains("no closing quote"));
         assert!(e("a = 1 a = 2").contains("a is compared twice"));
         assert!(e("a = 1 a.b = 2").contains("compared twice"));
-        assert!(e("-foo -bar").contains("only exclude"));
+        assert!(
+            e("a..b = 1").contains("= is not a field comparison"),
+            "{}",
+            e("a..b = 1")
+        );
+        assert!(e(".a = 1").contains("not a field comparison"));
+        assert!(e("items[0].sku = x").contains("not a field comparison"));
+        assert!(e("-status = paid").contains("not a field comparison"));
+        assert!(e("a == 1").contains("comparison sign"));
+        assert!(e("a=1b=2").contains("comparison sign"));
+        assert!(e("a = 123456789012345678901").contains("more digits"));
+        assert!(e("a = 0.12345678901234567").contains("more digits"));
+        assert_eq!(
+            ok("a = \"12345678901234567890\"").contains,
+            Some(json!({"a": "12345678901234567890"}))
+        );
+        assert_eq!(
+            ok("a = 9007199254740993").contains,
+            Some(json!({"a": 9007199254740993u64}))
+        );
         assert!(e("... !!").contains("no words"));
         assert!(e("a = \"x\\u0000y\"").contains("NUL"));
         assert!(e("a\0b").contains("NUL"));
         assert!(e(&"x".repeat(MAX_LEN + 1)).contains("at most 500"));
+        assert!(parse(&"語".repeat(MAX_LEN)).is_ok(), "characters, not bytes");
         let many: Vec<String> = (0..=MAX_FIELDS).map(|i| format!("f{i} = 1")).collect();
         assert!(e(&many.join(" ")).contains("at most 16 fields"));
     }

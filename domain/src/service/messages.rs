@@ -300,6 +300,7 @@ impl Services {
         page: &Page,
     ) -> DomainResult<ListResponse<MessageOut>> {
         let app = self.app(t, app).await?;
+        self.check_search(f).await?;
         let list = store::messages::list(&self.pool, &app.id, f, page).await?;
         Ok(map_list(list, |m| m.into_out(with_content)))
     }
@@ -321,6 +322,7 @@ impl Services {
         page: &Page,
     ) -> DomainResult<ListResponse<crate::types::MessageOutcome>> {
         let app = self.app(t, app).await?;
+        self.check_search(filter).await?;
         let list = store::messages::list(&self.pool, &app.id, filter, page).await?;
         let ids: Vec<String> = list.data.iter().map(|m| m.id.clone()).collect();
         let counts = store::deliveries::outcomes(&self.pool, &app.id, &ids).await?;

@@ -15,6 +15,7 @@ pub mod lookups;
 pub mod members;
 pub mod messages;
 pub mod operational;
+mod search;
 pub mod submissions;
 pub mod tasks;
 pub mod users;

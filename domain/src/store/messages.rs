@@ -278,6 +278,15 @@ pub async fn list(
     Ok(page.finish(rows, |m| m.id.clone()))
 }
 
+/// Whether a search's words can be looked up in the words index: not when they only exclude
+/// (`-test`, `-a or b`), which only reading every message of the application could answer.
+pub async fn words_use_index(db: impl PgExecutor<'_>, words: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT querytree(websearch_to_tsquery('simple', $1)) <> 'T'")
+        .bind(words)
+        .fetch_one(db)
+        .await
+}
+
 /// The statement `list` runs (the search benchmark EXPLAINs it).
 pub fn list_query<'a>(
     app_id: &'a str,

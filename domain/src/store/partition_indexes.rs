@@ -9,6 +9,10 @@
 use super::partitions::TABLES;
 use sqlx::{Connection, PgExecutor, PgPool};
 
+/// The history's indexes that migrations make `ON ONLY` the parent, for [`build_missing`] to
+/// complete. Only these: an invalid partitioned index of anyone else's is left alone.
+pub const BUILT_PER_PARTITION: [&str; 2] = ["messages_payload_fields", "messages_payload_words"];
+
 /// Held (as a session lock) by the one process building: the others skip their turn. Not the
 /// partitions' lock, which making tomorrow's partition must not wait behind a long build for.
 const INDEX_LOCK: i64 = 0x686f_6f6b_6c69_6e66;
@@ -47,8 +51,8 @@ fn plain(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// Every partition of the history's tables that lacks its index under an invalid parent
-/// index.
+/// Every partition of the history's tables that lacks its part of one of the
+/// [`BUILT_PER_PARTITION`] indexes.
 pub async fn missing(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Missing>> {
     let rows: Vec<(String, String, String, String)> = sqlx::query_as(
         "SELECT ic.relname::text, tc.relname::text, pc.relname::text, pg_get_indexdef(pi.indexrelid)
@@ -57,7 +61,7 @@ pub async fn missing(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Missing>> {
          JOIN pg_class tc ON tc.oid = pi.indrelid
          CROSS JOIN LATERAL pg_partition_tree(pi.indrelid) part
          JOIN pg_class pc ON pc.oid = part.relid
-         WHERE NOT pi.indisvalid AND part.isleaf
+         WHERE NOT pi.indisvalid AND part.isleaf AND ic.relname = ANY($2)
            AND tc.relnamespace = current_schema()::regnamespace AND tc.relname = ANY($1)
            AND NOT EXISTS (
                SELECT 1 FROM pg_inherits inh JOIN pg_index ci ON ci.indexrelid = inh.inhrelid
@@ -65,6 +69,7 @@ pub async fn missing(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Missing>> {
          ORDER BY pc.relname DESC, ic.relname",
     )
     .bind(&TABLES[..])
+    .bind(&BUILT_PER_PARTITION[..])
     .fetch_all(db)
     .await?;
     Ok(rows
@@ -97,43 +102,63 @@ pub async fn build_missing(pool: &PgPool) -> sqlx::Result<usize> {
     if !locked {
         return Ok(0);
     }
-    // attaching waits for no insert, but must not queue behind a long lock either
-    sqlx::query("SET lock_timeout = '2s'").execute(&mut conn).await?;
     let mut built = 0;
     for m in missing(&mut conn).await? {
-        let child = m.child_name();
-        if ![&m.parent_index, &m.partition, &child].iter().all(|n| plain(n)) {
-            tracing::warn!(index = %m.parent_index, partition = %m.partition, "not a Hookline name; left alone");
-            continue;
+        // one partition's failure (a lock not had in time, a partition dropped meanwhile) is
+        // retried at the next sweep, and does not hold back the older partitions
+        match build_one(&mut conn, &m).await {
+            Ok(child) => {
+                tracing::info!(index = %child, "built a partition's index");
+                built += 1;
+            }
+            Err(e) => {
+                tracing::warn!(index = %m.parent_index, partition = %m.partition, error = %e,
+                    "building a partition's index failed; will try again")
+            }
         }
-        // a build stopped midway leaves an invalid index of that name behind
-        let invalid: Option<bool> =
-            sqlx::query_scalar("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)")
-                .bind(&child)
-                .fetch_optional(&mut conn)
-                .await?;
-        if invalid == Some(true) {
-            sqlx::query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {child}"))
-                .execute(&mut conn)
-                .await?;
-        }
-        sqlx::query(&format!(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS {child} ON {} {}",
-            m.partition, m.definition
-        ))
-        .execute(&mut conn)
-        .await?;
-        sqlx::query(&format!(
-            "ALTER INDEX {} ATTACH PARTITION {child}",
-            m.parent_index
-        ))
-        .execute(&mut conn)
-        .await?;
-        tracing::info!(index = %child, "built a partition's index");
-        built += 1;
     }
     conn.close().await?;
     Ok(built)
+}
+
+/// Builds one partition's index and attaches it; returns its name.
+async fn build_one(conn: &mut sqlx::PgConnection, m: &Missing) -> sqlx::Result<String> {
+    let child = m.child_name();
+    if ![&m.parent_index, &m.partition, &child].iter().all(|n| plain(n)) {
+        return Err(sqlx::Error::Protocol(format!(
+            "{} on {} is not a Hookline name",
+            m.parent_index, m.partition
+        )));
+    }
+    // The builds wait for the transactions already running to end, however long they take
+    // (a slow report must not make hours of indexing start over); they block no insert.
+    sqlx::query("SET lock_timeout = 0").execute(&mut *conn).await?;
+    // a build stopped midway leaves an invalid index of that name behind
+    let invalid: Option<bool> =
+        sqlx::query_scalar("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)")
+            .bind(&child)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if invalid == Some(true) {
+        sqlx::query(&format!("DROP INDEX CONCURRENTLY IF EXISTS {child}"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(&format!(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {child} ON {} {}",
+        m.partition, m.definition
+    ))
+    .execute(&mut *conn)
+    .await?;
+    // attaching must not queue behind a long lock (and hold up every insert behind it)
+    sqlx::query("SET lock_timeout = '2s'").execute(&mut *conn).await?;
+    sqlx::query(&format!(
+        "ALTER INDEX {} ATTACH PARTITION {child}",
+        m.parent_index
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(child)
 }
 
 #[cfg(test)]

@@ -239,7 +239,16 @@ impl Params {
             self.order.unwrap_or(default_order),
         )
     }
+    /// The message list's filters, with the payload `search` (the message list is the one
+    /// listing that takes it).
     pub fn message_filter(&self) -> MessageFilter {
+        MessageFilter {
+            search: self.search.clone(),
+            ..self.svix_message_filter()
+        }
+    }
+    /// Svix's filters on messages, which the attempt listings take too.
+    fn svix_message_filter(&self) -> MessageFilter {
         MessageFilter {
             event_types: self.event_types.clone(),
             channel: self.channel.clone(),
@@ -248,12 +257,12 @@ impl Params {
             after: self.after,
             outcome: None,
             id_or_event_id: None,
-            search: self.search.clone(),
+            search: None,
         }
     }
     pub fn attempt_filter(&self) -> AttemptFilter {
         AttemptFilter {
-            message: self.message_filter(),
+            message: self.svix_message_filter(),
             status: self.status,
             status_code_class: self.status_code_class,
             endpoint_id: self.endpoint_id.clone(),
