@@ -62,6 +62,11 @@ test("the message log finds messages by payload field and word, and explains a s
   await expect(search).toHaveAttribute("aria-invalid", "true");
   await expect(page.getByText("Nothing was searched: the payload search above needs a change.")).toBeVisible();
   await shot(page, "message-search-invalid");
+  // what only the database can tell (words that only exclude) is said in the same place
+  await search.fill("-declined");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page.getByRole("alert")).toContainText("only excludes words");
+  await expect(page.getByText("Nothing was searched: the payload search above needs a change.")).toBeVisible();
   await page.getByRole("link", { name: "Clear" }).click();
   await expect(rows).toHaveCount(3);
   receiver.close();
