@@ -35,6 +35,9 @@ test("a payload filter: tried as typed, refused in words when wrong, saved, and 
 
   // test events: the one the filter refuses never arrives, the one it passes does
   await page.getByRole("link", { name: /Shop/ }).click();
+  // the endpoint list says the endpoint is filtered, and by what
+  await expect(page.getByRole("table", { name: "Endpoints" })).toContainText("only if payload.amount >= 100");
+  await shot(page, "endpoint-list-filter");
   await openTab(page, "Testing");
   await page.getByLabel("Payload (JSON)").fill('{"amount": 5}');
   await page.getByRole("button", { name: "Send test event" }).click();

@@ -175,7 +175,10 @@ fn EndpointsTab(o: AppDashboard, add: ServerAction<AddEndpoint>, area: Area) -> 
                                     <td><a href=area.endpoint(&o.app.id, &e.id)><code>{e.url.clone()}</code></a>
                                         {o.inboxes.iter().any(|(ep, _)| *ep == e.id).then(|| view! { " " <span class="badge">"test inbox"</span> })}
                                         <br/><span class="muted">{e.description.clone()}</span></td>
-                                    <td>{e.event_types.clone().map(|t| t.join(", ")).unwrap_or_else(|| "all".into())}</td>
+                                    <td>{e.event_types.clone().map(|t| t.join(", ")).unwrap_or_else(|| "all".into())}
+                                        {e.filter.clone().map(|f| view! {
+                                            <br/><span class="muted">"only if "<code title=f.clone()>{short_filter(&f)}</code></span>
+                                        })}</td>
                                     <td>{e.throttle_rate.map(|r| format!("{r}/s")).unwrap_or_else(|| "none".into())}</td>
                                     <td>{health_badge(o.health.iter().find(|(id, _)| *id == e.id).map(|(_, h)| h))}</td>
                                 </tr>
@@ -538,4 +541,13 @@ pub fn health_badge(h: Option<&domain::types::EndpointHealth>) -> impl IntoView 
         },
     };
     view! { <span class=class title=title>{text}</span> }
+}
+
+/// A payload filter as the endpoint list shows it: whole up to 60 characters, else its start
+/// (the whole filter is the cell's tooltip and on the endpoint's page).
+fn short_filter(f: &str) -> String {
+    match f.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &f[..at]),
+        None => f.to_string(),
+    }
 }
