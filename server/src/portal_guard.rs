@@ -94,12 +94,26 @@ fn portal_error(status: StatusCode, e: app::error::PortalError) -> Response {
 /// Server functions take url-encoded forms, and no field of any of them may hold NUL: no text
 /// PostgreSQL stores can (a test event's payload escapes it as `\u0000`, which is other
 /// characters). Such a body is answered 422 in words before any function runs, instead of
-/// failing in the database as a 500.
+/// failing in the database as a 500. A page's query string (the message log's filters, read
+/// while the page renders on the server, never posted) is held to the same: 400 in words.
+/// The API's own query reader answers NUL itself, in the API's error shape.
 pub async fn no_nul_in_forms(
     axum::extract::State(state): axum::extract::State<crate::api::AppState>,
     req: Request,
     next: Next,
 ) -> Response {
+    let query = req.uri().query().unwrap_or("");
+    if (query.contains("%00") || query.contains('\0')) && !req.uri().path().starts_with("/api/") {
+        let e = app::error::PortalError::form("A link's query may not contain the NUL character (%00).");
+        if req.uri().path().starts_with("/_fn/") {
+            return portal_error(StatusCode::UNPROCESSABLE_ENTITY, e);
+        }
+        let body = crate::docs::page_html(
+            "Bad link",
+            "<h1>Bad link</h1><p>A link's query may not contain the NUL character (%00). Remove it and try again.</p>",
+        );
+        return (StatusCode::BAD_REQUEST, axum::response::Html(body)).into_response();
+    }
     let form = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -1191,3 +1191,33 @@ async fn an_archived_event_type_stays_subscribed_without_blocking_other_edits() 
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn a_page_link_with_a_nul_in_its_query_is_refused_in_words() {
+    let app = spawn_app().await;
+    let (cookie, _, a) = developer_with_app(&app, "Shop", &["a.b"]).await;
+    // the message log reads its filters from the query while it renders on the server
+    for qs in [
+        "channel=%00",
+        "tag=x%00",
+        "q=%00",
+        "event_type=%00",
+        "search=a%00b",
+        "",
+    ] {
+        let page = no_redirects()
+            .get(format!("{}/apps/{a}/messages?{qs}", app.base))
+            .header(header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = page.status();
+        let html = page.text().await.unwrap();
+        if qs.is_empty() {
+            assert_eq!(status, StatusCode::OK, "{html}");
+        } else {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{qs}: {html}");
+            assert!(html.contains("may not contain the NUL character"), "{qs}: {html}");
+        }
+    }
+}
